@@ -1,0 +1,3 @@
+DROP TABLE run_rollups;
+DROP TABLE user_versions;
+DROP TABLE sync_runs;

@@ -1,0 +1,356 @@
+//! The `phoneless` command line: `serve`, `sync`, `migrate`, `fake-graph`.
+
+use crate::config::{self, ConfigError, GraphArgs, WebArgs};
+use crate::db;
+use crate::graph::Client;
+use crate::sim::server::{
+    DEFAULT_REPORT_PAGE_SIZE, FakeSettings, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID,
+};
+use crate::sim::tenant::{DEFAULT_DAYS, DEFAULT_USERS};
+use crate::sim::{FakeGraph, Faults, Tenant};
+use crate::sync::progress::Console;
+use crate::sync::{self, Outcome, SyncOptions};
+use crate::web::{self, AppState};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Track a Microsoft 365 / Entra ID tenant's move off phone-based MFA (SMS and voice calls).
+///
+/// Configuration comes from environment variables (shown in [brackets]); flags override them.
+/// Secrets are never printed.
+#[derive(Parser)]
+#[command(name = "phoneless", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web front and API, with the background syncer unless --no-sync.
+    Serve(ServeArgs),
+    /// Sync once now, showing progress; exits non-zero if the sync fails.
+    Sync(SyncArgs),
+    /// Apply database migrations (serve and sync apply them too).
+    Migrate(DbArgs),
+    /// Serve a simulated tenant as a stand-alone fake Microsoft Graph and token endpoint.
+    FakeGraph(FakeGraphArgs),
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// PostgreSQL URL, e.g. postgres://phoneless@db.internal/phoneless.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DbArgs {
+    fn url(&self, problems: &mut Vec<String>) -> String {
+        match self.database_url.as_deref().map(str::trim) {
+            Some(u) if !u.is_empty() => u.to_owned(),
+            _ => {
+                problems.push("DATABASE_URL is not set: the PostgreSQL database phoneless keeps its history in".into());
+                String::new()
+            }
+        }
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    web: WebArgs,
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Do not run the background syncer in this process (another replica or a cron job syncs).
+    #[arg(long)]
+    no_sync: bool,
+    /// Time between background syncs.
+    #[arg(long, env = "PHONELESS_SYNC_INTERVAL", default_value = config::DEFAULT_SYNC_INTERVAL)]
+    sync_interval: String,
+}
+
+#[derive(Args)]
+struct SyncArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Wait for a sync running elsewhere to finish instead of skipping.
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(Args)]
+struct FakeGraphArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: String,
+    /// Number of simulated people.
+    #[arg(long, default_value_t = DEFAULT_USERS)]
+    users: usize,
+    /// Seed of the simulated tenant (same seed, same tenant).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Length of the migration story in days; it ends today.
+    #[arg(long, default_value_t = DEFAULT_DAYS)]
+    days: u32,
+    /// Day of the story to serve (default: the last, today). Change it later with POST /_sim/day.
+    #[arg(long)]
+    day: Option<u32>,
+    /// Rows per registration-report page.
+    #[arg(long, default_value_t = DEFAULT_REPORT_PAGE_SIZE)]
+    report_page_size: usize,
+    /// A PEM certificate whose key may sign client assertions (certificate credential).
+    #[arg(long)]
+    certificate: Option<PathBuf>,
+    /// Lifetime of issued tokens, e.g. 1h or 30s.
+    #[arg(long, default_value = "1h")]
+    token_lifetime: String,
+    /// Faults to start with, as JSON (see POST /_sim/faults), e.g. '{"throttle": 3}'.
+    #[arg(long)]
+    faults: Option<String>,
+}
+
+/// Runs the command line; the process exit code.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Command::Sync(_));
+    init_logging(quiet);
+    let result = match cli.command {
+        Command::Serve(a) => serve(a).await,
+        Command::Sync(a) => sync_once(a).await,
+        Command::Migrate(a) => migrate(a).await,
+        Command::FakeGraph(a) => fake_graph(a).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<ConfigError>().is_some() {
+                eprintln!("phoneless: {e}");
+                return ExitCode::from(2);
+            }
+            eprintln!("phoneless: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to standard error; `PHONELESS_LOG` (e.g. `debug`, `phoneless=trace`) overrides the level.
+fn init_logging(quiet: bool) {
+    let default = if quiet {
+        "warn"
+    } else {
+        "info,tower_http=warn,sqlx=warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PHONELESS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn check(problems: Vec<String>) -> Result<()> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError(problems).into())
+    }
+}
+
+async fn open_database(url: &str) -> Result<sqlx::PgPool> {
+    let pool = db::connect(url).await?;
+    db::migrate(&pool).await?;
+    Ok(pool)
+}
+
+async fn serve(a: ServeArgs) -> Result<ExitCode> {
+    let mut problems = Vec::new();
+    let url = a.db.url(&mut problems);
+    let web_config = a.web.config(&mut problems);
+    let graph = if a.no_sync {
+        None
+    } else {
+        a.graph.settings(&mut problems)
+    };
+    let interval = config::sync_interval(&a.sync_interval, &mut problems);
+    check(problems)?;
+    let web_config = web_config.context("web configuration")?;
+    let pool = open_database(&url).await?;
+
+    let cancel = CancellationToken::new();
+    let syncer = match graph {
+        Some(settings) => {
+            let client = Arc::new(Client::new(settings)?);
+            tracing::info!(
+                "background syncer on, every {}",
+                humantime::format_duration(interval)
+            );
+            Some(tokio::spawn(sync::schedule::run_periodically(
+                pool.clone(),
+                client,
+                interval,
+                cancel.clone(),
+            )))
+        }
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(web_config.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", web_config.listen))?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let router = web::app(AppState {
+        pool,
+        config: Arc::new(web_config),
+    });
+    let stop = cancel.clone();
+    web::serve(listener, router, async move {
+        web::shutdown_signal().await;
+        stop.cancel();
+    })
+    .await?;
+    cancel.cancel();
+    if let Some(task) = syncer {
+        // A sync in flight rolls back and records itself as interrupted.
+        let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sync_once(a: SyncArgs) -> Result<ExitCode> {
+    let mut problems = Vec::new();
+    let url = a.db.url(&mut problems);
+    let settings = a.graph.settings(&mut problems);
+    check(problems)?;
+    let pool = open_database(&url).await?;
+    let client = Arc::new(Client::new(settings.context("Graph configuration")?)?);
+    let console = Arc::new(Console::new());
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        web::shutdown_signal().await;
+        stop.cancel();
+    });
+    let options = SyncOptions {
+        wait_for_lock: a.wait,
+        ..SyncOptions::default()
+    };
+    let outcome = sync::run(
+        &pool,
+        client,
+        chrono::Utc::now(),
+        &options,
+        console.clone(),
+        &cancel,
+    )
+    .await;
+    console.finish();
+    match outcome {
+        Ok(Outcome::Succeeded(report)) => {
+            println!("{}", sync::summary(&report));
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Outcome::Skipped { run_id, reason }) => {
+            println!("Sync skipped (run {run_id}): {reason}. Use --wait to wait for it instead.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("Sync failed: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn migrate(a: DbArgs) -> Result<ExitCode> {
+    let mut problems = Vec::new();
+    let url = a.url(&mut problems);
+    check(problems)?;
+    let pool = db::connect(&url).await?;
+    db::migrate(&pool).await?;
+    println!(
+        "Database migrations are applied ({}).",
+        db::redact_url(&url)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn fake_graph(a: FakeGraphArgs) -> Result<ExitCode> {
+    let mut problems = Vec::new();
+    let token_lifetime = match humantime::parse_duration(&a.token_lifetime) {
+        Ok(d) if d >= Duration::from_secs(1) => d,
+        _ => {
+            problems.push(format!(
+                "--token-lifetime {:?} is not a duration such as 1h",
+                a.token_lifetime
+            ));
+            Duration::from_secs(3600)
+        }
+    };
+    let faults: Faults = match a.faults.as_deref().map(serde_json::from_str) {
+        None => Faults::default(),
+        Some(Ok(f)) => f,
+        Some(Err(e)) => {
+            problems.push(format!("--faults is not valid: {e}"));
+            Faults::default()
+        }
+    };
+    if a.day.is_some_and(|d| d > a.days) {
+        problems.push(format!("--day must be between 0 and --days ({})", a.days));
+    }
+    if a.users == 0 || a.report_page_size == 0 {
+        problems.push("--users and --report-page-size must be at least 1".into());
+    }
+    let certificate_pem = match &a.certificate {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                problems.push(format!("--certificate: cannot read {}: {e}", p.display()));
+                None
+            }
+        },
+        None => None,
+    };
+    check(problems)?;
+    let tenant = Tenant::ending_today(a.seed, a.users, a.days);
+    let settings = FakeSettings {
+        certificate_pem,
+        report_page_size: a.report_page_size,
+        token_lifetime,
+        ..FakeSettings::default()
+    };
+    let fake = FakeGraph::new(tenant, settings);
+    if let Some(day) = a.day {
+        fake.set_day(day);
+    }
+    fake.set_faults(faults);
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", a.listen))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!(
+        "Fake Microsoft Graph for a simulated tenant of {} people (seed {}), serving day {} of {} ({}).\n\
+         Listening on {url}. Point phoneless at it with:\n\n  \
+         PHONELESS_GRAPH_URL={url} PHONELESS_LOGIN_URL={url} PHONELESS_TENANT_ID={SIM_TENANT_ID} \\\n  \
+         PHONELESS_CLIENT_ID={SIM_CLIENT_ID} PHONELESS_CLIENT_SECRET={SIM_CLIENT_SECRET} PHONELESS_REPORT_RATE=0\n\n\
+         Move the story: curl -X POST {url}/_sim/day -H 'content-type: application/json' -d '{{\"day\": 100}}'\n\
+         Inject faults:  curl -X POST {url}/_sim/faults -H 'content-type: application/json' -d '{{\"throttle\": 3}}'",
+        a.users,
+        a.seed,
+        fake.day(),
+        a.days,
+        fake.tenant().date(fake.day()),
+    );
+    tokio::select! {
+        r = fake.serve(listener) => r?,
+        _ = web::shutdown_signal() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

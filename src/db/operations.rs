@@ -1,0 +1,379 @@
+//! Every query phoneless runs, checked at compile time against the migrations.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgExecutor};
+
+/// Advisory lock key held by the one syncer allowed at a time (any fixed number will do;
+/// this one is "phoneless" in ASCII, truncated).
+pub const SYNC_LOCK_KEY: i64 = 0x7068_6f6e_656c_6573;
+
+/// Separator joining a user's methods into one text for bulk inserts (a control character
+/// that Graph method names never contain; the sync strips control characters).
+pub const METHOD_SEPARATOR: char = '\u{1f}';
+
+/// Takes the sync lock on this connection if nobody holds it.
+pub async fn try_lock_sync(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    let r = sqlx::query_scalar!(
+        "SELECT pg_try_advisory_lock($1) AS \"locked!\"",
+        SYNC_LOCK_KEY
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(r)
+}
+
+/// Waits for the sync lock on this connection.
+pub async fn lock_sync(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query!("SELECT pg_advisory_lock($1)", SYNC_LOCK_KEY)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks runs left `running` by a process that died as failed. Only call with the lock held:
+/// then no other run can really be running.
+pub async fn fail_abandoned_runs(db: impl PgExecutor<'_>, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $1, error_kind = 'interrupted',
+                error = 'the process running this sync stopped before it finished; nothing from it was stored'
+         WHERE status = 'running'",
+        now
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn insert_run(
+    db: impl PgExecutor<'_>,
+    started_at: DateTime<Utc>,
+    runner: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO sync_runs (started_at, runner) VALUES ($1, $2) RETURNING id",
+        started_at,
+        runner
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn insert_skipped_run(
+    db: impl PgExecutor<'_>,
+    at: DateTime<Utc>,
+    runner: &str,
+    reason: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO sync_runs (started_at, finished_at, status, runner, error, error_kind)
+         VALUES ($1, $1, 'skipped', $2, $3, 'locked') RETURNING id",
+        at,
+        runner,
+        reason
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// What a finished run records.
+#[derive(Debug, Clone, Default)]
+pub struct RunCounts {
+    pub users: i32,
+    pub changes: i32,
+    pub appeared: i32,
+    pub gone: i32,
+    pub pages: i32,
+    pub retries: i32,
+    pub data_as_of: Option<DateTime<Utc>>,
+}
+
+pub async fn finish_run(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    finished_at: DateTime<Utc>,
+    c: &RunCounts,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE sync_runs SET status = 'succeeded', finished_at = $2, users = $3, changes = $4,
+                appeared = $5, gone = $6, pages = $7, retries = $8, data_as_of = $9
+         WHERE id = $1",
+        run_id,
+        finished_at,
+        c.users,
+        c.changes,
+        c.appeared,
+        c.gone,
+        c.pages,
+        c.retries,
+        c.data_as_of
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn fail_run(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    finished_at: DateTime<Utc>,
+    error: &str,
+    kind: &str,
+    pages: i32,
+    retries: i32,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $2, error = $3, error_kind = $4,
+                pages = $5, retries = $6
+         WHERE id = $1",
+        run_id,
+        finished_at,
+        error,
+        kind,
+        pages,
+        retries
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The current version of every user: id, fingerprint and version row id.
+pub async fn current_fingerprints(
+    db: impl PgExecutor<'_>,
+) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    let rows =
+        sqlx::query!("SELECT user_id, fingerprint, id FROM user_versions WHERE ended_run IS NULL")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.user_id, r.fingerprint, r.id))
+        .collect())
+}
+
+/// Ends these versions in `run_id` (the user changed or is gone).
+pub async fn close_versions(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    version_ids: &[i64],
+) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "UPDATE user_versions SET ended_run = $1 WHERE id = ANY($2) AND ended_run IS NULL",
+        run_id,
+        version_ids
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// New user versions, column by column, for one bulk insert.
+#[derive(Debug, Default)]
+pub struct VersionBatch {
+    pub user_id: Vec<String>,
+    pub fingerprint: Vec<i64>,
+    pub upn: Vec<String>,
+    pub display_name: Vec<String>,
+    pub department: Vec<Option<String>>,
+    pub company: Vec<Option<String>>,
+    pub office: Vec<Option<String>>,
+    pub country: Vec<Option<String>>,
+    pub job_title: Vec<Option<String>>,
+    pub user_type: Vec<String>,
+    pub account_enabled: Vec<Option<bool>>,
+    pub in_scope: Vec<bool>,
+    pub is_admin: Vec<bool>,
+    /// Methods joined with [`METHOD_SEPARATOR`].
+    pub methods: Vec<String>,
+    pub default_method: Vec<String>,
+    pub system_preferred: Vec<bool>,
+    pub state: Vec<String>,
+    pub voice_capable: Vec<bool>,
+    pub voice_default: Vec<bool>,
+    pub phishing_resistant: Vec<bool>,
+}
+
+impl VersionBatch {
+    pub fn len(&self) -> usize {
+        self.user_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.user_id.is_empty()
+    }
+}
+
+/// Inserts the batch as versions beginning in `run_id`.
+pub async fn insert_versions(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    b: &VersionBatch,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        r#"INSERT INTO user_versions (user_id, first_run, fingerprint, upn, display_name, department,
+                company, office, country, job_title, user_type, account_enabled, in_scope, is_admin,
+                methods, default_method, system_preferred, state, voice_capable, voice_default,
+                phishing_resistant)
+           SELECT u.user_id, $1, u.fingerprint, u.upn, u.display_name, u.department, u.company,
+                  u.office, u.country, u.job_title, u.user_type, u.account_enabled, u.in_scope,
+                  u.is_admin, string_to_array(u.methods, chr(31)), u.default_method,
+                  u.system_preferred, u.state, u.voice_capable, u.voice_default, u.phishing_resistant
+           FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[],
+                       $14::bool[], $15::text[], $16::text[], $17::bool[], $18::text[], $19::bool[],
+                       $20::bool[], $21::bool[])
+             AS u(user_id, fingerprint, upn, display_name, department, company, office, country,
+                  job_title, user_type, account_enabled, in_scope, is_admin, methods,
+                  default_method, system_preferred, state, voice_capable, voice_default,
+                  phishing_resistant)"#,
+        run_id,
+        &b.user_id,
+        &b.fingerprint,
+        &b.upn,
+        &b.display_name,
+        &b.department as &[Option<String>],
+        &b.company as &[Option<String>],
+        &b.office as &[Option<String>],
+        &b.country as &[Option<String>],
+        &b.job_title as &[Option<String>],
+        &b.user_type,
+        &b.account_enabled as &[Option<bool>],
+        &b.in_scope,
+        &b.is_admin,
+        &b.methods,
+        &b.default_method,
+        &b.system_preferred,
+        &b.state,
+        &b.voice_capable,
+        &b.voice_default,
+        &b.phishing_resistant,
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Per-group counts of one run (docs/design.md §2 for the terms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// In-scope members.
+    pub users: i32,
+    pub phone_only: i32,
+    pub phone_default: i32,
+    pub phone_backup: i32,
+    pub phone_free: i32,
+    pub no_mfa: i32,
+    pub voice_capable: i32,
+    pub voice_default: i32,
+    pub phishing_resistant: i32,
+    pub admins: i32,
+    pub admins_phone_only: i32,
+    pub guests: i32,
+    pub out_of_scope: i32,
+}
+
+/// Rollup rows of one run, column by column.
+#[derive(Debug, Default)]
+pub struct RollupBatch {
+    pub dimension: Vec<String>,
+    pub name: Vec<Option<String>>,
+    pub counts: Vec<Counts>,
+}
+
+pub async fn insert_rollups(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    b: &RollupBatch,
+) -> sqlx::Result<u64> {
+    let col = |f: fn(&Counts) -> i32| -> Vec<i32> { b.counts.iter().map(f).collect() };
+    let r = sqlx::query!(
+        r#"INSERT INTO run_rollups (run_id, dimension, name, users, phone_only, phone_default,
+                phone_backup, phone_free, no_mfa, voice_capable, voice_default, phishing_resistant,
+                admins, admins_phone_only, guests, out_of_scope)
+           SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::int[], $5::int[], $6::int[],
+                $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[],
+                $14::int[], $15::int[], $16::int[])"#,
+        run_id,
+        &b.dimension,
+        &b.name as &[Option<String>],
+        &col(|c| c.users),
+        &col(|c| c.phone_only),
+        &col(|c| c.phone_default),
+        &col(|c| c.phone_backup),
+        &col(|c| c.phone_free),
+        &col(|c| c.no_mfa),
+        &col(|c| c.voice_capable),
+        &col(|c| c.voice_default),
+        &col(|c| c.phishing_resistant),
+        &col(|c| c.admins),
+        &col(|c| c.admins_phone_only),
+        &col(|c| c.guests),
+        &col(|c| c.out_of_scope),
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// A sync run as the API shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Run {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub users: i32,
+    pub changes: i32,
+    pub appeared: i32,
+    pub gone: i32,
+    pub pages: i32,
+    pub retries: i32,
+    pub data_as_of: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub error_kind: Option<String>,
+}
+
+/// The newest runs first.
+pub async fn recent_runs(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Run>> {
+    sqlx::query_as!(
+        Run,
+        "SELECT id, started_at, finished_at, status, users, changes, appeared, gone, pages, retries,
+                data_as_of, error, error_kind
+         FROM sync_runs ORDER BY id DESC LIMIT $1",
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The newest run that succeeded: what readers see.
+pub async fn latest_succeeded_run(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Run>> {
+    sqlx::query_as!(
+        Run,
+        "SELECT id, started_at, finished_at, status, users, changes, appeared, gone, pages, retries,
+                data_as_of, error, error_kind
+         FROM sync_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1"
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The tenant-wide counts of a run.
+pub async fn tenant_counts(db: impl PgExecutor<'_>, run_id: i64) -> sqlx::Result<Option<Counts>> {
+    sqlx::query_as!(
+        Counts,
+        "SELECT users, phone_only, phone_default, phone_backup, phone_free, no_mfa, voice_capable,
+                voice_default, phishing_resistant, admins, admins_phone_only, guests, out_of_scope
+         FROM run_rollups WHERE run_id = $1 AND dimension = 'tenant'",
+        run_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Health: the database answers.
+pub async fn ping(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query!("SELECT 1 AS one").fetch_one(db).await?;
+    Ok(())
+}

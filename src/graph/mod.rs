@@ -1,0 +1,445 @@
+//! Microsoft Graph client: app-only tokens, `@odata.nextLink` paging, pacing under the reports
+//! throttle, retries on 429/503 with `Retry-After` or jittered backoff, and errors in plain words.
+
+pub mod auth;
+pub mod model;
+pub mod pacing;
+
+use auth::{Credential, TokenProvider, error_chain};
+use model::{DirectoryUser, ErrorBody, Page, USER_SELECT, UserRegistrationDetails};
+use pacing::{Pacer, Rate};
+use rand::Rng as _;
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Graph's reports endpoints allow about 5 requests per 10 s per app per tenant; 4 leaves room.
+pub const DEFAULT_REPORT_RATE: Rate = Rate {
+    limit: 4,
+    window: Duration::from_secs(10),
+};
+/// How long one request may take before it is abandoned (and retried).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one request may keep being retried (throttling, outages) before the sync gives up.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(10 * 60);
+/// First backoff step when Graph sends no `Retry-After`; doubles per attempt, with full jitter.
+pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// Backoff never waits longer than this between two attempts.
+const BACKOFF_CAP: Duration = Duration::from_secs(60);
+/// `/users` page size (Graph accepts 1–999).
+pub const USERS_PAGE_SIZE: u32 = 999;
+
+/// What went wrong talking to Graph, worded for the person who has to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error(
+        "the tenant has no Microsoft Entra ID P1 or P2 licence, which the authentication-methods \
+         registration report requires (Graph: {0}). Assign Entra ID P1/P2 (or Microsoft 365 E3/E5, \
+         Business Premium) to at least one user, then sync again."
+    )]
+    LicenceMissing(String),
+    #[error(
+        "the app may not read {what} (Graph: {message}). Grant the application permission \
+         {permission} to the app registration and have an administrator grant admin consent."
+    )]
+    PermissionMissing {
+        what: &'static str,
+        permission: &'static str,
+        message: String,
+    },
+    #[error("could not get a token: {0}")]
+    Token(String),
+    #[error(
+        "Graph refused the app's token for {what} even after a fresh one (401: {message}); check the app registration and its permissions"
+    )]
+    Unauthorized { what: &'static str, message: String },
+    #[error(
+        "Graph kept throttling {what} (HTTP {status}) for {waited}; gave up after {attempts} attempts. \
+         Another app may be using the same report quota: sync later, or lower PHONELESS_REPORT_RATE"
+    )]
+    Throttled {
+        what: &'static str,
+        status: u16,
+        waited: String,
+        attempts: u32,
+    },
+    #[error("could not reach Graph for {what} after {attempts} attempts over {waited}: {detail}")]
+    Unreachable {
+        what: &'static str,
+        attempts: u32,
+        waited: String,
+        detail: String,
+    },
+    #[error("Graph answered {status} for {what}: {message}")]
+    Http {
+        what: &'static str,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "Graph sent a page of {what} that could not be read ({detail}); the sync stopped before storing anything"
+    )]
+    Malformed { what: &'static str, detail: String },
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl GraphError {
+    /// A short machine-readable kind, stored with the run.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GraphError::LicenceMissing(_) => "licence",
+            GraphError::PermissionMissing { .. } => "permission",
+            GraphError::Token(_) | GraphError::Unauthorized { .. } => "sign_in",
+            GraphError::Throttled { .. } => "throttled",
+            GraphError::Unreachable { .. } => "unreachable",
+            GraphError::Http { .. } | GraphError::Malformed { .. } => "graph",
+            GraphError::Config(_) => "config",
+        }
+    }
+}
+
+/// Which collection a request belongs to: its name in messages, its permission, its pacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    RegistrationReport,
+    Users,
+}
+
+impl Endpoint {
+    fn what(self) -> &'static str {
+        match self {
+            Endpoint::RegistrationReport => "the authentication-methods registration report",
+            Endpoint::Users => "the directory's users",
+        }
+    }
+    fn permission(self) -> &'static str {
+        match self {
+            Endpoint::RegistrationReport => "AuditLog.Read.All",
+            Endpoint::Users => "User.Read.All",
+        }
+    }
+}
+
+/// Settings of a [`Client`].
+#[derive(Debug, Clone)]
+pub struct GraphSettings {
+    pub graph_url: String,
+    pub login_url: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub credential: Credential,
+    pub report_rate: Rate,
+    pub request_timeout: Duration,
+    pub retry_budget: Duration,
+    pub backoff_base: Duration,
+    pub users_page_size: u32,
+}
+
+/// A Graph client for one tenant. Cheap to share; counts its pages and retries.
+pub struct Client {
+    http: reqwest::Client,
+    settings: GraphSettings,
+    tokens: TokenProvider,
+    report_pacer: Pacer,
+    retries: AtomicU32,
+    pages: AtomicU32,
+}
+
+impl Client {
+    pub fn new(settings: GraphSettings) -> Result<Self, GraphError> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            // Tokens must never follow a redirect to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("phoneless/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| GraphError::Config(format!("HTTP client: {e}")))?;
+        let tokens = TokenProvider::new(
+            http.clone(),
+            &settings.login_url,
+            &settings.tenant_id,
+            &settings.client_id,
+            &settings.graph_url,
+            settings.credential.clone(),
+        );
+        Ok(Client {
+            report_pacer: Pacer::new(settings.report_rate),
+            http,
+            tokens,
+            settings,
+            retries: AtomicU32::new(0),
+            pages: AtomicU32::new(0),
+        })
+    }
+
+    /// Retries made so far (all requests).
+    pub fn retries(&self) -> u32 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Pages fetched so far (all requests).
+    pub fn pages(&self) -> u32 {
+        self.pages.load(Ordering::Relaxed)
+    }
+
+    fn base(&self) -> &str {
+        self.settings.graph_url.trim_end_matches('/')
+    }
+
+    /// Pages of `userRegistrationDetails`, in the order Graph sends them.
+    pub fn registration_details(&self) -> Pages<'_, UserRegistrationDetails> {
+        Pages::new(
+            self,
+            Endpoint::RegistrationReport,
+            format!(
+                "{}/v1.0/reports/authenticationMethods/userRegistrationDetails",
+                self.base()
+            ),
+        )
+    }
+
+    /// Pages of `/users` with the attributes the dashboard groups by. The first page carries
+    /// `@odata.count` (an advanced query), which sizes the progress bar.
+    pub fn users(&self) -> Pages<'_, DirectoryUser> {
+        Pages::new(
+            self,
+            Endpoint::Users,
+            format!(
+                "{}/v1.0/users?$select={USER_SELECT}&$top={}&$count=true",
+                self.base(),
+                self.settings.users_page_size
+            ),
+        )
+    }
+
+    /// One page, paced and retried.
+    async fn get_page<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+    ) -> Result<Page<T>, GraphError> {
+        let what = endpoint.what();
+        let started = Instant::now();
+        let mut attempts = 0u32;
+        let mut renewed_token = false;
+        loop {
+            attempts += 1;
+            if endpoint == Endpoint::RegistrationReport {
+                self.report_pacer.wait().await;
+            }
+            let token = self.tokens.token().await?;
+            let result = self
+                .http
+                .get(url)
+                .bearer_auth(token.expose_secret())
+                // Needed for $count on /users; must be sent with every page.
+                .header("ConsistencyLevel", "eventual")
+                .send()
+                .await;
+            let (retry_after, detail, status) = match result {
+                Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                    Ok(body) => {
+                        return serde_json::from_slice::<Page<T>>(&body)
+                            .inspect(|_| {
+                                self.pages.fetch_add(1, Ordering::Relaxed);
+                            })
+                            .map_err(|e| GraphError::Malformed {
+                                what,
+                                detail: e.to_string(),
+                            });
+                    }
+                    Err(e) => (
+                        None,
+                        format!("the answer broke off: {}", error_chain(&e)),
+                        None,
+                    ),
+                },
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = parse_retry_after(resp.headers());
+                    let body = resp.text().await.unwrap_or_default();
+                    let (code, message) = match serde_json::from_str::<ErrorBody>(&body) {
+                        Ok(b) => (b.error.code, b.error.message),
+                        Err(_) => (String::new(), body.chars().take(300).collect()),
+                    };
+                    match status {
+                        StatusCode::UNAUTHORIZED if !renewed_token => {
+                            // The cached token expired or was revoked early: get a new one once.
+                            self.tokens.invalidate(&token).await;
+                            renewed_token = true;
+                            continue;
+                        }
+                        StatusCode::UNAUTHORIZED => {
+                            return Err(GraphError::Unauthorized {
+                                what,
+                                message: format!("{code}: {message}"),
+                            });
+                        }
+                        StatusCode::FORBIDDEN => {
+                            return Err(
+                                if code == "Authentication_RequestFromNonPremiumTenantOrB2CTenant" {
+                                    GraphError::LicenceMissing(format!("{code}: {message}"))
+                                } else {
+                                    GraphError::PermissionMissing {
+                                        what,
+                                        permission: endpoint.permission(),
+                                        message: format!("{code}: {message}"),
+                                    }
+                                },
+                            );
+                        }
+                        StatusCode::TOO_MANY_REQUESTS
+                        | StatusCode::SERVICE_UNAVAILABLE
+                        | StatusCode::BAD_GATEWAY
+                        | StatusCode::GATEWAY_TIMEOUT
+                        | StatusCode::INTERNAL_SERVER_ERROR => (
+                            retry_after,
+                            format!("{status}: {code} {message}"),
+                            Some(status),
+                        ),
+                        _ => {
+                            return Err(GraphError::Http {
+                                what,
+                                status: status.as_u16(),
+                                message: format!("{code}: {message}"),
+                            });
+                        }
+                    }
+                }
+                Err(e) => (None, error_chain(&e), None),
+            };
+
+            // Transient: wait as told, or back off with full jitter, within the retry budget.
+            let delay = retry_after.unwrap_or_else(|| self.backoff(attempts));
+            let elapsed = started.elapsed();
+            if elapsed + delay > self.settings.retry_budget {
+                let waited =
+                    humantime::format_duration(Duration::from_secs(elapsed.as_secs())).to_string();
+                return Err(match status {
+                    Some(s)
+                        if s == StatusCode::TOO_MANY_REQUESTS
+                            || s == StatusCode::SERVICE_UNAVAILABLE =>
+                    {
+                        GraphError::Throttled {
+                            what,
+                            status: s.as_u16(),
+                            waited,
+                            attempts,
+                        }
+                    }
+                    _ => GraphError::Unreachable {
+                        what,
+                        attempts,
+                        waited,
+                        detail,
+                    },
+                });
+            }
+            tracing::warn!(
+                what,
+                attempt = attempts,
+                delay_ms = delay.as_millis() as u64,
+                "{detail}; retrying"
+            );
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .settings
+            .backoff_base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(BACKOFF_CAP)
+            .max(Duration::from_millis(1));
+        rand::rng().random_range(ceiling / 2..=ceiling)
+    }
+
+    /// A nextLink must stay on the configured Graph host: the bearer token goes with it.
+    fn check_next_link(&self, endpoint: Endpoint, link: &str) -> Result<(), GraphError> {
+        let base = self.base();
+        if link.starts_with(base) && link[base.len()..].starts_with('/') {
+            Ok(())
+        } else {
+            Err(GraphError::Malformed {
+                what: endpoint.what(),
+                detail: format!("its @odata.nextLink points away from {base}"),
+            })
+        }
+    }
+}
+
+/// `Retry-After` in seconds (Graph's form) or as an HTTP date.
+fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Walks a collection page by page, following each `@odata.nextLink` whole.
+pub struct Pages<'c, T> {
+    client: &'c Client,
+    endpoint: Endpoint,
+    next: Option<String>,
+    _item: std::marker::PhantomData<T>,
+}
+
+impl<'c, T: DeserializeOwned> Pages<'c, T> {
+    fn new(client: &'c Client, endpoint: Endpoint, first: String) -> Self {
+        Pages {
+            client,
+            endpoint,
+            next: Some(first),
+            _item: std::marker::PhantomData,
+        }
+    }
+
+    /// The next page, or `None` after the last one.
+    pub async fn next_page(&mut self) -> Option<Result<Page<T>, GraphError>> {
+        let url = self.next.take()?;
+        let page = match self.client.get_page::<T>(self.endpoint, &url).await {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Some(link) = &page.next_link {
+            if let Err(e) = self.client.check_next_link(self.endpoint, link) {
+                return Some(Err(e));
+            }
+            self.next = Some(link.clone());
+        }
+        Some(Ok(page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "7".parse().expect("header"));
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"),
+        );
+        assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
+        h.insert("retry-after", "soon".parse().expect("header"));
+        assert_eq!(parse_retry_after(&h), None);
+    }
+}

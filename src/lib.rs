@@ -1,0 +1,13 @@
+//! phoneless: tracks a Microsoft 365 / Entra ID tenant's move off phone-based MFA.
+//!
+//! Layers point one way (docs/architecture.md): [`web`] and [`sync`] use [`db`], [`classify`]
+//! and [`graph`]; [`classify`] is pure; [`sim`] stands in for Microsoft Graph.
+
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod graph;
+pub mod sim;
+pub mod sync;
+pub mod web;

@@ -1,0 +1,680 @@
+//! The simulated tenant over HTTP: a fake Graph (registration report and `/users`, with
+//! `@odata.nextLink` paging and bearer checks) and a fake token endpoint (client secret or
+//! signed client assertion), answering with Graph's documented status codes and error bodies.
+//! Faults can be switched at run time (`POST /_sim/faults`) to exercise the client.
+
+use super::tenant::Tenant;
+use crate::graph::model::{ErrorBody, ErrorDetail, Page, TokenErrorBody};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Default identities of the simulated tenant and its app registration.
+pub const SIM_TENANT_ID: &str = "00000000-0000-4000-8000-00000000c0de";
+pub const SIM_CLIENT_ID: &str = "11111111-1111-4111-8111-111111111111";
+pub const SIM_CLIENT_SECRET: &str = "sim-client-secret";
+/// Rows per report page; Graph chooses its own page size for this endpoint.
+pub const DEFAULT_REPORT_PAGE_SIZE: usize = 1_000;
+/// Graph's default `/users` page size when `$top` is absent.
+const DEFAULT_USERS_PAGE_SIZE: usize = 100;
+
+/// How the fake is set up.
+#[derive(Debug, Clone)]
+pub struct FakeSettings {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// PEM certificate whose key may sign client assertions.
+    pub certificate_pem: Option<String>,
+    pub report_page_size: usize,
+    pub token_lifetime: Duration,
+    /// The `Retry-After` value sent with throttling faults.
+    pub retry_after_secs: u64,
+}
+
+impl Default for FakeSettings {
+    fn default() -> Self {
+        FakeSettings {
+            tenant_id: SIM_TENANT_ID.to_owned(),
+            client_id: SIM_CLIENT_ID.to_owned(),
+            client_secret: SIM_CLIENT_SECRET.to_owned(),
+            certificate_pem: None,
+            report_page_size: DEFAULT_REPORT_PAGE_SIZE,
+            token_lifetime: Duration::from_secs(3599),
+            retry_after_secs: 1,
+        }
+    }
+}
+
+/// Faults to inject; counters count down as requests are answered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Answer the next N data requests with 429 and `Retry-After`.
+    pub throttle: u32,
+    /// Answer the next N data requests with 429 and no `Retry-After`.
+    pub throttle_without_retry_after: u32,
+    /// Answer the next N data requests with 503.
+    pub unavailable: u32,
+    /// Delay every data page by this many milliseconds.
+    pub slow_ms: u64,
+    /// Serve this report page (0-based) cut off mid-JSON, every time it is asked for.
+    pub malformed_page: Option<u32>,
+    /// Revoke every token issued so far (applied once, then cleared).
+    pub expire_tokens: bool,
+    /// The tenant has no Entra ID P1/P2 licence: the report answers 403.
+    pub no_licence: bool,
+    /// The app lacks AuditLog.Read.All: the report answers 403.
+    pub deny_report: bool,
+    /// The app lacks User.Read.All: /users answers 403.
+    pub deny_users: bool,
+}
+
+/// Counts of what the fake has served, for tests and the `/_sim/state` page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Served {
+    pub tokens_issued: u32,
+    pub report_pages: u32,
+    pub users_pages: u32,
+    pub throttled: u32,
+    pub unavailable: u32,
+    pub unauthorized: u32,
+}
+
+struct Inner {
+    tenant: Tenant,
+    settings: FakeSettings,
+    day: AtomicU32,
+    faults: Mutex<Faults>,
+    tokens: Mutex<HashMap<String, Instant>>,
+    served: Mutex<Served>,
+    /// When each report request arrived (to check pacing).
+    report_requests: Mutex<Vec<Instant>>,
+}
+
+/// A handle on a running (or to-be-run) fake Graph; clones share state.
+#[derive(Clone)]
+pub struct FakeGraph {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind; keep serving.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl FakeGraph {
+    pub fn new(tenant: Tenant, settings: FakeSettings) -> Self {
+        let day = tenant.days;
+        FakeGraph {
+            inner: Arc::new(Inner {
+                tenant,
+                settings,
+                day: AtomicU32::new(day),
+                faults: Mutex::new(Faults::default()),
+                tokens: Mutex::new(HashMap::new()),
+                served: Mutex::new(Served::default()),
+                report_requests: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.inner.tenant
+    }
+
+    pub fn day(&self) -> u32 {
+        self.inner.day.load(Ordering::SeqCst)
+    }
+
+    /// Which day of the story the fake serves.
+    pub fn set_day(&self, day: u32) {
+        self.inner.day.store(day, Ordering::SeqCst);
+    }
+
+    pub fn set_faults(&self, mut faults: Faults) {
+        if faults.expire_tokens {
+            lock(&self.inner.tokens).clear();
+            faults.expire_tokens = false;
+        }
+        *lock(&self.inner.faults) = faults;
+    }
+
+    pub fn faults(&self) -> Faults {
+        lock(&self.inner.faults).clone()
+    }
+
+    pub fn served(&self) -> Served {
+        lock(&self.inner.served).clone()
+    }
+
+    pub fn report_request_times(&self) -> Vec<Instant> {
+        lock(&self.inner.report_requests).clone()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .route(
+                "/v1.0/reports/authenticationMethods/userRegistrationDetails",
+                get(report),
+            )
+            .route("/v1.0/users", get(users))
+            .route("/_sim/state", get(state))
+            .route("/_sim/day", post(set_day))
+            .route("/_sim/faults", post(set_faults))
+            .with_state(self.clone())
+    }
+
+    /// Serves on `listener` until the future is dropped.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        axum::serve(listener, self.router()).await
+    }
+
+    /// Starts on a free loopback port in the background; returns its base URL.
+    pub async fn spawn(&self) -> std::io::Result<String> {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+        let fake = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = fake.serve(listener).await {
+                tracing::error!("fake Graph stopped: {e}");
+            }
+        });
+        Ok(format!("http://{addr}"))
+    }
+}
+
+fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let body = TokenErrorBody {
+        error: error.to_owned(),
+        error_description: description.to_owned(),
+    };
+    (status, Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    #[serde(rename = "jti")]
+    _jti: String,
+}
+
+async fn token(
+    State(fake): State<FakeGraph>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let s = &fake.inner.settings;
+    if tenant != s.tenant_id {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!(
+                "AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID."
+            ),
+        );
+    }
+    if form.grant_type.as_deref() != Some("client_credentials") {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "AADSTS70003: The app requested an unsupported grant type.",
+        );
+    }
+    if !form
+        .scope
+        .as_deref()
+        .is_some_and(|sc| sc.ends_with("/.default") && !sc.contains(' '))
+    {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
+        );
+    }
+    if form.client_id.as_deref() != Some(s.client_id.as_str()) {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            &format!(
+                "AADSTS700016: Application with identifier '{}' was not found in the directory.",
+                form.client_id.unwrap_or_default()
+            ),
+        );
+    }
+    let authenticated = match (&form.client_secret, &form.client_assertion) {
+        (Some(secret), None) => {
+            if *secret == s.client_secret {
+                Ok(())
+            } else {
+                Err(
+                    "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+                )
+            }
+        }
+        (None, Some(assertion)) => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let audience = format!("http://{host}/{tenant}/oauth2/v2.0/token");
+            verify_assertion(
+                s,
+                form.client_assertion_type.as_deref(),
+                assertion,
+                &audience,
+            )
+        }
+        _ => Err(
+            "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+        ),
+    };
+    if let Err(description) = authenticated {
+        return token_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
+    }
+    let value = format!("sim.{}", uuid::Uuid::new_v4().simple());
+    lock(&fake.inner.tokens).insert(value.clone(), Instant::now() + s.token_lifetime);
+    lock(&fake.inner.served).tokens_issued += 1;
+    Json(serde_json::json!({
+        "token_type": "Bearer",
+        "expires_in": s.token_lifetime.as_secs(),
+        "ext_expires_in": s.token_lifetime.as_secs(),
+        "access_token": value,
+    }))
+    .into_response()
+}
+
+/// Checks a client assertion as Entra does: signed by the registered certificate's key,
+/// named by its SHA-256 thumbprint, for this token endpoint, issued by and about the app.
+fn verify_assertion(
+    s: &FakeSettings,
+    assertion_type: Option<&str>,
+    assertion: &str,
+    audience: &str,
+) -> Result<(), &'static str> {
+    const REFUSED: &str = "AADSTS700027: Client assertion failed signature validation.";
+    if assertion_type != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+        return Err("AADSTS700024: Client assertion type is not supported.");
+    }
+    let cert_pem = s
+        .certificate_pem
+        .as_deref()
+        .ok_or("AADSTS700027: No certificate is registered on the application.")?;
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| REFUSED)?;
+    if !matches!(
+        header.alg,
+        jsonwebtoken::Algorithm::PS256 | jsonwebtoken::Algorithm::RS256
+    ) {
+        return Err(REFUSED);
+    }
+    let cert = pem::parse(cert_pem).map_err(|_| REFUSED)?;
+    let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(cert.contents()));
+    if header.x5t_s256.as_deref() != Some(thumbprint.as_str()) {
+        return Err(
+            "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.",
+        );
+    }
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(cert_pem.as_bytes()).map_err(|_| REFUSED)?;
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[s.client_id.as_str()]);
+    validation.sub = Some(s.client_id.clone());
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub", "nbf"]);
+    jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).map_err(|_| REFUSED)?;
+    Ok(())
+}
+
+/// Bearer check and fault injection shared by the data endpoints; `None` means go on.
+async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let valid = token.is_some_and(|t| {
+        lock(&fake.inner.tokens)
+            .get(t)
+            .is_some_and(|exp| Instant::now() < *exp)
+    });
+    if !valid {
+        lock(&fake.inner.served).unauthorized += 1;
+        let message = if token.is_none() {
+            "Access token is empty."
+        } else {
+            "Access token has expired or is not yet valid."
+        };
+        return Some(graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            message,
+        ));
+    }
+    let (slow, injected) = {
+        let mut f = lock(&fake.inner.faults);
+        let injected = if f.throttle > 0 {
+            f.throttle -= 1;
+            Some((StatusCode::TOO_MANY_REQUESTS, true))
+        } else if f.throttle_without_retry_after > 0 {
+            f.throttle_without_retry_after -= 1;
+            Some((StatusCode::TOO_MANY_REQUESTS, false))
+        } else if f.unavailable > 0 {
+            f.unavailable -= 1;
+            Some((StatusCode::SERVICE_UNAVAILABLE, true))
+        } else {
+            None
+        };
+        (f.slow_ms, injected)
+    };
+    if slow > 0 {
+        tokio::time::sleep(Duration::from_millis(slow)).await;
+    }
+    let (status, with_retry_after) = injected?;
+    let mut served = lock(&fake.inner.served);
+    let mut resp = if status == StatusCode::TOO_MANY_REQUESTS {
+        served.throttled += 1;
+        graph_error(status, "TooManyRequests", "Too many requests.")
+    } else {
+        served.unavailable += 1;
+        graph_error(
+            status,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable.",
+        )
+    };
+    if with_retry_after {
+        let secs = fake.inner.settings.retry_after_secs.to_string();
+        if let Ok(v) = HeaderValue::from_str(&secs) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    Some(resp)
+}
+
+/// Page position in a `$skiptoken`: the day being paged and the next person's index.
+fn parse_skiptoken(token: &str) -> Option<(u32, usize)> {
+    let (day, index) = token.split_once('.')?;
+    Some((day.parse().ok()?, index.parse().ok()?))
+}
+
+/// The base URL clients used to reach us, for nextLinks.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// Rows from person `from` on, up to `size`; the index to continue from if any remain.
+fn collect_page<T>(
+    tenant: &Tenant,
+    from: usize,
+    size: usize,
+    row: impl Fn(usize) -> Option<T>,
+) -> (Vec<T>, Option<usize>) {
+    let mut out = Vec::with_capacity(size.min(1024));
+    let mut i = from;
+    while i < tenant.people.len() && out.len() < size {
+        if let Some(r) = row(i) {
+            out.push(r);
+        }
+        i += 1;
+    }
+    (out, (i < tenant.people.len()).then_some(i))
+}
+
+fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/json; odata.metadata=minimal",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn report(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    lock(&fake.inner.report_requests).push(Instant::now());
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    let faults = fake.faults();
+    if faults.no_licence {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "Neither tenant is B2C or tenant doesn't have premium license",
+        );
+    }
+    if faults.deny_report {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let (day, from) = match q.get("$skiptoken") {
+        Some(t) => match parse_skiptoken(t) {
+            Some(pos) => pos,
+            None => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "Invalid skip token.",
+                );
+            }
+        },
+        None => (fake.day(), 0),
+    };
+    let size = fake.inner.settings.report_page_size.max(1);
+    let page_no = (from / size) as u32;
+    let tenant = fake.tenant();
+    let (value, next) = collect_page(tenant, from, size, |i| tenant.report_row(i, day));
+    let next_link = next.map(|i| {
+        format!(
+            "{}/v1.0/reports/authenticationMethods/userRegistrationDetails?$skiptoken={day}.{i}",
+            base_url(&headers)
+        )
+    });
+    lock(&fake.inner.served).report_pages += 1;
+    let page = Page {
+        value,
+        next_link,
+        count: None,
+    };
+    let mut body = match serde_json::to_vec(&page) {
+        Ok(b) => b,
+        Err(e) => {
+            return graph_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "generalException",
+                &e.to_string(),
+            );
+        }
+    };
+    if faults.malformed_page == Some(page_no) {
+        body.truncate(body.len() / 2);
+    }
+    json_bytes(body)
+}
+
+async fn users(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    if fake.faults().deny_users {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let top = match q.get("$top").map(|t| t.parse::<usize>()) {
+        None => DEFAULT_USERS_PAGE_SIZE,
+        Some(Ok(t)) if (1..=999).contains(&t) => t,
+        Some(_) => {
+            let raw = q.get("$top").cloned().unwrap_or_default();
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "Request_UnsupportedQuery",
+                &format!(
+                    "Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive."
+                ),
+            );
+        }
+    };
+    let count = q.get("$count").is_some_and(|c| c == "true");
+    if count
+        && headers
+            .get("consistencylevel")
+            .and_then(|v| v.to_str().ok())
+            != Some("eventual")
+    {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            "$count is only supported with the ConsistencyLevel:eventual header.",
+        );
+    }
+    if let Some(select) = q.get("$select") {
+        let known: HashSet<&str> = crate::graph::model::USER_SELECT.split(',').collect();
+        if let Some(bad) = select.split(',').find(|f| !known.contains(f.trim())) {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                &format!(
+                    "Could not find a property named '{bad}' on type 'Microsoft.DirectoryServices.User'."
+                ),
+            );
+        }
+    }
+    let (day, from) = match q.get("$skiptoken") {
+        Some(t) => match parse_skiptoken(t) {
+            Some(pos) => pos,
+            None => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "Invalid skip token.",
+                );
+            }
+        },
+        None => (fake.day(), 0),
+    };
+    let tenant = fake.tenant();
+    let (value, next) = collect_page(tenant, from, top, |i| tenant.directory_row(i, day));
+    // @odata.count comes on the first page only.
+    let total = (count && from == 0).then(|| {
+        (0..tenant.people.len())
+            .filter(|i| tenant.directory_row(*i, day).is_some())
+            .count() as u64
+    });
+    let select = q
+        .get("$select")
+        .map(|s| format!("$select={s}&"))
+        .unwrap_or_default();
+    let count_param = if count { "$count=true&" } else { "" };
+    let next_link = next.map(|i| {
+        format!(
+            "{}/v1.0/users?{select}$top={top}&{count_param}$skiptoken={day}.{i}",
+            base_url(&headers)
+        )
+    });
+    lock(&fake.inner.served).users_pages += 1;
+    match serde_json::to_vec(&Page {
+        value,
+        next_link,
+        count: total,
+    }) {
+        Ok(b) => json_bytes(b),
+        Err(e) => graph_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            &e.to_string(),
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct SimState {
+    day: u32,
+    date: chrono::NaiveDate,
+    days: u32,
+    people: usize,
+    faults: Faults,
+    served: Served,
+}
+
+async fn state(State(fake): State<FakeGraph>) -> Json<SimState> {
+    let day = fake.day();
+    Json(SimState {
+        day,
+        date: fake.tenant().date(day),
+        days: fake.tenant().days,
+        people: fake.tenant().people.len(),
+        faults: fake.faults(),
+        served: fake.served(),
+    })
+}
+
+#[derive(Deserialize)]
+struct DayBody {
+    day: u32,
+}
+
+async fn set_day(State(fake): State<FakeGraph>, Json(body): Json<DayBody>) -> Response {
+    if body.day > fake.tenant().days {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("the story has days 0 to {}", fake.tenant().days),
+        )
+            .into_response();
+    }
+    fake.set_day(body.day);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn set_faults(State(fake): State<FakeGraph>, Json(faults): Json<Faults>) -> StatusCode {
+    fake.set_faults(faults);
+    StatusCode::NO_CONTENT
+}

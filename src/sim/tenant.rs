@@ -1,0 +1,755 @@
+//! A simulated tenant: people, their directory attributes and a day-by-day migration story.
+//!
+//! Deterministic: person `i` of seed `s` is drawn from its own ChaCha stream, so the same seed
+//! gives the same tenant everywhere, and adding users does not change the existing ones. Each
+//! person carries a plan (the days on which they register an app, switch their default, drop
+//! their phone, …); [`Tenant::report_row`] and [`Tenant::directory_row`] compute any day from it
+//! in constant time, which lets the fake serve a 100,000-user tenant page by page.
+
+use crate::graph::model::{DirectoryUser, UserRegistrationDetails};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Default number of simulated users.
+pub const DEFAULT_USERS: usize = 5_000;
+/// Default length of the story in days (the fake serves its last day unless told otherwise).
+pub const DEFAULT_DAYS: u32 = 365;
+
+/// Departments with their relative size and migration pace (1.0 = average).
+const DEPARTMENTS: &[(&str, u32, f64)] = &[
+    ("Engineering", 18, 1.3),
+    ("Sales", 14, 0.8),
+    ("Customer Support", 10, 0.7),
+    ("Operations", 9, 0.9),
+    ("Research & Development", 8, 1.2),
+    ("Marketing", 7, 1.0),
+    ("Finance", 6, 1.1),
+    ("IT", 5, 1.8),
+    ("Logistics", 5, 0.5),
+    ("Human Resources", 4, 1.0),
+    ("Legal", 3, 0.9),
+    ("Procurement", 3, 0.8),
+    ("Facilities", 2, 0.4),
+    ("Executive Office", 1, 1.4),
+];
+
+const JOB_TITLES: &[&str] = &[
+    "Analyst",
+    "Specialist",
+    "Manager",
+    "Senior Manager",
+    "Coordinator",
+    "Engineer",
+    "Senior Engineer",
+    "Director",
+    "Associate",
+    "Team Lead",
+    "Consultant",
+    "Technician",
+];
+
+/// Offices: (office location, country code, company).
+const OFFICES: &[(&str, &str, &str)] = &[
+    ("London", "GB", "Contoso Ltd"),
+    ("Manchester", "GB", "Contoso Ltd"),
+    ("Dublin", "IE", "Contoso Ltd"),
+    ("München", "DE", "Contoso GmbH"),
+    ("Berlin", "DE", "Contoso GmbH"),
+    ("Zürich", "CH", "Contoso GmbH"),
+    ("Paris", "FR", "Contoso SAS"),
+    ("Kraków", "PL", "Contoso Sp. z o.o."),
+    ("Seattle", "US", "Contoso, Inc."),
+    ("New York", "US", "Contoso, Inc."),
+    ("Austin", "US", "Contoso, Inc."),
+    ("Toronto", "CA", "Contoso, Inc."),
+    ("São Paulo", "BR", "Contoso Brasil Ltda."),
+    ("Bengaluru", "IN", "Contoso India Pvt. Ltd."),
+    ("Tokyo", "JP", "Contoso K.K."),
+    ("Sydney", "AU", "Contoso Pty Ltd"),
+];
+
+const FIRST_NAMES: &[&str] = &[
+    "Ana",
+    "José",
+    "Zoë",
+    "Łukasz",
+    "Søren",
+    "Chloé",
+    "Øyvind",
+    "François",
+    "Mei",
+    "Hiroshi",
+    "Priya",
+    "Oluwaseun",
+    "Siobhán",
+    "Björn",
+    "Renée",
+    "Jürgen",
+    "Ines",
+    "Mateo",
+    "Aisha",
+    "Noah",
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Lucas",
+    "Sofía",
+    "Ethan",
+    "Amélie",
+    "Kofi",
+    "Yuki",
+    "Dmitri",
+    "Fatima",
+    "Raj",
+    "Grace",
+    "Tomás",
+    "Ingrid",
+    "Chen",
+    "Leila",
+    "Marco",
+    "Nadia",
+    "Pedro",
+];
+
+const LAST_NAMES: &[&str] = &[
+    "García",
+    "Müller",
+    "O'Brien",
+    "Nowak",
+    "Johansson",
+    "Dubois",
+    "Tanaka",
+    "Sharma",
+    "Okafor",
+    "Smith",
+    "Jones",
+    "D'Souza",
+    "Rossi",
+    "Kowalski",
+    "Nguyen",
+    "Fernández",
+    "Schmidt",
+    "Brown",
+    "Martin",
+    "Lefèvre",
+    "Andersson",
+    "Kim",
+    "Patel",
+    "Silva",
+    "Novák",
+    "Murphy",
+    "Ivanova",
+    "Hernández",
+    "Wójcik",
+    "Larsen",
+    "Costa",
+    "Yamamoto",
+    "Byrne",
+    "Weiß",
+    "Çelik",
+    "Ó Súilleabháin",
+];
+
+/// Method strings Graph may send that this product does not know (kept and shown raw).
+const UNKNOWN_METHODS: &[&str] = &["qrCodePin", "externalAuthMethod", "platformCredential"];
+
+/// How a person came to exist in the tenant and how they migrate.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    pub guest: bool,
+    pub admin: bool,
+    pub department: Option<String>,
+    /// Day on which the person moves to another department.
+    pub department_change: Option<(u32, Option<String>)>,
+    pub job_title: Option<String>,
+    pub company: Option<String>,
+    pub office: Option<String>,
+    pub country: Option<String>,
+    /// First day in the tenant (0 for most).
+    pub joins: u32,
+    /// Day from which the person is gone (left the company).
+    pub leaves: Option<u32>,
+    /// Disabled accounts are in /users but not in the report (as Graph documents); a few are
+    /// still in the report, as happens while the report lags.
+    pub disabled: bool,
+    pub disabled_still_in_report: bool,
+    /// In the report but missing from /users (deleted since the report refreshed).
+    pub missing_from_directory: bool,
+    plan: Plan,
+}
+
+/// The registration story of one person, as days (inclusive) on which things happen.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    mobile: bool,
+    alternate: bool,
+    office_phone: bool,
+    /// Day a phone is first registered (a no-MFA person who starts with a phone later).
+    phone_from: u32,
+    phone_removed: Option<u32>,
+    app_from: Option<u32>,
+    /// The app is lost (new handset) on this day and re-registered `app_back` days later.
+    app_lost: Option<(u32, u32)>,
+    otp: bool,
+    passkey_from: Option<(u32, &'static str)>,
+    /// Day the user's own preference moves from the phone to push.
+    default_to_app: Option<u32>,
+    phone_pref: &'static str,
+    system_preferred: bool,
+    email: bool,
+    security_questions: bool,
+    unknown: Option<&'static str>,
+    /// Graph occasionally changes letter case or order; neither is a change.
+    noisy_spelling: bool,
+    tap_days: Option<u32>,
+}
+
+/// A deterministic simulated tenant.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub seed: u64,
+    pub days: u32,
+    /// The date of day 0.
+    pub start: NaiveDate,
+    pub domain: String,
+    pub people: Vec<Person>,
+}
+
+impl Tenant {
+    /// `users` people over a story of `days` days starting on `start`.
+    pub fn generate(seed: u64, users: usize, days: u32, start: NaiveDate) -> Tenant {
+        let domain = "contoso.com".to_owned();
+        let people = (0..users)
+            .map(|i| Person::generate(seed, i as u64, days.max(1), &domain))
+            .collect();
+        Tenant {
+            seed,
+            days,
+            start,
+            domain,
+            people,
+        }
+    }
+
+    /// A story that ends today: the fake's default.
+    pub fn ending_today(seed: u64, users: usize, days: u32) -> Tenant {
+        let today = Utc::now().date_naive();
+        Tenant::generate(seed, users, days, today - Duration::days(i64::from(days)))
+    }
+
+    pub fn date(&self, day: u32) -> NaiveDate {
+        self.start + Duration::days(i64::from(day))
+    }
+
+    /// When the report was refreshed on `day` (it lags: early morning UTC).
+    pub fn report_refreshed(&self, day: u32) -> DateTime<Utc> {
+        self.date(day)
+            .and_hms_opt(2, 0, 0)
+            .map_or_else(Utc::now, |t| t.and_utc())
+    }
+
+    /// The person's row in the registration report on `day`, if they are in it.
+    pub fn report_row(&self, index: usize, day: u32) -> Option<UserRegistrationDetails> {
+        let p = self.people.get(index)?;
+        if !p.present(day) || (p.disabled && !p.disabled_still_in_report) {
+            return None;
+        }
+        let plan = &p.plan;
+        let phone = plan.mobile || plan.alternate || plan.office_phone;
+        let has_phone =
+            phone && day >= plan.phone_from && plan.phone_removed.is_none_or(|r| day < r);
+        let has_app = plan.app_from.is_some_and(|a| day >= a)
+            && plan
+                .app_lost
+                .is_none_or(|(lost, back)| day < lost || day >= lost + back);
+        let has_passkey = plan.passkey_from.is_some_and(|(d, _)| day >= d);
+        let tap = plan.tap_days.is_some()
+            && plan
+                .app_lost
+                .is_some_and(|(lost, back)| day >= lost && day < lost + back);
+
+        let mut methods: Vec<String> = Vec::new();
+        if plan.email {
+            methods.push("email".into());
+        }
+        if plan.security_questions {
+            methods.push("securityQuestion".into());
+        }
+        if has_phone {
+            if plan.mobile {
+                methods.push("mobilePhone".into());
+            }
+            if plan.alternate && plan.mobile {
+                methods.push("alternateMobilePhone".into());
+            }
+            if plan.office_phone {
+                methods.push("officePhone".into());
+            }
+        }
+        if has_app {
+            methods.push("microsoftAuthenticatorPush".into());
+            if plan.otp {
+                methods.push("softwareOneTimePasscode".into());
+            }
+        }
+        if has_passkey && let Some((_, kind)) = plan.passkey_from {
+            methods.push(kind.into());
+        }
+        if tap {
+            methods.push("temporaryAccessPass".into());
+        }
+        if let Some(u) = plan.unknown {
+            methods.push(u.into());
+        }
+        if plan.noisy_spelling {
+            // Order and letter case move from day to day; the facts do not.
+            let len = methods.len().max(1);
+            methods.rotate_left(day as usize % len);
+            if day % 2 == 1
+                && let Some(first) = methods.first_mut()
+            {
+                *first = first.to_ascii_uppercase();
+            }
+        }
+
+        let prefers_app = plan.default_to_app.is_some_and(|d| day >= d) && has_app;
+        let user_preferred = if prefers_app {
+            "push"
+        } else if has_phone {
+            plan.phone_pref
+        } else if has_app {
+            "oath"
+        } else if index.is_multiple_of(3) {
+            ""
+        } else {
+            "none"
+        };
+        let system_preferred: Vec<String> = if !plan.system_preferred {
+            Vec::new()
+        } else if has_passkey {
+            vec!["Fido2".into()]
+        } else if has_app {
+            vec!["push".into()]
+        } else if has_phone && plan.mobile {
+            vec!["sms".into()]
+        } else if has_phone {
+            vec!["voiceOffice".into()]
+        } else {
+            Vec::new()
+        };
+        let strong = has_app || has_passkey;
+        let refreshed = self.report_refreshed(day) - Duration::minutes((index % 97) as i64);
+        Some(UserRegistrationDetails {
+            id: p.id.clone(),
+            user_principal_name: p.upn.clone(),
+            user_display_name: p.display_name.clone(),
+            user_type: Some(if p.guest { "guest" } else { "member" }.to_owned()),
+            is_admin: p.admin,
+            is_mfa_capable: strong || has_phone,
+            is_mfa_registered: strong || has_phone,
+            is_passwordless_capable: has_passkey,
+            is_sspr_capable: plan.email || has_phone,
+            is_sspr_enabled: true,
+            is_sspr_registered: plan.email || has_phone,
+            is_system_preferred_authentication_method_enabled: plan.system_preferred,
+            system_preferred_authentication_methods: system_preferred,
+            user_preferred_method_for_secondary_authentication: Some(user_preferred.to_owned()),
+            methods_registered: methods,
+            last_updated_date_time: Some(refreshed),
+        })
+    }
+
+    /// The person's `/users` row on `day`, if the directory has them.
+    pub fn directory_row(&self, index: usize, day: u32) -> Option<DirectoryUser> {
+        let p = self.people.get(index)?;
+        if !p.present(day) || p.missing_from_directory {
+            return None;
+        }
+        let department = match &p.department_change {
+            Some((d, new)) if day >= *d => new.clone(),
+            _ => p.department.clone(),
+        };
+        Some(DirectoryUser {
+            id: p.id.clone(),
+            user_principal_name: Some(p.upn.clone()),
+            display_name: Some(p.display_name.clone()),
+            department,
+            company_name: p.company.clone(),
+            office_location: p.office.clone(),
+            usage_location: p.country.clone(),
+            job_title: p.job_title.clone(),
+            account_enabled: Some(!p.disabled),
+            user_type: Some(if p.guest { "Guest" } else { "Member" }.to_owned()),
+        })
+    }
+
+    /// Every report row of a day (tests and benchmarks; the fake pages through them).
+    pub fn report(&self, day: u32) -> Vec<UserRegistrationDetails> {
+        (0..self.people.len())
+            .filter_map(|i| self.report_row(i, day))
+            .collect()
+    }
+
+    /// Every `/users` row of a day.
+    pub fn directory(&self, day: u32) -> Vec<DirectoryUser> {
+        (0..self.people.len())
+            .filter_map(|i| self.directory_row(i, day))
+            .collect()
+    }
+}
+
+impl Person {
+    fn present(&self, day: u32) -> bool {
+        day >= self.joins && self.leaves.is_none_or(|l| day < l)
+    }
+
+    fn generate(seed: u64, index: u64, days: u32, domain: &str) -> Person {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(index);
+        let id = uuid::Builder::from_random_bytes(rng.random())
+            .into_uuid()
+            .to_string();
+
+        let first = FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())];
+        let last = LAST_NAMES[rng.random_range(0..LAST_NAMES.len())];
+        let guest = rng.random_bool(0.06);
+        let flavour: f64 = rng.random();
+        let display_name = if flavour < 0.004 {
+            format!("{first} {last} <Contractor>")
+        } else if flavour < 0.009 {
+            format!(
+                "{first} \"{}\" {last}",
+                &first[..first.char_indices().nth(2).map_or(first.len(), |(i, _)| i)]
+            )
+        } else if flavour < 0.02 {
+            format!("{last}, {first}")
+        } else {
+            format!("{first} {last}")
+        };
+        let local = format!("{}.{}{}", ascii_fold(first), ascii_fold(last), index);
+        let upn = if guest {
+            format!("{local}_fabrikam.com#EXT#@contoso.onmicrosoft.com")
+        } else {
+            format!("{local}@{domain}")
+        };
+
+        let weights: u32 = DEPARTMENTS.iter().map(|d| d.1).sum();
+        let mut pick = rng.random_range(0..weights);
+        let mut dept = DEPARTMENTS[0];
+        for d in DEPARTMENTS {
+            if pick < d.1 {
+                dept = *d;
+                break;
+            }
+            pick -= d.1;
+        }
+        let no_dept: f64 = rng.random();
+        let department = if guest && rng.random_bool(0.7) || no_dept < 0.03 {
+            None
+        } else if no_dept < 0.035 {
+            Some(String::new())
+        } else if no_dept < 0.038 {
+            Some("  ".to_owned())
+        } else {
+            Some(dept.0.to_owned())
+        };
+        let pace = if department.as_deref().is_some_and(|d| !d.trim().is_empty()) {
+            dept.2
+        } else {
+            0.8
+        };
+        let (office, country, company) = OFFICES[rng.random_range(0..OFFICES.len())];
+        let acquired = rng.random_bool(0.08);
+        let company = if guest {
+            None
+        } else if acquired {
+            Some("Fabrikam, Inc.".to_owned())
+        } else {
+            Some(company.to_owned())
+        };
+        let job_title =
+            (!guest).then(|| JOB_TITLES[rng.random_range(0..JOB_TITLES.len())].to_owned());
+        let admin = !guest && rng.random_bool(0.03);
+        let pace = if admin { pace * 1.5 } else { pace };
+
+        let joins = if rng.random_bool(0.06) {
+            rng.random_range(1..=days)
+        } else {
+            0
+        };
+        let leaves = rng
+            .random_bool(0.05)
+            .then(|| rng.random_range(joins + 1..=days + 1))
+            .filter(|l| *l <= days);
+        let disabled = !guest && rng.random_bool(0.012);
+        let disabled_still_in_report = disabled && rng.random_bool(0.3);
+        let missing_from_directory = rng.random_bool(0.002);
+        let department_change = (!guest && rng.random_bool(0.03)).then(|| {
+            let d = DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())]
+                .0
+                .to_owned();
+            (rng.random_range(joins + 1..=days.max(joins + 1)), Some(d))
+        });
+
+        let plan = Plan::generate(&mut rng, days, joins, pace, guest);
+        Person {
+            id,
+            upn,
+            display_name,
+            guest,
+            admin,
+            department,
+            department_change,
+            job_title,
+            company,
+            office: Some(office.to_owned()),
+            country: Some(country.to_owned()),
+            joins,
+            leaves,
+            disabled,
+            disabled_still_in_report,
+            missing_from_directory,
+            plan,
+        }
+    }
+}
+
+impl Plan {
+    fn generate(rng: &mut ChaCha8Rng, days: u32, joins: u32, pace: f64, guest: bool) -> Plan {
+        let mut plan = Plan {
+            email: rng.random_bool(0.5),
+            security_questions: rng.random_bool(0.05),
+            system_preferred: rng.random_bool(0.6),
+            noisy_spelling: rng.random_bool(0.05),
+            unknown: rng
+                .random_bool(0.015)
+                .then(|| UNKNOWN_METHODS[rng.random_range(0..UNKNOWN_METHODS.len())]),
+            otp: rng.random_bool(0.3),
+            ..Plan::default()
+        };
+        // A day in the story, later days more likely (a campaign that gathers pace).
+        let some_day = |rng: &mut ChaCha8Rng, from: u32| -> u32 {
+            let a: f64 = rng.random();
+            let b: f64 = rng.random();
+            let t = a.max(b);
+            from + 1 + (t * f64::from(days.saturating_sub(from).max(1))) as u32
+        };
+        let start: f64 = rng.random();
+        let (phone, app_at_start, passkey_at_start) = if guest {
+            (start < 0.55, (0.55..0.75).contains(&start), false)
+        } else if start < 0.42 {
+            (true, false, false) // phone only
+        } else if start < 0.62 {
+            (true, true, false) // phone and app
+        } else if start < 0.76 {
+            (true, true, rng.random_bool(0.1))
+        } else if start < 0.92 {
+            (false, true, rng.random_bool(0.3)) // already phone free
+        } else {
+            (false, false, false) // no MFA yet
+        };
+        if phone || !guest && !app_at_start && rng.random_bool(0.4) {
+            let office_only = rng.random_bool(0.04);
+            plan.mobile = !office_only;
+            plan.office_phone = office_only || rng.random_bool(0.05);
+            plan.alternate = plan.mobile && rng.random_bool(0.08);
+            plan.phone_pref = if plan.office_phone && !plan.mobile {
+                "voiceOffice"
+            } else if rng.random_bool(0.22) {
+                if plan.alternate {
+                    "voiceAlternateMobile"
+                } else {
+                    "voiceMobile"
+                }
+            } else {
+                "sms"
+            };
+            // Somebody with nothing at the start may register a phone during the story.
+            plan.phone_from = if phone { 0 } else { some_day(rng, joins) };
+        }
+        if app_at_start {
+            plan.app_from = Some(joins);
+            plan.default_to_app =
+                (rng.random_bool(if phone { 0.45 } else { 1.0 })).then_some(joins);
+        } else if !guest && rng.random_bool((0.7 * pace).min(0.97)) {
+            plan.app_from = Some(some_day(rng, joins.max(plan.phone_from)));
+        }
+        if let Some(app) = plan.app_from {
+            if plan.default_to_app.is_none() && rng.random_bool((0.75 * pace).min(0.95)) {
+                plan.default_to_app = Some(app + rng.random_range(1..45));
+            }
+            if (plan.mobile || plan.office_phone) && rng.random_bool((0.45 * pace).min(0.9)) {
+                let from = plan.default_to_app.unwrap_or(app).max(plan.phone_from);
+                plan.phone_removed = Some(from + rng.random_range(7..90));
+            }
+            if rng.random_bool(0.015) {
+                let lost = app + rng.random_range(5..120);
+                plan.app_lost = Some((lost, rng.random_range(1..10)));
+                plan.tap_days = rng.random_bool(0.6).then_some(1);
+            }
+        }
+        let passkeys = [
+            "passKeyDeviceBoundAuthenticator",
+            "fido2SecurityKey",
+            "windowsHelloForBusiness",
+            "passKeySynced",
+        ];
+        if passkey_at_start {
+            plan.passkey_from = Some((joins, passkeys[rng.random_range(0..passkeys.len())]));
+        } else if plan.app_from.is_some() && rng.random_bool((0.18 * pace).min(0.6)) {
+            let from = plan.app_from.unwrap_or(0);
+            plan.passkey_from = Some((
+                some_day(rng, from),
+                passkeys[rng.random_range(0..passkeys.len())],
+            ));
+        }
+        plan
+    }
+}
+
+/// Lower-case ASCII for a UPN: accents dropped, apostrophes and spaces removed.
+fn ascii_fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let mapped = match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'Á' => "a",
+            'é' | 'è' | 'ê' | 'ë' | 'É' => "e",
+            'í' | 'ì' | 'î' | 'ï' => "i",
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'Ø' | 'Ó' => "o",
+            'ú' | 'ù' | 'û' | 'ü' => "u",
+            'ç' | 'Ç' => "c",
+            'ñ' => "n",
+            'ł' | 'Ł' => "l",
+            'ß' => "ss",
+            'š' => "s",
+            'ž' => "z",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c.to_ascii_lowercase());
+                continue;
+            }
+            _ => "",
+        };
+        out.push_str(mapped);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{Registration, State, classify};
+    use std::collections::HashMap;
+
+    fn tenant() -> Tenant {
+        Tenant::generate(
+            7,
+            3_000,
+            365,
+            NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        )
+    }
+
+    fn states(t: &Tenant, day: u32) -> HashMap<String, State> {
+        t.report(day)
+            .into_iter()
+            .map(|r| {
+                let c = classify(&Registration {
+                    methods: &r.methods_registered,
+                    user_preferred: r
+                        .user_preferred_method_for_secondary_authentication
+                        .as_deref(),
+                    system_preferred_enabled: r.is_system_preferred_authentication_method_enabled,
+                    system_preferred: &r.system_preferred_authentication_methods,
+                });
+                (r.id, c.state)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_seed_same_tenant_and_users_independent_of_size() {
+        let a = tenant();
+        let b = Tenant::generate(7, 100, 365, a.start);
+        assert_eq!(a.report_row(42, 200), b.report_row(42, 200));
+        assert_eq!(a.directory_row(42, 200), b.directory_row(42, 200));
+        let c = Tenant::generate(8, 100, 365, a.start);
+        assert_ne!(a.people[0].id, c.people[0].id);
+    }
+
+    #[test]
+    fn every_state_and_awkward_data_occur() {
+        let t = tenant();
+        let day0 = states(&t, 0);
+        for st in State::ALL {
+            assert!(day0.values().any(|s| *s == st), "no {st} user on day 0");
+        }
+        let report = t.report(0);
+        assert!(
+            report
+                .iter()
+                .any(|r| r.methods_registered.iter().any(|m| m == "officePhone"))
+        );
+        assert!(report.iter().any(|r| {
+            r.methods_registered
+                .iter()
+                .any(|m| m == "alternateMobilePhone")
+        }));
+        assert!(report.iter().any(|r| {
+            r.methods_registered
+                .iter()
+                .any(|m| UNKNOWN_METHODS.contains(&m.as_str()))
+        }));
+        assert!(
+            report
+                .iter()
+                .any(|r| r.user_type.as_deref() == Some("guest"))
+        );
+        assert!(report.iter().any(|r| r.is_admin));
+        assert!(report.iter().any(|r| r.user_display_name.contains('<')));
+        assert!(report.iter().any(|r| r.user_display_name.contains('"')));
+        assert!(report.iter().any(|r| r.user_display_name.contains('\'')));
+        assert!(report.iter().any(|r| !r.user_display_name.is_ascii()));
+        let dir = t.directory(0);
+        assert!(dir.iter().any(|u| u.department.is_none()));
+        assert!(dir.iter().any(|u| u.department.as_deref() == Some("")));
+        assert!(dir.iter().any(|u| u.account_enabled == Some(false)));
+        // Disabled accounts are mostly absent from the report.
+        let in_report: std::collections::HashSet<_> =
+            report.iter().map(|r| r.id.as_str()).collect();
+        assert!(
+            dir.iter()
+                .any(|u| u.account_enabled == Some(false) && !in_report.contains(u.id.as_str()))
+        );
+    }
+
+    #[test]
+    fn the_migration_progresses_day_by_day() {
+        let t = tenant();
+        let first = states(&t, 0);
+        let last = states(&t, 365);
+        let migrated = |m: &HashMap<String, State>| {
+            m.values().filter(|s| s.is_migrated()).count() as f64 / m.len() as f64
+        };
+        assert!(
+            migrated(&last) > migrated(&first) + 0.2,
+            "{} -> {}",
+            migrated(&first),
+            migrated(&last)
+        );
+        // Successive days differ, but only a little.
+        let d100 = states(&t, 100);
+        let d101 = states(&t, 101);
+        let changed = d101
+            .iter()
+            .filter(|(id, s)| d100.get(*id) != Some(s))
+            .count();
+        assert!(
+            changed > 0 && changed < t.people.len() / 20,
+            "{changed} changed in a day"
+        );
+    }
+}

@@ -1,0 +1,405 @@
+//! One sync run: fetch the registration report and `/users` from Graph, join them on id,
+//! classify every user, and store what changed as one atomic run.
+//!
+//! - **One syncer at a time**: a Postgres advisory lock, held on the connection that writes.
+//!   A second syncer waits for it or records a `skipped` run and says so.
+//! - **History, not copies**: a user's facts are stored as versions; a run closes the versions
+//!   that changed and opens new ones, so storage grows with changes. Unchanged users are found
+//!   by fingerprint, without reading them back.
+//! - **Atomic**: everything a run writes is one transaction; readers see the previous run until
+//!   it commits, and a failed run leaves its record and error, nothing else.
+//! - **Streamed**: report pages are classified and written while the next ones are fetched.
+
+pub mod facts;
+pub mod progress;
+pub mod rollup;
+pub mod schedule;
+
+use crate::db::operations::{self as ops, Counts, METHOD_SEPARATOR, RunCounts, VersionBatch};
+use crate::graph::model::{DirectoryUser, Page, UserRegistrationDetails};
+use crate::graph::{Client, GraphError};
+use chrono::{DateTime, Utc};
+use facts::UserFacts;
+use progress::Progress;
+use rollup::Rollup;
+use sqlx::{Connection as _, PgConnection, PgPool};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
+
+/// Report pages fetched ahead of the one being stored (bounds memory, keeps Graph busy).
+const REPORT_PAGES_AHEAD: usize = 4;
+/// Changed users written per bulk insert.
+const WRITE_BATCH: usize = 2_000;
+
+/// What a sync run is for and how it behaves when another one holds the lock.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Wait for a running sync to finish instead of skipping.
+    pub wait_for_lock: bool,
+    /// Which process runs it, stored with the run.
+    pub runner: String,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            wait_for_lock: false,
+            runner: runner_name(),
+        }
+    }
+}
+
+/// Host name and process id, to tell replicas apart in the run list.
+pub fn runner_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}:{}", host.trim(), std::process::id())
+}
+
+/// A finished, committed run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub counts: RunCounts,
+    /// Tenant-wide counts of this run.
+    pub tenant: Counts,
+    /// Rows inserted or updated in the database by this run (all tables).
+    pub rows_written: u64,
+    /// Report rows that repeated an id already seen in this run (ignored).
+    pub duplicates: u32,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Succeeded(RunReport),
+    /// Another syncer held the lock; a `skipped` run was recorded.
+    Skipped {
+        run_id: i64,
+        reason: &'static str,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}")]
+    Graph(#[from] GraphError),
+    #[error("the database failed during the sync ({0}); nothing from this run was stored")]
+    Database(#[from] sqlx::Error),
+    #[error("the sync was stopped because {0}; nothing from it was stored")]
+    Stopped(&'static str),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl SyncError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::Graph(g) => g.kind(),
+            SyncError::Database(_) => "database",
+            SyncError::Stopped(_) => "interrupted",
+            SyncError::Internal(_) => "internal",
+        }
+    }
+}
+
+const SKIPPED_REASON: &str =
+    "another sync was already running (one syncer at a time across all replicas)";
+
+/// Runs one sync. `now` dates the run (the wall clock in production; a simulated day when
+/// back-filling history). The run is recorded whatever happens, with its error if it fails.
+pub async fn run(
+    pool: &PgPool,
+    graph: Arc<Client>,
+    now: DateTime<Utc>,
+    options: &SyncOptions,
+    progress: Arc<dyn Progress>,
+    cancel: &CancellationToken,
+) -> Result<Outcome, SyncError> {
+    let started = Instant::now();
+    let mut conn = pool.acquire().await?;
+    let locked = if options.wait_for_lock {
+        tokio::select! {
+            r = ops::lock_sync(&mut conn) => { r?; true }
+            _ = cancel.cancelled() => return Err(SyncError::Stopped("the service is shutting down")),
+        }
+    } else {
+        ops::try_lock_sync(&mut conn).await?
+    };
+    if !locked {
+        let run_id =
+            ops::insert_skipped_run(&mut *conn, now, &options.runner, SKIPPED_REASON).await?;
+        return Ok(Outcome::Skipped {
+            run_id,
+            reason: SKIPPED_REASON,
+        });
+    }
+    let abandoned = ops::fail_abandoned_runs(&mut *conn, now).await?;
+    if abandoned > 0 {
+        tracing::warn!(
+            abandoned,
+            "marked runs left unfinished by a stopped process as failed"
+        );
+    }
+    let run_id = ops::insert_run(&mut *conn, now, &options.runner).await?;
+    let (pages0, retries0) = (graph.pages(), graph.retries());
+
+    let result = tokio::select! {
+        r = store_run(&mut conn, run_id, graph.clone(), now, started, progress) => r,
+        _ = cancel.cancelled() => Err(SyncError::Stopped("the service is shutting down")),
+    };
+    // Closing the connection ends any unfinished transaction and releases the lock, even when
+    // the database dropped the connection under us.
+    let _ = conn.detach().close().await;
+    match result {
+        Ok(report) => Ok(Outcome::Succeeded(report)),
+        Err(e) => {
+            let finished = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+            let pages = graph.pages().saturating_sub(pages0) as i32;
+            let retries = graph.retries().saturating_sub(retries0) as i32;
+            if let Err(db) = ops::fail_run(
+                pool,
+                run_id,
+                finished,
+                &e.to_string(),
+                e.kind(),
+                pages,
+                retries,
+            )
+            .await
+            {
+                tracing::error!(run_id, "could not record the failure of the sync run: {db}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Fetches, classifies and writes one run inside one transaction.
+async fn store_run(
+    conn: &mut PgConnection,
+    run_id: i64,
+    graph: Arc<Client>,
+    now: DateTime<Utc>,
+    started: Instant,
+    progress: Arc<dyn Progress>,
+) -> Result<RunReport, SyncError> {
+    let (pages0, retries0) = (graph.pages(), graph.retries());
+    // Both collections are fetched at once; the join needs the whole directory first, so the
+    // report runs a few pages ahead and then waits for the writer.
+    let directory = AbortOnDropHandle::new(tokio::spawn(fetch_directory(
+        graph.clone(),
+        progress.clone(),
+    )));
+    let (page_tx, mut pages) = mpsc::channel(REPORT_PAGES_AHEAD);
+    let _report = AbortOnDropHandle::new(tokio::spawn(fetch_report(
+        graph.clone(),
+        page_tx,
+        progress.clone(),
+    )));
+
+    let mut current: HashMap<String, (i64, i64)> = ops::current_fingerprints(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(id, fp, vid)| (id, (fp, vid)))
+        .collect();
+    let directory = directory
+        .await
+        .map_err(|e| SyncError::Internal(format!("directory fetch: {e}")))??;
+    progress.storing();
+
+    let mut tx = conn.begin().await?;
+    let mut seen: HashSet<String> = HashSet::with_capacity(current.len() + 1024);
+    let mut rollup = Rollup::default();
+    let mut batch = VersionBatch::default();
+    let mut closing: Vec<i64> = Vec::new();
+    let mut counts = RunCounts::default();
+    let mut rows_written = 0u64;
+    let mut duplicates = 0u32;
+
+    while let Some(page) = pages.recv().await {
+        for row in page?.value {
+            if !seen.insert(row.id.clone()) {
+                duplicates += 1;
+                continue;
+            }
+            let facts = UserFacts::from_graph(&row, directory.get(&row.id));
+            rollup.add(&facts);
+            counts.users += 1;
+            if let Some(at) = row.last_updated_date_time {
+                counts.data_as_of = counts.data_as_of.max(Some(at));
+            }
+            let fingerprint = facts.fingerprint();
+            match current.remove(&row.id) {
+                Some((old, _)) if old == fingerprint => continue,
+                Some((_, version)) => closing.push(version),
+                None => counts.appeared += 1,
+            }
+            counts.changes += 1;
+            push_version(&mut batch, facts, fingerprint);
+        }
+        if batch.len() >= WRITE_BATCH {
+            rows_written += flush(&mut tx, run_id, &mut closing, &mut batch).await?;
+        }
+    }
+    // Whoever was stored but is not in the report any more is gone as of this run.
+    counts.gone = current.len() as i32;
+    counts.changes += counts.gone;
+    closing.extend(current.into_values().map(|(_, version)| version));
+    rows_written += flush(&mut tx, run_id, &mut closing, &mut batch).await?;
+
+    let tenant = rollup.tenant();
+    rows_written += ops::insert_rollups(&mut *tx, run_id, &rollup.into_batch()).await?;
+    counts.pages = graph.pages().saturating_sub(pages0) as i32;
+    counts.retries = graph.retries().saturating_sub(retries0) as i32;
+    let elapsed = started.elapsed();
+    let finished = now + chrono::Duration::from_std(elapsed).unwrap_or_default();
+    ops::finish_run(&mut *tx, run_id, finished, &counts).await?;
+    rows_written += 1;
+    tx.commit().await?;
+    if duplicates > 0 {
+        tracing::warn!(
+            run_id,
+            duplicates,
+            "the report listed some users twice; the repeats were ignored"
+        );
+    }
+    Ok(RunReport {
+        run_id,
+        counts,
+        tenant,
+        rows_written,
+        duplicates,
+        elapsed,
+    })
+}
+
+fn push_version(b: &mut VersionBatch, f: UserFacts, fingerprint: i64) {
+    let mut methods = String::new();
+    for (i, m) in f.methods.iter().enumerate() {
+        if i > 0 {
+            methods.push(METHOD_SEPARATOR);
+        }
+        methods.push_str(m);
+    }
+    b.user_id.push(f.user_id);
+    b.fingerprint.push(fingerprint);
+    b.upn.push(f.upn);
+    b.display_name.push(f.display_name);
+    b.department.push(f.department);
+    b.company.push(f.company);
+    b.office.push(f.office);
+    b.country.push(f.country);
+    b.job_title.push(f.job_title);
+    b.user_type.push(f.user_type.to_owned());
+    b.account_enabled.push(f.account_enabled);
+    b.in_scope.push(f.in_scope);
+    b.is_admin.push(f.is_admin);
+    b.methods.push(methods);
+    b.default_method.push(f.default_method);
+    b.system_preferred.push(f.system_preferred);
+    b.state.push(f.state.as_str().to_owned());
+    b.voice_capable.push(f.voice_capable);
+    b.voice_default.push(f.voice_default);
+    b.phishing_resistant.push(f.phishing_resistant);
+}
+
+/// Closes replaced versions, then inserts their successors (the current-version index allows
+/// one open version per user, so the order matters).
+async fn flush(
+    tx: &mut PgConnection,
+    run_id: i64,
+    closing: &mut Vec<i64>,
+    batch: &mut VersionBatch,
+) -> Result<u64, SyncError> {
+    let mut written = 0;
+    if !closing.is_empty() {
+        written += ops::close_versions(&mut *tx, run_id, closing).await?;
+        closing.clear();
+    }
+    if !batch.is_empty() {
+        written += ops::insert_versions(&mut *tx, run_id, batch).await?;
+        *batch = VersionBatch::default();
+    }
+    Ok(written)
+}
+
+async fn fetch_directory(
+    graph: Arc<Client>,
+    progress: Arc<dyn Progress>,
+) -> Result<HashMap<String, DirectoryUser>, SyncError> {
+    let mut pages = graph.users();
+    let mut users = HashMap::new();
+    let mut total = None;
+    while let Some(page) = pages.next_page().await {
+        let page: Page<DirectoryUser> = page?;
+        total = total.or(page.count);
+        users.extend(page.value.into_iter().map(|u| (u.id.clone(), u)));
+        progress.directory_page(users.len(), total);
+    }
+    Ok(users)
+}
+
+async fn fetch_report(
+    graph: Arc<Client>,
+    out: mpsc::Sender<Result<Page<UserRegistrationDetails>, GraphError>>,
+    progress: Arc<dyn Progress>,
+) {
+    let mut pages = graph.registration_details();
+    let mut rows = 0usize;
+    while let Some(page) = pages.next_page().await {
+        let failed = page.is_err();
+        if let Ok(p) = &page {
+            rows += p.value.len();
+            progress.report_page(rows);
+        }
+        if out.send(page).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The one-paragraph summary `phoneless sync` ends with.
+pub fn summary(r: &RunReport) -> String {
+    let c = &r.counts;
+    let t = &r.tenant;
+    let as_of = c
+        .data_as_of
+        .map(|d| {
+            format!(
+                " Microsoft's report data is as of {}.",
+                d.format("%Y-%m-%d %H:%M UTC")
+            )
+        })
+        .unwrap_or_default();
+    let retries = match c.retries {
+        0 => String::new(),
+        1 => ", after 1 retry".to_owned(),
+        n => format!(", after {n} retries"),
+    };
+    format!(
+        "Sync run {} succeeded in {:.1} s: {} users read in {} pages{retries}; {} changed ({} appeared, {} gone). \
+         In scope: {} members — {} phone-only, {} phone-default, {} phone-backup, {} phone-free, {} without MFA; \
+         {:.1}% migrated; {} admins still phone-only. {} guests counted apart, {} disabled accounts out of scope.{as_of}",
+        r.run_id,
+        r.elapsed.as_secs_f64(),
+        c.users,
+        c.pages,
+        c.changes,
+        c.appeared,
+        c.gone,
+        t.users,
+        t.phone_only,
+        t.phone_default,
+        t.phone_backup,
+        t.phone_free,
+        t.no_mfa,
+        t.progress() * 100.0,
+        t.admins_phone_only,
+        t.guests,
+        t.out_of_scope,
+    )
+}

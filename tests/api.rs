@@ -1,0 +1,198 @@
+//! The web front through the real router and a real database.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Sim, TestDb, sync_ok};
+use phoneless::config::{AuthMode, WebConfig};
+use phoneless::sim::Faults;
+use phoneless::web::{AppState, app};
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt as _;
+
+fn state(db: &TestDb) -> AppState {
+    AppState {
+        pool: db.pool.clone(),
+        config: Arc::new(WebConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            public_url: None,
+            auth: AuthMode::None,
+            deadline: chrono::NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
+        }),
+    }
+}
+
+async fn get(db: &TestDb, uri: &str) -> (StatusCode, String) {
+    let resp = app(state(db))
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    (status, String::from_utf8(bytes.to_vec()).expect("utf-8"))
+}
+
+async fn get_json(db: &TestDb, uri: &str) -> (StatusCode, Value) {
+    let (status, body) = get(db, uri).await;
+    (
+        status,
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{uri} answered non-JSON ({e}): {body}")),
+    )
+}
+
+#[tokio::test]
+async fn before_the_first_sync_everything_answers_helpfully() {
+    let db = TestDb::new().await;
+    let (status, health) = get_json(&db, "/healthz").await;
+    assert_eq!(
+        (status, health["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let (status, summary) = get_json(&db, "/api/v1/summary").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(summary["run"].is_null());
+    assert_eq!(summary["users"], 0);
+    let (status, runs) = get_json(&db, "/api/v1/sync/runs").await;
+    assert_eq!(
+        (status, runs["runs"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+    let (status, page) = get(&db, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No data yet") && page.contains("phoneless sync"));
+    assert!(page.contains("Sign-in is off"));
+}
+
+#[tokio::test]
+async fn summary_and_runs_follow_the_syncs() {
+    let db = TestDb::new().await;
+    let sim = Sim::start(900, 150).await;
+    let first = sync_ok(&db, &sim).await;
+    sim.fake.set_day(20);
+    let second = sync_ok(&db, &sim).await;
+    sim.fake.set_faults(Faults {
+        no_licence: true,
+        ..Faults::default()
+    });
+    assert!(common::sync_with(&db, &sim, sim.client()).await.is_err());
+
+    let (status, s) = get_json(&db, "/api/v1/summary").await;
+    assert_eq!(status, StatusCode::OK);
+    // The numbers come from the newest complete run, not the failed one.
+    assert_eq!(s["run"]["id"], second.run_id);
+    let t = &second.tenant;
+    assert_eq!(s["users"], t.users);
+    for (name, n) in [
+        ("phone_only", t.phone_only),
+        ("phone_default", t.phone_default),
+        ("phone_backup", t.phone_backup),
+        ("phone_free", t.phone_free),
+        ("no_mfa", t.no_mfa),
+    ] {
+        assert_eq!(s["states"][name], n, "{name}");
+    }
+    let states_sum: i64 = s["states"]
+        .as_object()
+        .expect("states")
+        .values()
+        .filter_map(Value::as_i64)
+        .sum();
+    assert_eq!(
+        states_sum,
+        i64::from(t.users),
+        "every in-scope user is in exactly one state"
+    );
+    assert_eq!(s["guests"], t.guests);
+    assert_eq!(s["admins_phone_only"], t.admins_phone_only);
+    assert_eq!(
+        s["run"]["data_as_of"]
+            .as_str()
+            .map(|d| d.starts_with("2026-01-21")),
+        Some(true),
+        "{}",
+        s["run"]
+    );
+    // …and the failure is visible beside them.
+    assert_eq!(s["last_sync"]["status"], "failed");
+    assert!(
+        s["last_sync"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("P1 or P2")
+    );
+
+    let (_, r) = get_json(&db, "/api/v1/sync/runs").await;
+    let runs = r["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 3);
+    let ids: Vec<i64> = runs.iter().filter_map(|r| r["id"].as_i64()).collect();
+    assert_eq!(
+        ids,
+        vec![second.run_id + 1, second.run_id, first.run_id],
+        "newest first"
+    );
+    assert_eq!(runs[0]["status"], "failed");
+    for key in [
+        "id",
+        "started_at",
+        "finished_at",
+        "status",
+        "users",
+        "changes",
+        "pages",
+        "retries",
+        "error",
+    ] {
+        assert!(runs[1].get(key).is_some(), "run JSON lacks {key}");
+    }
+    assert_eq!(runs[1]["changes"], second.counts.changes);
+    let (_, limited) = get_json(&db, "/api/v1/sync/runs?limit=1").await;
+    assert_eq!(limited["runs"].as_array().map(Vec::len), Some(1));
+
+    // The overview shows the same numbers and the failure.
+    let (status, page) = get(&db, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("The last sync failed"));
+    assert!(page.contains(&phoneless::web::overview::thousands(t.phone_only.into())));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_400_or_404_never_a_500() {
+    let db = TestDb::new().await;
+    for uri in [
+        "/api/v1/sync/runs?limit=0",
+        "/api/v1/sync/runs?limit=abc",
+        "/api/v1/sync/runs?limit=100000",
+        "/api/v1/sync/runs?color=red",
+    ] {
+        let (status, body) = get_json(&db, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(
+            body["error"].as_str().is_some_and(|m| !m.is_empty()),
+            "{uri}: {body}"
+        );
+    }
+    let (status, body) = get_json(&db, "/api/v1/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["error"].is_string());
+}
+
+#[tokio::test]
+async fn health_says_so_when_the_database_is_gone() {
+    let db = TestDb::new().await;
+    let state = state(&db);
+    db.pool.close().await;
+    let resp = app(state)
+        .oneshot(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

@@ -1,0 +1,218 @@
+//! Test harness: a real PostgreSQL (the server in `DATABASE_URL`, or a private one started from
+//! the machine's binaries), a fresh migrated database per test, and the simulated tenant served
+//! over real HTTP.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+
+use chrono::NaiveDate;
+use phoneless::db::embedded::EmbeddedPostgres;
+use phoneless::graph::auth::Credential;
+use phoneless::graph::pacing::Rate;
+use phoneless::graph::{Client, GraphSettings};
+use phoneless::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
+use phoneless::sim::{FakeGraph, FakeSettings, Tenant};
+use phoneless::sync::progress::Silent;
+use phoneless::sync::{self, Outcome, RunReport, SyncError, SyncOptions};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+enum Server {
+    External(Box<PgConnectOptions>),
+    Embedded(EmbeddedPostgres),
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+/// CREATE DATABASE copies template1; one at a time avoids "template1 is being accessed".
+static CREATE_LOCK: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
+
+fn server_options() -> PgConnectOptions {
+    let server = SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Server::External(Box::new(
+            PgConnectOptions::from_str(&url).expect("DATABASE_URL is a valid PostgreSQL URL"),
+        )),
+        _ => Server::Embedded(
+            EmbeddedPostgres::start_temporary(false).expect("start a private PostgreSQL"),
+        ),
+    });
+    match server {
+        Server::External(o) => (**o).clone(),
+        Server::Embedded(pg) => {
+            PgConnectOptions::from_str(&pg.url("postgres")).expect("embedded URL")
+        }
+    }
+}
+
+/// A fresh, migrated database of its own.
+pub struct TestDb {
+    pub pool: PgPool,
+    pub options: PgConnectOptions,
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let admin_options = server_options()
+            .database("postgres")
+            .disable_statement_logging();
+        let name = format!(
+            "phoneless_test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
+        {
+            let mut cleaned = CREATE_LOCK.lock().await;
+            let mut admin = admin_options
+                .connect()
+                .await
+                .expect("connect to the test server");
+            if !*cleaned {
+                drop_stale_databases(&mut admin).await;
+                *cleaned = true;
+            }
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .await
+                .expect("create test database");
+            let _ = admin.close().await;
+        }
+        let options = admin_options.database(&name);
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.clone())
+            .await
+            .expect("connect to the test database");
+        phoneless::db::migrate(&pool).await.expect("migrate");
+        TestDb {
+            pool,
+            options,
+            name,
+        }
+    }
+
+    /// Closes every connection to this database from outside, as a restarting server would.
+    pub async fn kill_connections(&self) -> u64 {
+        let mut admin = self
+            .options
+            .clone()
+            .database("postgres")
+            .connect()
+            .await
+            .expect("admin connection");
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&self.name)
+        .fetch_all(&mut admin)
+        .await
+        .expect("terminate backends");
+        killed.len() as u64
+    }
+}
+
+/// Databases left by test processes that are gone.
+async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'phoneless\\_test\\_%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
+}
+
+pub fn start_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")
+}
+
+/// A simulated tenant served over HTTP on a free port.
+pub struct Sim {
+    pub fake: FakeGraph,
+    pub url: String,
+}
+
+impl Sim {
+    pub async fn start(users: usize, report_page_size: usize) -> Sim {
+        Sim::start_with(
+            users,
+            FakeSettings {
+                report_page_size,
+                ..FakeSettings::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn start_with(users: usize, settings: FakeSettings) -> Sim {
+        let tenant = Tenant::generate(42, users, 60, start_date());
+        let fake = FakeGraph::new(tenant, settings);
+        fake.set_day(0);
+        let url = fake.spawn().await.expect("start the fake Graph");
+        Sim { fake, url }
+    }
+
+    /// Client settings for this fake: no pacing, fast backoff, short budgets.
+    pub fn settings(&self) -> GraphSettings {
+        GraphSettings {
+            graph_url: self.url.clone(),
+            login_url: self.url.clone(),
+            tenant_id: SIM_TENANT_ID.to_owned(),
+            client_id: SIM_CLIENT_ID.to_owned(),
+            credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
+            report_rate: Rate::UNLIMITED,
+            request_timeout: Duration::from_secs(5),
+            retry_budget: Duration::from_secs(20),
+            backoff_base: Duration::from_millis(10),
+            users_page_size: 250,
+        }
+    }
+
+    pub fn client(&self) -> Arc<Client> {
+        Arc::new(Client::new(self.settings()).expect("client"))
+    }
+}
+
+/// One sync of the fake's current day, dated at that day.
+pub async fn sync_with(db: &TestDb, sim: &Sim, client: Arc<Client>) -> Result<Outcome, SyncError> {
+    let now = sim.fake.tenant().report_refreshed(sim.fake.day()) + chrono::Duration::hours(1);
+    sync::run(
+        &db.pool,
+        client,
+        now,
+        &SyncOptions::default(),
+        Arc::new(Silent),
+        &CancellationToken::new(),
+    )
+    .await
+}
+
+/// A sync that must succeed.
+pub async fn sync_ok(db: &TestDb, sim: &Sim) -> RunReport {
+    match sync_with(db, sim, sim.client()).await {
+        Ok(Outcome::Succeeded(r)) => r,
+        other => panic!("expected a successful sync, got {other:?}"),
+    }
+}
+
+/// Row count of a table (all versions, rollups, runs).
+pub async fn count(db: &TestDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count query")
+}

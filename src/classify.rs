@@ -176,10 +176,10 @@ pub fn method_label(method: &str) -> String {
 
 /// One spelling per method: the documented one for known names, the string itself otherwise.
 /// Graph has been seen to change letter case; that must not look like a change.
-pub fn canonical_method(method: &str) -> String {
+pub fn canonical_method(method: &str) -> &str {
     match lookup(method) {
-        Some((name, _, _)) if !name.is_empty() => name.to_owned(),
-        _ => method.to_owned(),
+        Some((name, _, _)) if !name.is_empty() => name,
+        _ => method,
     }
 }
 
@@ -323,28 +323,35 @@ pub struct Registration<'a> {
     pub system_preferred: &'a [String],
 }
 
-/// The outcome of classifying one user.
+/// The outcome of classifying one user (borrowing the method strings it was given).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Classification {
+pub struct Classification<'a> {
     pub state: State,
     /// Methods in canonical spelling, sorted case-insensitively, without duplicates.
-    pub methods: Vec<String>,
+    pub methods: Vec<&'a str>,
     pub default_method: DefaultMethod,
     pub voice_capable: bool,
     pub voice_default: bool,
     pub phishing_resistant: bool,
     /// Method strings this version does not know (kept, shown raw, counted as "other").
-    pub unknown_methods: Vec<String>,
+    pub unknown_methods: Vec<&'a str>,
 }
 
-pub fn classify(reg: &Registration<'_>) -> Classification {
-    let mut methods: Vec<String> = reg
+/// Orders strings as their lower-case forms would, without allocating them.
+fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+pub fn classify<'a>(reg: &Registration<'a>) -> Classification<'a> {
+    let mut methods: Vec<&'a str> = reg
         .methods
         .iter()
         .map(|m| canonical_method(m.trim()))
         .collect();
     methods.retain(|m| !m.is_empty());
-    methods.sort_by_key(|m| m.to_ascii_lowercase());
+    methods.sort_by(|a, b| cmp_ignore_ascii_case(a, b));
     methods.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
 
     let mut has_phone = false;
@@ -366,7 +373,7 @@ pub fn classify(reg: &Registration<'_>) -> Classification {
                 phishing_resistant = true;
             }
             MethodClass::NotMfa | MethodClass::Temporary => {}
-            MethodClass::Other => unknown_methods.push(m.clone()),
+            MethodClass::Other => unknown_methods.push(*m),
         }
     }
 

@@ -13,6 +13,7 @@ use crate::sync::{self, Outcome, SyncOptions};
 use crate::web::{self, AppState};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -335,7 +336,9 @@ async fn fake_graph(a: FakeGraphArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("could not listen on {}", a.listen))?;
     let url = format!("http://{}", listener.local_addr()?);
-    println!(
+    // A closed standard output (nobody reading the banner) must not stop the server.
+    let _ = writeln!(
+        std::io::stdout(),
         "Fake Microsoft Graph for a simulated tenant of {} people (seed {}), serving day {} of {} ({}).\n\
          Listening on {url}. Point phoneless at it with:\n\n  \
          PHONELESS_GRAPH_URL={url} PHONELESS_LOGIN_URL={url} PHONELESS_TENANT_ID={SIM_TENANT_ID} \\\n  \

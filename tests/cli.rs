@@ -114,15 +114,21 @@ async fn fake_graph_sync_and_serve_work_together() {
     .expect("start fake-graph");
     let stdout = fake.stdout.take().expect("stdout");
     let fake = Killed(fake);
-    let graph_url = BufReader::new(stdout)
-        .lines()
+    let mut lines = BufReader::new(stdout).lines();
+    let graph_url = lines
+        .by_ref()
         .map_while(Result::ok)
+        // "Listening on http://127.0.0.1:PORT. Point phoneless at it with:"
         .find_map(|l| {
-            // "Listening on http://127.0.0.1:PORT. Point phoneless at it with:"
-            let rest = l.split("Listening on ").nth(1)?;
-            rest.split(". ").next().map(str::to_owned)
+            l.split("Listening on ")
+                .nth(1)?
+                .split(". ")
+                .next()
+                .map(str::to_owned)
         })
         .expect("fake-graph prints its address");
+    // Keep reading, so the fake never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
 
     let env = [
         ("DATABASE_URL", url.as_str()),

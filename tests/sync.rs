@@ -671,3 +671,45 @@ async fn runs_left_running_by_a_dead_process_are_marked_failed() {
         ("failed", Some("interrupted"))
     );
 }
+
+#[tokio::test]
+async fn a_shutdown_mid_sync_rolls_back_and_says_so() {
+    let db = TestDb::new().await;
+    let sim = Sim::start(1_000, 100).await;
+    sim.fake.set_faults(Faults {
+        slow_ms: 50,
+        ..Faults::default()
+    });
+    let cancel = CancellationToken::new();
+    let pool = db.pool.clone();
+    let client = sim.client();
+    let stop = cancel.clone();
+    let syncing = tokio::spawn(async move {
+        sync::run(
+            &pool,
+            client,
+            chrono::Utc::now(),
+            &SyncOptions::default(),
+            Arc::new(Silent),
+            &stop,
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    cancel.cancel();
+    let err = syncing
+        .await
+        .expect("task")
+        .expect_err("a cancelled sync fails");
+    assert_eq!(err.kind(), "interrupted");
+    let run = ops::recent_runs(&db.pool, 1).await.expect("runs").remove(0);
+    assert_eq!(
+        (run.status.as_str(), run.error_kind.as_deref()),
+        ("failed", Some("interrupted"))
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM user_versions").await, 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM run_rollups").await, 0);
+    // The lock was released: the next sync runs.
+    sim.fake.set_faults(Faults::default());
+    sync_ok(&db, &sim).await;
+}

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgExecutor};
 pub const SYNC_LOCK_KEY: i64 = 0x7068_6f6e_656c_6573;
 
 /// Separator joining a user's methods into one text for bulk inserts (a control character
-/// that Graph method names never contain; the sync strips control characters).
+/// that Graph method names never contain; the sync strips control characters when joining).
 pub const METHOD_SEPARATOR: char = '\u{1f}';
 
 /// Takes the sync lock on this connection if nobody holds it.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One row of `GET /reports/authenticationMethods/userRegistrationDetails`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRegistrationDetails {
     pub id: String,
@@ -44,7 +44,7 @@ pub struct UserRegistrationDetails {
 }
 
 /// One row of `GET /users?$select=…` (only what we select).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryUser {
     pub id: String,

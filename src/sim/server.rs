@@ -421,10 +421,23 @@ async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Response> {
     Some(resp)
 }
 
-/// Page position in a `$skiptoken`: the day being paged and the next person's index.
-fn parse_skiptoken(token: &str) -> Option<(u32, usize)> {
+/// Where a page starts: the day being paged and the next person's index, from the
+/// `$skiptoken` of a nextLink (the current day from the start without one); `None` for a
+/// token we did not issue.
+fn page_position(fake: &FakeGraph, q: &HashMap<String, String>) -> Option<(u32, usize)> {
+    let Some(token) = q.get("$skiptoken") else {
+        return Some((fake.day(), 0));
+    };
     let (day, index) = token.split_once('.')?;
     Some((day.parse().ok()?, index.parse().ok()?))
+}
+
+fn bad_skiptoken() -> Response {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        "Request_BadRequest",
+        "Invalid skip token.",
+    )
 }
 
 /// The base URL clients used to reach us, for nextLinks.
@@ -489,18 +502,8 @@ async fn report(
             "Insufficient privileges to complete the operation.",
         );
     }
-    let (day, from) = match q.get("$skiptoken") {
-        Some(t) => match parse_skiptoken(t) {
-            Some(pos) => pos,
-            None => {
-                return graph_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    "Invalid skip token.",
-                );
-            }
-        },
-        None => (fake.day(), 0),
+    let Some((day, from)) = page_position(&fake, &q) else {
+        return bad_skiptoken();
     };
     let size = fake.inner.settings.report_page_size.max(1);
     let page_no = (from / size) as u32;
@@ -588,18 +591,8 @@ async fn users(
             );
         }
     }
-    let (day, from) = match q.get("$skiptoken") {
-        Some(t) => match parse_skiptoken(t) {
-            Some(pos) => pos,
-            None => {
-                return graph_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    "Invalid skip token.",
-                );
-            }
-        },
-        None => (fake.day(), 0),
+    let Some((day, from)) = page_position(&fake, &q) else {
+        return bad_skiptoken();
     };
     let tenant = fake.tenant();
     let (value, next) = collect_page(tenant, from, top, |i| tenant.directory_row(i, day));

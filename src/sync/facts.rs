@@ -1,30 +1,34 @@
 //! One user's stored facts: the registration report row joined with the directory row,
 //! classified, and fingerprinted. Pure: no I/O.
 
-use crate::classify::{Registration, State, classify};
+use crate::classify::{DefaultMethod, Registration, State, classify};
 use crate::graph::model::{DirectoryUser, UserRegistrationDetails};
+use std::borrow::Cow;
 use xxhash_rust::xxh3::Xxh3;
 
-/// Everything stored for one version of a user.
+/// Everything stored for one version of a user. Text is borrowed from the Graph rows, so the
+/// many users who did not change cost no copies; only changed users are copied for storage.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UserFacts {
-    pub user_id: String,
-    pub upn: String,
-    pub display_name: String,
+pub struct UserFacts<'a> {
+    pub user_id: &'a str,
+    pub upn: &'a str,
+    pub display_name: &'a str,
     /// `None` for no department: null, empty and blank are one group.
-    pub department: Option<String>,
-    pub company: Option<String>,
-    pub office: Option<String>,
-    pub country: Option<String>,
-    pub job_title: Option<String>,
+    pub department: Option<&'a str>,
+    pub company: Option<&'a str>,
+    pub office: Option<&'a str>,
+    /// Upper-case ISO 3166 code.
+    pub country: Option<Cow<'a, str>>,
+    pub job_title: Option<&'a str>,
     /// `member`, `guest` or `unknown`.
     pub user_type: &'static str,
     /// `None` when the user is missing from `/users`.
     pub account_enabled: Option<bool>,
     pub in_scope: bool,
     pub is_admin: bool,
-    pub methods: Vec<String>,
-    pub default_method: String,
+    /// Canonical spelling, sorted case-insensitively, without duplicates.
+    pub methods: Vec<&'a str>,
+    pub default_method: DefaultMethod,
     pub system_preferred: bool,
     pub state: State,
     pub voice_capable: bool,
@@ -33,28 +37,17 @@ pub struct UserFacts {
 }
 
 /// Trimmed text, or `None` when absent or blank.
-fn text(v: Option<&str>) -> Option<String> {
-    v.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+fn text(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Method strings without control characters (which a bulk insert uses as separators).
-fn clean(methods: &[String]) -> Vec<String> {
-    methods
-        .iter()
-        .map(|m| m.chars().filter(|c| !c.is_control()).collect())
-        .collect()
-}
-
-impl UserFacts {
+impl<'a> UserFacts<'a> {
     /// Joins a report row with the user's directory row (if `/users` has one) and classifies it.
     /// Scope: members are in scope unless the directory says the account is disabled; guests
     /// never are (docs/design.md §5).
-    pub fn from_graph(r: &UserRegistrationDetails, d: Option<&DirectoryUser>) -> UserFacts {
-        let methods = clean(&r.methods_registered);
+    pub fn from_graph(r: &'a UserRegistrationDetails, d: Option<&'a DirectoryUser>) -> Self {
         let c = classify(&Registration {
-            methods: &methods,
+            methods: &r.methods_registered,
             user_preferred: r
                 .user_preferred_method_for_secondary_authentication
                 .as_deref(),
@@ -65,16 +58,24 @@ impl UserFacts {
             .user_type
             .as_deref()
             .or(d.and_then(|d| d.user_type.as_deref()))
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let user_type = match kind.as_str() {
-            "member" => "member",
-            "guest" => "guest",
-            _ => "unknown",
+            .unwrap_or("");
+        let user_type = if kind.eq_ignore_ascii_case("member") {
+            "member"
+        } else if kind.eq_ignore_ascii_case("guest") {
+            "guest"
+        } else {
+            "unknown"
         };
         let account_enabled = d.and_then(|d| d.account_enabled);
+        let country = text(d.and_then(|d| d.usage_location.as_deref())).map(|c| {
+            if c.bytes().any(|b| b.is_ascii_lowercase()) {
+                Cow::Owned(c.to_ascii_uppercase())
+            } else {
+                Cow::Borrowed(c)
+            }
+        });
         UserFacts {
-            user_id: r.id.clone(),
+            user_id: &r.id,
             upn: text(d.and_then(|d| d.user_principal_name.as_deref()))
                 .or_else(|| text(Some(&r.user_principal_name)))
                 .unwrap_or_default(),
@@ -84,15 +85,14 @@ impl UserFacts {
             department: text(d.and_then(|d| d.department.as_deref())),
             company: text(d.and_then(|d| d.company_name.as_deref())),
             office: text(d.and_then(|d| d.office_location.as_deref())),
-            country: text(d.and_then(|d| d.usage_location.as_deref()))
-                .map(|c| c.to_ascii_uppercase()),
+            country,
             job_title: text(d.and_then(|d| d.job_title.as_deref())),
             user_type,
             account_enabled,
             in_scope: user_type == "member" && account_enabled != Some(false),
             is_admin: r.is_admin,
             methods: c.methods,
-            default_method: c.default_method.as_str().to_owned(),
+            default_method: c.default_method,
             system_preferred: r.is_system_preferred_authentication_method_enabled,
             state: c.state,
             voice_capable: c.voice_capable,
@@ -109,25 +109,40 @@ impl UserFacts {
             h.update(s.as_bytes());
             h.update(&[0xff]);
         };
-        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "\u{0}".to_owned());
-        put(&self.upn);
-        put(&self.display_name);
-        put(&opt(&self.department));
-        put(&opt(&self.company));
-        put(&opt(&self.office));
-        put(&opt(&self.country));
-        put(&opt(&self.job_title));
+        for field in [
+            Some(self.upn),
+            Some(self.display_name),
+            self.department,
+            self.company,
+            self.office,
+            self.country.as_deref(),
+            self.job_title,
+        ] {
+            // Absent and empty differ from each other and from any text.
+            put(field.unwrap_or("\u{0}"));
+        }
         put(self.user_type);
         put(match self.account_enabled {
             Some(true) => "enabled",
             Some(false) => "disabled",
             None => "missing",
         });
+        let mut lower = Vec::with_capacity(64);
         for m in &self.methods {
-            put(&m.to_ascii_lowercase());
+            lower.clear();
+            lower.extend(m.bytes().map(|b| b.to_ascii_lowercase()));
+            h.update(&lower);
+            h.update(&[0xfe]);
         }
-        put("|");
-        put(&self.default_method.to_ascii_lowercase());
+        h.update(&[0xff]);
+        lower.clear();
+        lower.extend(
+            self.default_method
+                .as_str()
+                .bytes()
+                .map(|b| b.to_ascii_lowercase()),
+        );
+        h.update(&lower);
         let flags = [
             self.in_scope,
             self.is_admin,
@@ -136,11 +151,8 @@ impl UserFacts {
             self.voice_default,
             self.phishing_resistant,
         ];
-        put(&flags
-            .map(|f| if f { '1' } else { '0' })
-            .iter()
-            .collect::<String>());
-        put(self.state.as_str());
+        h.update(&flags.map(u8::from));
+        h.update(self.state.as_str().as_bytes());
         // Postgres has no unsigned 64-bit integer; the bits are what matter.
         h.digest() as i64
     }
@@ -156,18 +168,9 @@ mod tests {
             user_principal_name: "a@contoso.com".into(),
             user_display_name: "A".into(),
             user_type: Some("member".into()),
-            is_admin: false,
-            is_mfa_capable: true,
-            is_mfa_registered: true,
-            is_passwordless_capable: false,
-            is_sspr_capable: false,
-            is_sspr_enabled: false,
-            is_sspr_registered: false,
-            is_system_preferred_authentication_method_enabled: false,
-            system_preferred_authentication_methods: vec![],
             user_preferred_method_for_secondary_authentication: Some("sms".into()),
             methods_registered: methods.iter().map(|s| s.to_string()).collect(),
-            last_updated_date_time: None,
+            ..Default::default()
         }
     }
 
@@ -177,12 +180,10 @@ mod tests {
             user_principal_name: Some("a@contoso.com".into()),
             display_name: Some("A".into()),
             department: department.map(str::to_owned),
-            company_name: None,
-            office_location: None,
             usage_location: Some("gb".into()),
-            job_title: None,
             account_enabled: Some(enabled),
             user_type: Some("Member".into()),
+            ..Default::default()
         }
     }
 
@@ -225,18 +226,17 @@ mod tests {
 
     #[test]
     fn blank_departments_are_no_department_and_scope_follows_the_rules() {
+        let phone = report(&["mobilePhone"]);
         for blank in [None, Some(""), Some("   ")] {
-            let f = UserFacts::from_graph(&report(&["mobilePhone"]), Some(&directory(blank, true)));
-            assert_eq!(f.department, None);
+            let d = directory(blank, true);
+            assert_eq!(UserFacts::from_graph(&phone, Some(&d)).department, None);
         }
-        let f = UserFacts::from_graph(
-            &report(&["mobilePhone"]),
-            Some(&directory(Some(" Sales "), false)),
-        );
-        assert_eq!(f.department.as_deref(), Some("Sales"));
+        let disabled = directory(Some(" Sales "), false);
+        let f = UserFacts::from_graph(&phone, Some(&disabled));
+        assert_eq!(f.department, Some("Sales"));
         assert!(!f.in_scope, "disabled members are out of scope");
         assert_eq!(f.country.as_deref(), Some("GB"));
-        let missing = UserFacts::from_graph(&report(&["mobilePhone"]), None);
+        let missing = UserFacts::from_graph(&phone, None);
         assert!(
             missing.in_scope && missing.department.is_none(),
             "missing from /users: in scope, no department"

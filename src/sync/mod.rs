@@ -30,8 +30,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-/// Report pages fetched ahead of the one being stored (bounds memory, keeps Graph busy).
-const REPORT_PAGES_AHEAD: usize = 4;
+/// Report pages fetched and parsed ahead of the one being stored. The join cannot start until
+/// the whole directory is in, so the report runs ahead meanwhile; this bounds the memory it may
+/// hold (about 0.6 MB per 1,000-row page).
+const REPORT_PAGES_AHEAD: usize = 32;
 /// Changed users written per bulk insert.
 const WRITE_BATCH: usize = 2_000;
 
@@ -209,6 +211,7 @@ async fn store_run(
     let directory = directory
         .await
         .map_err(|e| SyncError::Internal(format!("directory fetch: {e}")))??;
+    let directory_done = started.elapsed();
     progress.storing();
 
     let mut tx = conn.begin().await?;
@@ -220,9 +223,10 @@ async fn store_run(
     let mut rows_written = 0u64;
     let mut duplicates = 0u32;
 
+    let mut writing = Duration::ZERO;
     while let Some(page) = pages.recv().await {
         for row in page?.value {
-            if !seen.insert(row.id.clone()) {
+            if seen.contains(&row.id) {
                 duplicates += 1;
                 continue;
             }
@@ -233,23 +237,37 @@ async fn store_run(
                 counts.data_as_of = counts.data_as_of.max(Some(at));
             }
             let fingerprint = facts.fingerprint();
-            match current.remove(&row.id) {
-                Some((old, _)) if old == fingerprint => continue,
-                Some((_, version)) => closing.push(version),
-                None => counts.appeared += 1,
+            let changed = match current.remove(&row.id) {
+                Some((old, _)) if old == fingerprint => false,
+                Some((_, version)) => {
+                    closing.push(version);
+                    true
+                }
+                None => {
+                    counts.appeared += 1;
+                    true
+                }
+            };
+            if changed {
+                counts.changes += 1;
+                push_version(&mut batch, &facts, fingerprint);
             }
-            counts.changes += 1;
-            push_version(&mut batch, facts, fingerprint);
+            seen.insert(row.id);
         }
         if batch.len() >= WRITE_BATCH {
+            let t = Instant::now();
             rows_written += flush(&mut tx, run_id, &mut closing, &mut batch).await?;
+            writing += t.elapsed();
         }
     }
+    let fetched = started.elapsed();
     // Whoever was stored but is not in the report any more is gone as of this run.
     counts.gone = current.len() as i32;
     counts.changes += counts.gone;
     closing.extend(current.into_values().map(|(_, version)| version));
+    let t = Instant::now();
     rows_written += flush(&mut tx, run_id, &mut closing, &mut batch).await?;
+    writing += t.elapsed();
 
     let tenant = rollup.tenant();
     rows_written += ops::insert_rollups(&mut *tx, run_id, &rollup.into_batch()).await?;
@@ -259,7 +277,16 @@ async fn store_run(
     let finished = now + chrono::Duration::from_std(elapsed).unwrap_or_default();
     ops::finish_run(&mut *tx, run_id, finished, &counts).await?;
     rows_written += 1;
+    let t = Instant::now();
     tx.commit().await?;
+    tracing::debug!(
+        run_id,
+        directory_ms = directory_done.as_millis() as u64,
+        report_done_ms = fetched.as_millis() as u64,
+        writing_ms = writing.as_millis() as u64,
+        commit_ms = t.elapsed().as_millis() as u64,
+        "sync run stored"
+    );
     if duplicates > 0 {
         tracing::warn!(
             run_id,
@@ -277,29 +304,32 @@ async fn store_run(
     })
 }
 
-fn push_version(b: &mut VersionBatch, f: UserFacts, fingerprint: i64) {
+/// Adds a changed user to the batch (the one place facts are copied out of the Graph rows).
+fn push_version(b: &mut VersionBatch, f: &UserFacts<'_>, fingerprint: i64) {
     let mut methods = String::new();
     for (i, m) in f.methods.iter().enumerate() {
         if i > 0 {
             methods.push(METHOD_SEPARATOR);
         }
-        methods.push_str(m);
+        // Control characters (never sent by Graph) could collide with the separator.
+        methods.extend(m.chars().filter(|c| !c.is_control()));
     }
-    b.user_id.push(f.user_id);
+    let owned = |s: Option<&str>| s.map(str::to_owned);
+    b.user_id.push(f.user_id.to_owned());
     b.fingerprint.push(fingerprint);
-    b.upn.push(f.upn);
-    b.display_name.push(f.display_name);
-    b.department.push(f.department);
-    b.company.push(f.company);
-    b.office.push(f.office);
-    b.country.push(f.country);
-    b.job_title.push(f.job_title);
+    b.upn.push(f.upn.to_owned());
+    b.display_name.push(f.display_name.to_owned());
+    b.department.push(owned(f.department));
+    b.company.push(owned(f.company));
+    b.office.push(owned(f.office));
+    b.country.push(owned(f.country.as_deref()));
+    b.job_title.push(owned(f.job_title));
     b.user_type.push(f.user_type.to_owned());
     b.account_enabled.push(f.account_enabled);
     b.in_scope.push(f.in_scope);
     b.is_admin.push(f.is_admin);
     b.methods.push(methods);
-    b.default_method.push(f.default_method);
+    b.default_method.push(f.default_method.as_str().to_owned());
     b.system_preferred.push(f.system_preferred);
     b.state.push(f.state.as_str().to_owned());
     b.voice_capable.push(f.voice_capable);

@@ -11,7 +11,7 @@ pub const DIMENSIONS: [&str; 5] = ["tenant", "department", "company", "office", 
 
 impl Counts {
     /// Counts one user into this group.
-    pub fn add(&mut self, f: &UserFacts) {
+    pub fn add(&mut self, f: &UserFacts<'_>) {
         if f.user_type == "guest" {
             self.guests += 1;
             return;
@@ -56,45 +56,68 @@ impl Counts {
     }
 }
 
-/// Counts per dimension and group name.
+/// The groups of one dimension: counts per name, and the group with no name.
+#[derive(Debug, Default)]
+struct Groups {
+    named: HashMap<String, Counts>,
+    none: Counts,
+}
+
+impl Groups {
+    fn add(&mut self, name: Option<&str>, f: &UserFacts<'_>) {
+        let Some(name) = name else {
+            self.none.add(f);
+            return;
+        };
+        // Look up by &str; allocate the name only for a group seen for the first time.
+        if !self.named.contains_key(name) {
+            self.named.insert(name.to_owned(), Counts::default());
+        }
+        if let Some(c) = self.named.get_mut(name) {
+            c.add(f);
+        }
+    }
+}
+
+/// Counts for the tenant and per department, company, office and country.
 #[derive(Debug, Default)]
 pub struct Rollup {
-    groups: HashMap<(&'static str, Option<String>), Counts>,
+    tenant: Counts,
+    /// In the order of `DIMENSIONS[1..]`.
+    groups: [Groups; 4],
 }
 
 impl Rollup {
-    pub fn add(&mut self, f: &UserFacts) {
-        for (dimension, name) in [
-            ("tenant", None),
-            ("department", f.department.as_ref()),
-            ("company", f.company.as_ref()),
-            ("office", f.office.as_ref()),
-            ("country", f.country.as_ref()),
-        ] {
-            self.groups
-                .entry((dimension, name.cloned()))
-                .or_default()
-                .add(f);
+    pub fn add(&mut self, f: &UserFacts<'_>) {
+        self.tenant.add(f);
+        let names = [f.department, f.company, f.office, f.country.as_deref()];
+        for (groups, name) in self.groups.iter_mut().zip(names) {
+            groups.add(name, f);
         }
     }
 
     pub fn tenant(&self) -> Counts {
-        self.groups
-            .get(&("tenant", None))
-            .copied()
-            .unwrap_or_default()
+        self.tenant
     }
 
-    /// Rows for storage; the tenant row is always present, even for an empty tenant.
-    pub fn into_batch(mut self) -> RollupBatch {
-        self.groups.entry(("tenant", None)).or_default();
-        let mut rows: Vec<_> = self.groups.into_iter().collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
+    /// Rows for storage: the tenant row always, then each group that has anyone in it.
+    pub fn into_batch(self) -> RollupBatch {
         let mut batch = RollupBatch::default();
-        for ((dimension, name), counts) in rows {
+        let mut push = |dimension: &str, name: Option<String>, counts: Counts| {
             batch.dimension.push(dimension.to_owned());
             batch.name.push(name);
             batch.counts.push(counts);
+        };
+        push(DIMENSIONS[0], None, self.tenant);
+        for (dimension, groups) in DIMENSIONS[1..].iter().zip(self.groups) {
+            let mut named: Vec<_> = groups.named.into_iter().collect();
+            named.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, counts) in named {
+                push(dimension, Some(name), counts);
+            }
+            if groups.none != Counts::default() {
+                push(dimension, None, groups.none);
+            }
         }
         batch
     }
@@ -105,40 +128,34 @@ mod tests {
     use super::*;
     use crate::graph::model::UserRegistrationDetails;
 
-    fn user(methods: &[&str], user_type: &str, admin: bool) -> UserFacts {
-        let r = UserRegistrationDetails {
+    fn row(methods: &[&str], user_type: &str, admin: bool) -> UserRegistrationDetails {
+        UserRegistrationDetails {
             id: "x".into(),
-            user_principal_name: "x@c".into(),
-            user_display_name: "X".into(),
             user_type: Some(user_type.into()),
             is_admin: admin,
-            is_mfa_capable: false,
-            is_mfa_registered: false,
-            is_passwordless_capable: false,
-            is_sspr_capable: false,
-            is_sspr_enabled: false,
-            is_sspr_registered: false,
-            is_system_preferred_authentication_method_enabled: false,
-            system_preferred_authentication_methods: vec![],
             user_preferred_method_for_secondary_authentication: Some("push".into()),
             methods_registered: methods.iter().map(|s| s.to_string()).collect(),
-            last_updated_date_time: None,
-        };
-        UserFacts::from_graph(&r, None)
+            ..Default::default()
+        }
     }
 
     #[test]
     fn counts_members_in_scope_and_guests_apart() {
+        let rows = [
+            row(&["mobilePhone"], "member", true),
+            row(&["mobilePhone"], "member", false),
+            row(
+                &["mobilePhone", "microsoftAuthenticatorPush"],
+                "member",
+                false,
+            ),
+            row(&["fido2SecurityKey"], "member", false),
+            row(&["mobilePhone"], "guest", false),
+        ];
         let mut r = Rollup::default();
-        r.add(&user(&["mobilePhone"], "member", true));
-        r.add(&user(&["mobilePhone"], "member", false));
-        r.add(&user(
-            &["mobilePhone", "microsoftAuthenticatorPush"],
-            "member",
-            false,
-        ));
-        r.add(&user(&["fido2SecurityKey"], "member", false));
-        r.add(&user(&["mobilePhone"], "guest", false));
+        for x in &rows {
+            r.add(&UserFacts::from_graph(x, None));
+        }
         let t = r.tenant();
         assert_eq!(
             (

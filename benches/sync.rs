@@ -207,6 +207,12 @@ fn sync_process(graph_url: &str, database_url: &str) -> Result<(Duration, u64)> 
 #[tokio::main]
 async fn main() -> Result<()> {
     // `cargo bench` passes --bench; nothing else is taken from the command line.
+    if let Ok(filter) = std::env::var("PHONELESS_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let users = env_num("PHONELESS_BENCH_USERS", 100_000);
     let reps = env_num("PHONELESS_BENCH_REPS", 5).max(1);
     let days = env_num("PHONELESS_BENCH_DAYS", 30).max(2) as u32;
@@ -317,6 +323,10 @@ async fn main() -> Result<()> {
         peak_kb as f64 / 1024.0
     );
     println!("| daily re-sync: median users changed | {daily_pct:.2}% |");
+    println!(
+        "| ratio daily re-sync ÷ fetch + parse | {:.2} |",
+        median_daily_time / fetch_med
+    );
     println!(
         "| daily re-sync: median rows written / median time | {median_daily_rows:.0} / {median_daily_time:.2} s |"
     );

@@ -204,8 +204,15 @@ impl DefaultMethod {
     /// Reads a `userPreferredMethodForSecondaryAuthentication` or
     /// `systemPreferredAuthenticationMethods` value, tolerating undocumented spellings.
     pub fn parse(value: &str) -> Self {
-        let v = value.trim().to_ascii_lowercase();
-        match v.as_str() {
+        // Lower-cased on the stack: this runs for every user of every sync.
+        let trimmed = value.trim();
+        let mut buf = [0u8; 32];
+        let Some(lower) = buf.get_mut(..trimmed.len()) else {
+            return Self::Other(trimmed.to_owned());
+        };
+        lower.copy_from_slice(trimmed.as_bytes());
+        lower.make_ascii_lowercase();
+        match std::str::from_utf8(lower).unwrap_or_default() {
             "" | "none" => Self::None,
             "sms" | "mobilesms" | "textmessage" => Self::Sms,
             "voicemobile"
@@ -345,22 +352,27 @@ fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 pub fn classify<'a>(reg: &Registration<'a>) -> Classification<'a> {
-    let mut methods: Vec<&'a str> = reg
+    // One lookup per method: its canonical spelling and its class.
+    let mut methods: Vec<(&'a str, MethodClass)> = reg
         .methods
         .iter()
-        .map(|m| canonical_method(m.trim()))
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+        .map(|m| match lookup(m) {
+            Some((name, class, _)) => (if name.is_empty() { m } else { name }, class),
+            None => (m, MethodClass::Other),
+        })
         .collect();
-    methods.retain(|m| !m.is_empty());
-    methods.sort_by(|a, b| cmp_ignore_ascii_case(a, b));
-    methods.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    methods.sort_by(|a, b| cmp_ignore_ascii_case(a.0, b.0));
+    methods.dedup_by(|a, b| a.0.eq_ignore_ascii_case(b.0));
 
     let mut has_phone = false;
     let mut has_voice_only_phone = false;
     let mut has_strong = false;
     let mut phishing_resistant = false;
     let mut unknown_methods = Vec::new();
-    for m in &methods {
-        match method_class(m) {
+    for &(m, class) in &methods {
+        match class {
             MethodClass::Phone => {
                 has_phone = true;
                 if !m.eq_ignore_ascii_case("mobilePhone") {
@@ -373,7 +385,7 @@ pub fn classify<'a>(reg: &Registration<'a>) -> Classification<'a> {
                 phishing_resistant = true;
             }
             MethodClass::NotMfa | MethodClass::Temporary => {}
-            MethodClass::Other => unknown_methods.push(*m),
+            MethodClass::Other => unknown_methods.push(m),
         }
     }
 
@@ -392,7 +404,7 @@ pub fn classify<'a>(reg: &Registration<'a>) -> Classification<'a> {
     };
     Classification {
         state,
-        methods,
+        methods: methods.into_iter().map(|(m, _)| m).collect(),
         default_method,
         voice_capable: has_voice_only_phone || voice_default,
         voice_default,

@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use facts::UserFacts;
 use progress::Progress;
 use rollup::Rollup;
+use rustc_hash::{FxHashMap, FxHashSet};
 use sqlx::{Connection as _, PgConnection, PgPool};
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -33,7 +33,7 @@ use tokio_util::task::AbortOnDropHandle;
 /// Report pages fetched and parsed ahead of the one being stored. The join cannot start until
 /// the whole directory is in, so the report runs ahead meanwhile; this bounds the memory it may
 /// hold (about 0.6 MB per 1,000-row page).
-const REPORT_PAGES_AHEAD: usize = 32;
+const REPORT_PAGES_AHEAD: usize = 128;
 /// Changed users written per bulk insert.
 const WRITE_BATCH: usize = 2_000;
 
@@ -203,11 +203,13 @@ async fn store_run(
         progress.clone(),
     )));
 
-    let mut current: HashMap<String, (i64, i64)> = ops::current_fingerprints(&mut *conn)
+    let loading = Instant::now();
+    let mut current: FxHashMap<String, (i64, i64)> = ops::current_fingerprints(&mut *conn)
         .await?
         .into_iter()
         .map(|(id, fp, vid)| (id, (fp, vid)))
         .collect();
+    let loaded_current = loading.elapsed();
     let directory = directory
         .await
         .map_err(|e| SyncError::Internal(format!("directory fetch: {e}")))??;
@@ -215,13 +217,15 @@ async fn store_run(
     progress.storing();
 
     let mut tx = conn.begin().await?;
-    let mut seen: HashSet<String> = HashSet::with_capacity(current.len() + 1024);
+    let mut seen: FxHashSet<String> =
+        FxHashSet::with_capacity_and_hasher(current.len() + 1024, Default::default());
     let mut rollup = Rollup::default();
     let mut batch = VersionBatch::default();
     let mut closing: Vec<i64> = Vec::new();
     let mut counts = RunCounts::default();
     let mut rows_written = 0u64;
     let mut duplicates = 0u32;
+    let mut scratch = Vec::with_capacity(512);
 
     let mut writing = Duration::ZERO;
     while let Some(page) = pages.recv().await {
@@ -236,7 +240,7 @@ async fn store_run(
             if let Some(at) = row.last_updated_date_time {
                 counts.data_as_of = counts.data_as_of.max(Some(at));
             }
-            let fingerprint = facts.fingerprint();
+            let fingerprint = facts.fingerprint(&mut scratch);
             let changed = match current.remove(&row.id) {
                 Some((old, _)) if old == fingerprint => false,
                 Some((_, version)) => {
@@ -281,6 +285,7 @@ async fn store_run(
     tx.commit().await?;
     tracing::debug!(
         run_id,
+        current_ms = loaded_current.as_millis() as u64,
         directory_ms = directory_done.as_millis() as u64,
         report_done_ms = fetched.as_millis() as u64,
         writing_ms = writing.as_millis() as u64,
@@ -360,15 +365,17 @@ async fn flush(
 async fn fetch_directory(
     graph: Arc<Client>,
     progress: Arc<dyn Progress>,
-) -> Result<HashMap<String, DirectoryUser>, SyncError> {
+) -> Result<FxHashMap<String, DirectoryUser>, SyncError> {
     let mut pages = graph.users();
-    let mut users = HashMap::new();
+    let mut users = FxHashMap::default();
     let mut total = None;
+    let mut count = 0;
     while let Some(page) = pages.next_page().await {
         let page: Page<DirectoryUser> = page?;
+        count += 1;
         total = total.or(page.count);
         users.extend(page.value.into_iter().map(|u| (u.id.clone(), u)));
-        progress.directory_page(users.len(), total);
+        progress.directory_page(count, users.len(), total);
     }
     Ok(users)
 }
@@ -379,12 +386,13 @@ async fn fetch_report(
     progress: Arc<dyn Progress>,
 ) {
     let mut pages = graph.registration_details();
-    let mut rows = 0usize;
+    let (mut count, mut rows) = (0, 0);
     while let Some(page) = pages.next_page().await {
         let failed = page.is_err();
         if let Ok(p) = &page {
+            count += 1;
             rows += p.value.len();
-            progress.report_page(rows);
+            progress.report_page(count, rows);
         }
         if out.send(page).await.is_err() || failed {
             return;

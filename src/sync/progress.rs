@@ -7,10 +7,11 @@ use std::sync::Mutex;
 
 /// Told about each page as it arrives. Every method has a silent default.
 pub trait Progress: Send + Sync {
-    /// `/users` pages so far hold `users` users; `total` once Graph has said (`@odata.count`).
-    fn directory_page(&self, _users: usize, _total: Option<u64>) {}
-    /// Registration report pages so far hold `rows` users.
-    fn report_page(&self, _rows: usize) {}
+    /// `pages` pages of `/users` so far hold `users` users; `total` once Graph has said
+    /// (`@odata.count`).
+    fn directory_page(&self, _pages: u32, _users: usize, _total: Option<u64>) {}
+    /// `pages` pages of the registration report so far hold `rows` users.
+    fn report_page(&self, _pages: u32, _rows: usize) {}
     /// The directory is complete; users are being classified and stored.
     fn storing(&self) {}
 }
@@ -43,7 +44,8 @@ impl Console {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
         let bar = |prefix: &'static str| {
-            let b = multi.add(ProgressBar::new(0));
+            // No length until Graph says how many users there are (@odata.count).
+            let b = multi.add(ProgressBar::no_length());
             b.set_style(style.clone());
             b.set_prefix(prefix);
             b
@@ -86,42 +88,47 @@ impl Default for Console {
 }
 
 impl Progress for Console {
-    fn directory_page(&self, users: usize, total: Option<u64>) {
+    fn directory_page(&self, pages: u32, users: usize, total: Option<u64>) {
         match self {
             Console::Bars {
                 directory, report, ..
             } => {
                 if let Some(t) = total {
                     directory.set_length(t);
-                    // The report has (about) the same people; a fair length for its bar.
-                    if report.length() == Some(0) {
-                        report.set_length(t);
+                    // The report lists (about) the same people: the directory's count is a fair
+                    // length for its bar too.
+                    if report.length().is_none() {
+                        report.set_length(t.max(report.position()));
                     }
                 }
                 directory.set_position(users as u64);
+                directory.set_message(format!("{pages} pages"));
             }
             Console::Lines { .. } => self.line(match total {
-                Some(t) => format!("directory: {users} of {t} users"),
-                None => format!("directory: {users} users"),
+                Some(t) => format!("directory: {pages} pages, {users} of {t} users"),
+                None => format!("directory: {pages} pages, {users} users"),
             }),
         }
     }
 
-    fn report_page(&self, rows: usize) {
+    fn report_page(&self, pages: u32, rows: usize) {
         match self {
             Console::Bars { report, .. } => {
                 if report.length().is_some_and(|l| (rows as u64) > l) {
                     report.set_length(rows as u64);
                 }
                 report.set_position(rows as u64);
+                report.set_message(format!("{pages} pages"));
             }
-            Console::Lines { .. } => self.line(format!("registration details: {rows} users")),
+            Console::Lines { .. } => {
+                self.line(format!("registration details: {pages} pages, {rows} users"))
+            }
         }
     }
 
     fn storing(&self) {
         match self {
-            Console::Bars { directory, .. } => directory.set_message("done"),
+            Console::Bars { directory, .. } => directory.set_message("complete"),
             Console::Lines { .. } => {
                 self.line("directory complete; classifying and storing".to_owned())
             }

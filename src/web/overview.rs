@@ -97,6 +97,19 @@ impl OverviewPage {
         }
     }
 
+    fn number(n: &i32) -> String {
+        thousands((*n).into())
+    }
+
+    /// A stored error (written to follow a colon) as a sentence: capital first letter.
+    fn sentence(text: &str) -> String {
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+
     fn run_started(run: &Run) -> String {
         run.started_at.format("%Y-%m-%d %H:%M").to_string()
     }

@@ -35,14 +35,7 @@ fn expected_counts(t: &Tenant, day: u32) -> Counts {
             c.out_of_scope += 1;
             continue;
         }
-        let k = classify(&Registration {
-            methods: &r.methods_registered,
-            user_preferred: r
-                .user_preferred_method_for_secondary_authentication
-                .as_deref(),
-            system_preferred_enabled: r.is_system_preferred_authentication_method_enabled,
-            system_preferred: &r.system_preferred_authentication_methods,
-        });
+        let k = classify(&Registration::from(&r));
         c.users += 1;
         match k.state {
             State::PhoneOnly => c.phone_only += 1,
@@ -326,41 +319,52 @@ async fn failures_are_recorded_in_plain_words_and_write_nothing() {
     let first = sync_ok(&db, &sim).await;
     sim.fake.set_day(30);
 
-    // A page that is cut off mid-JSON, after several pages were already stored.
-    sim.fake.set_faults(Faults {
-        malformed_page: Some(5),
-        ..Faults::default()
-    });
-    let (err, run) = failing_sync(&db, &sim, sim.client()).await;
-    assert!(err.to_string().contains("could not be read"), "{err}");
-    assert_eq!(run.error_kind.as_deref(), Some("graph"));
-
-    // No Entra ID P1/P2 licence.
-    sim.fake.set_faults(Faults {
-        no_licence: true,
-        ..Faults::default()
-    });
-    let (err, run) = failing_sync(&db, &sim, sim.client()).await;
-    assert!(err.to_string().contains("P1 or P2"), "{err}");
-    assert_eq!(run.error_kind.as_deref(), Some("licence"));
-
-    // Missing permissions name the permission to grant.
-    sim.fake.set_faults(Faults {
-        deny_report: true,
-        ..Faults::default()
-    });
-    let (err, _) = failing_sync(&db, &sim, sim.client()).await;
-    assert!(
-        err.to_string().contains("AuditLog.Read.All") && err.to_string().contains("admin consent"),
-        "{err}"
-    );
-    sim.fake.set_faults(Faults {
-        deny_users: true,
-        ..Faults::default()
-    });
-    let (err, run) = failing_sync(&db, &sim, sim.client()).await;
-    assert!(err.to_string().contains("User.Read.All"), "{err}");
-    assert_eq!(run.error_kind.as_deref(), Some("permission"));
+    // Each fault: what the error must say, and its kind.
+    let cases = [
+        // A page cut off mid-JSON, after several pages were already stored.
+        (
+            Faults {
+                malformed_page: Some(5),
+                ..Faults::default()
+            },
+            &["could not be read"][..],
+            "graph",
+        ),
+        // No Entra ID P1/P2 licence.
+        (
+            Faults {
+                no_licence: true,
+                ..Faults::default()
+            },
+            &["P1 or P2"][..],
+            "licence",
+        ),
+        // Missing permissions name the permission to grant.
+        (
+            Faults {
+                deny_report: true,
+                ..Faults::default()
+            },
+            &["AuditLog.Read.All", "admin consent"][..],
+            "permission",
+        ),
+        (
+            Faults {
+                deny_users: true,
+                ..Faults::default()
+            },
+            &["User.Read.All", "admin consent"][..],
+            "permission",
+        ),
+    ];
+    for (faults, needles, kind) in cases {
+        sim.fake.set_faults(faults.clone());
+        let (err, run) = failing_sync(&db, &sim, sim.client()).await;
+        for needle in needles {
+            assert!(err.to_string().contains(needle), "{faults:?}: {err}");
+        }
+        assert_eq!(run.error_kind.as_deref(), Some(kind), "{faults:?}");
+    }
 
     // Throttled for longer than the retry budget: gives up and says so.
     sim.fake.set_faults(Faults {

@@ -657,15 +657,8 @@ mod tests {
         t.report(day)
             .into_iter()
             .map(|r| {
-                let c = classify(&Registration {
-                    methods: &r.methods_registered,
-                    user_preferred: r
-                        .user_preferred_method_for_secondary_authentication
-                        .as_deref(),
-                    system_preferred_enabled: r.is_system_preferred_authentication_method_enabled,
-                    system_preferred: &r.system_preferred_authentication_methods,
-                });
-                (r.id, c.state)
+                let state = classify(&Registration::from(&r)).state;
+                (r.id, state)
             })
             .collect()
     }

@@ -36,6 +36,20 @@ pub struct UserFacts<'a> {
     pub phishing_resistant: bool,
 }
 
+/// The classification inputs of a report row.
+impl<'a> From<&'a UserRegistrationDetails> for Registration<'a> {
+    fn from(r: &'a UserRegistrationDetails) -> Self {
+        Registration {
+            methods: &r.methods_registered,
+            user_preferred: r
+                .user_preferred_method_for_secondary_authentication
+                .as_deref(),
+            system_preferred_enabled: r.is_system_preferred_authentication_method_enabled,
+            system_preferred: &r.system_preferred_authentication_methods,
+        }
+    }
+}
+
 /// Trimmed text, or `None` when absent or blank.
 fn text(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|s| !s.is_empty())
@@ -46,14 +60,7 @@ impl<'a> UserFacts<'a> {
     /// Scope: members are in scope unless the directory says the account is disabled; guests
     /// never are (docs/design.md §5).
     pub fn from_graph(r: &'a UserRegistrationDetails, d: Option<&'a DirectoryUser>) -> Self {
-        let c = classify(&Registration {
-            methods: &r.methods_registered,
-            user_preferred: r
-                .user_preferred_method_for_secondary_authentication
-                .as_deref(),
-            system_preferred_enabled: r.is_system_preferred_authentication_method_enabled,
-            system_preferred: &r.system_preferred_authentication_methods,
-        });
+        let c = classify(&Registration::from(r));
         let kind = r
             .user_type
             .as_deref()

@@ -28,7 +28,8 @@ CREATE TABLE sync_runs (
 -- A user who left the report has no current row. Storage grows with changes, not with runs.
 CREATE TABLE user_versions (
     id                 BIGSERIAL PRIMARY KEY,
-    user_id            TEXT NOT NULL,
+    -- The Entra object id (always a GUID; Graph's user.id and the ID token's oid).
+    user_id            UUID NOT NULL,
     first_run          BIGINT NOT NULL REFERENCES sync_runs (id),
     ended_run          BIGINT REFERENCES sync_runs (id),
     -- Hash of the compared facts below, so a sync finds changed users without loading them.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
 
 /// Advisory lock key held by the one syncer allowed at a time (any fixed number will do;
 /// this one is "phoneless" in ASCII, truncated).
@@ -139,9 +140,7 @@ pub async fn fail_run(
 }
 
 /// The current version of every user: id, fingerprint and version row id.
-pub async fn current_fingerprints(
-    db: impl PgExecutor<'_>,
-) -> sqlx::Result<Vec<(String, i64, i64)>> {
+pub async fn current_fingerprints(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(Uuid, i64, i64)>> {
     let rows =
         sqlx::query!("SELECT user_id, fingerprint, id FROM user_versions WHERE ended_run IS NULL")
             .fetch_all(db)
@@ -171,7 +170,7 @@ pub async fn close_versions(
 /// New user versions, column by column, for one bulk insert.
 #[derive(Debug, Default)]
 pub struct VersionBatch {
-    pub user_id: Vec<String>,
+    pub user_id: Vec<Uuid>,
     pub fingerprint: Vec<i64>,
     pub upn: Vec<String>,
     pub display_name: Vec<String>,
@@ -219,7 +218,7 @@ pub async fn insert_versions(
                   u.office, u.country, u.job_title, u.user_type, u.account_enabled, u.in_scope,
                   u.is_admin, string_to_array(u.methods, chr(31)), u.default_method,
                   u.system_preferred, u.state, u.voice_capable, u.voice_default, u.phishing_resistant
-           FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+           FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
                        $8::text[], $9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[],
                        $14::bool[], $15::text[], $16::text[], $17::bool[], $18::text[], $19::bool[],
                        $20::bool[], $21::bool[])

@@ -10,7 +10,6 @@ use xxhash_rust::xxh3::xxh3_64;
 /// many users who did not change cost no copies; only changed users are copied for storage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserFacts<'a> {
-    pub user_id: &'a str,
     pub upn: &'a str,
     pub display_name: &'a str,
     /// `None` for no department: null, empty and blank are one group.
@@ -82,7 +81,6 @@ impl<'a> UserFacts<'a> {
             }
         });
         UserFacts {
-            user_id: &r.id,
             upn: text(d.and_then(|d| d.user_principal_name.as_deref()))
                 .or_else(|| text(Some(&r.user_principal_name)))
                 .unwrap_or_default(),

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
+use uuid::Uuid;
 
 /// Report pages fetched and parsed ahead of the one being stored. The join cannot start until
 /// the whole directory is in, so the report runs ahead meanwhile; this bounds the memory it may
@@ -72,6 +73,8 @@ pub struct RunReport {
     pub rows_written: u64,
     /// Report rows that repeated an id already seen in this run (ignored).
     pub duplicates: u32,
+    /// Report rows whose id is not a GUID (left out).
+    pub invalid_ids: u32,
     pub elapsed: Duration,
 }
 
@@ -204,7 +207,7 @@ async fn store_run(
     )));
 
     let loading = Instant::now();
-    let mut current: FxHashMap<String, (i64, i64)> = ops::current_fingerprints(&mut *conn)
+    let mut current: FxHashMap<Uuid, (i64, i64)> = ops::current_fingerprints(&mut *conn)
         .await?
         .into_iter()
         .map(|(id, fp, vid)| (id, (fp, vid)))
@@ -217,8 +220,9 @@ async fn store_run(
     progress.storing();
 
     let mut tx = conn.begin().await?;
-    let mut seen: FxHashSet<String> =
+    let mut seen: FxHashSet<Uuid> =
         FxHashSet::with_capacity_and_hasher(current.len() + 1024, Default::default());
+    let mut invalid_ids = 0u32;
     let mut rollup = Rollup::default();
     let mut batch = VersionBatch::default();
     let mut closing: Vec<i64> = Vec::new();
@@ -230,18 +234,23 @@ async fn store_run(
     let mut writing = Duration::ZERO;
     while let Some(page) = pages.recv().await {
         for row in page?.value {
-            if seen.contains(&row.id) {
+            // Entra object ids are GUIDs; a row without one cannot be tracked over time.
+            let Ok(id) = Uuid::parse_str(&row.id) else {
+                invalid_ids += 1;
+                continue;
+            };
+            if !seen.insert(id) {
                 duplicates += 1;
                 continue;
             }
-            let facts = UserFacts::from_graph(&row, directory.get(&row.id));
+            let facts = UserFacts::from_graph(&row, directory.get(&id));
             rollup.add(&facts);
             counts.users += 1;
             if let Some(at) = row.last_updated_date_time {
                 counts.data_as_of = counts.data_as_of.max(Some(at));
             }
             let fingerprint = facts.fingerprint(&mut scratch);
-            let changed = match current.remove(&row.id) {
+            let changed = match current.remove(&id) {
                 Some((old, _)) if old == fingerprint => false,
                 Some((_, version)) => {
                     closing.push(version);
@@ -254,9 +263,8 @@ async fn store_run(
             };
             if changed {
                 counts.changes += 1;
-                push_version(&mut batch, &facts, fingerprint);
+                push_version(&mut batch, id, &facts, fingerprint);
             }
-            seen.insert(row.id);
         }
         if batch.len() >= WRITE_BATCH {
             let t = Instant::now();
@@ -292,6 +300,13 @@ async fn store_run(
         commit_ms = t.elapsed().as_millis() as u64,
         "sync run stored"
     );
+    if invalid_ids > 0 {
+        tracing::warn!(
+            run_id,
+            invalid_ids,
+            "the report listed users whose id is not a GUID; they were left out"
+        );
+    }
     if duplicates > 0 {
         tracing::warn!(
             run_id,
@@ -305,12 +320,13 @@ async fn store_run(
         tenant,
         rows_written,
         duplicates,
+        invalid_ids,
         elapsed,
     })
 }
 
 /// Adds a changed user to the batch (the one place facts are copied out of the Graph rows).
-fn push_version(b: &mut VersionBatch, f: &UserFacts<'_>, fingerprint: i64) {
+fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: i64) {
     let mut methods = String::new();
     for (i, m) in f.methods.iter().enumerate() {
         if i > 0 {
@@ -320,7 +336,7 @@ fn push_version(b: &mut VersionBatch, f: &UserFacts<'_>, fingerprint: i64) {
         methods.extend(m.chars().filter(|c| !c.is_control()));
     }
     let owned = |s: Option<&str>| s.map(str::to_owned);
-    b.user_id.push(f.user_id.to_owned());
+    b.user_id.push(id);
     b.fingerprint.push(fingerprint);
     b.upn.push(f.upn.to_owned());
     b.display_name.push(f.display_name.to_owned());
@@ -365,7 +381,7 @@ async fn flush(
 async fn fetch_directory(
     graph: Arc<Client>,
     progress: Arc<dyn Progress>,
-) -> Result<FxHashMap<String, DirectoryUser>, SyncError> {
+) -> Result<FxHashMap<Uuid, DirectoryUser>, SyncError> {
     let mut pages = graph.users();
     let mut users = FxHashMap::default();
     let mut total = None;
@@ -374,7 +390,12 @@ async fn fetch_directory(
         let page: Page<DirectoryUser> = page?;
         count += 1;
         total = total.or(page.count);
-        users.extend(page.value.into_iter().map(|u| (u.id.clone(), u)));
+        // A directory object without a GUID id cannot match a report row; leave it out.
+        users.extend(
+            page.value
+                .into_iter()
+                .filter_map(|u| Some((Uuid::parse_str(&u.id).ok()?, u))),
+        );
         progress.directory_page(count, users.len(), total);
     }
     Ok(users)

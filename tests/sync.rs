@@ -717,3 +717,23 @@ async fn a_shutdown_mid_sync_rolls_back_and_says_so() {
     sim.fake.set_faults(Faults::default());
     sync_ok(&db, &sim).await;
 }
+
+#[tokio::test]
+async fn rows_without_a_guid_id_are_left_out_and_counted() {
+    let db = TestDb::new().await;
+    let sim = Sim::start(300, 100).await;
+    sim.fake.set_faults(Faults {
+        bad_ids: 3,
+        ..Faults::default()
+    });
+    let r = sync_ok(&db, &sim).await;
+    assert_eq!(r.invalid_ids, 3);
+    assert_eq!(
+        r.counts.users as usize,
+        sim.fake.tenant().report(0).len() - 3
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM user_versions").await,
+        i64::from(r.counts.users)
+    );
+}

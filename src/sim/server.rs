@@ -79,6 +79,8 @@ pub struct Faults {
     pub deny_report: bool,
     /// The app lacks User.Read.All: /users answers 403.
     pub deny_users: bool,
+    /// The first N rows of the report's first page carry an id that is not a GUID.
+    pub bad_ids: u32,
 }
 
 /// Counts of what the fake has served, for tests and the `/_sim/state` page.
@@ -508,7 +510,12 @@ async fn report(
     let size = fake.inner.settings.report_page_size.max(1);
     let page_no = (from / size) as u32;
     let tenant = fake.tenant();
-    let (value, next) = collect_page(tenant, from, size, |i| tenant.report_row(i, day));
+    let (mut value, next) = collect_page(tenant, from, size, |i| tenant.report_row(i, day));
+    if from == 0 {
+        for (n, row) in value.iter_mut().take(faults.bad_ids as usize).enumerate() {
+            row.id = format!("not-a-guid-{n}");
+        }
+    }
     let next_link = next.map(|i| {
         format!(
             "{}/v1.0/reports/authenticationMethods/userRegistrationDetails?$skiptoken={day}.{i}",

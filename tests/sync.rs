@@ -737,3 +737,33 @@ async fn rows_without_a_guid_id_are_left_out_and_counted() {
         i64::from(r.counts.users)
     );
 }
+
+#[tokio::test]
+async fn the_sync_lock_is_released_when_a_run_fails_early() {
+    use sqlx::{ConnectOptions, Connection};
+    let db = TestDb::new().await;
+    let sim = Sim::start(100, 100).await;
+    // Fail right after the lock is taken: the run table is not there.
+    sqlx::query("ALTER TABLE sync_runs RENAME TO sync_runs_away")
+        .execute(&db.pool)
+        .await
+        .expect("rename");
+    let err = sync_with(&db, &sim, sim.client())
+        .await
+        .expect_err("no run table");
+    assert_eq!(err.kind(), "database");
+    sqlx::query("ALTER TABLE sync_runs_away RENAME TO sync_runs")
+        .execute(&db.pool)
+        .await
+        .expect("rename back");
+    // Another session can take the lock: nobody kept it.
+    let mut other = db.options.clone().connect().await.expect("connect");
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(ops::SYNC_LOCK_KEY)
+        .fetch_one(&mut other)
+        .await
+        .expect("try lock");
+    assert!(free, "the failed sync left the lock held");
+    other.close().await.expect("close");
+    sync_ok(&db, &sim).await;
+}

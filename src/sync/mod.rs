@@ -125,7 +125,9 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<Outcome, SyncError> {
     let started = Instant::now();
-    let mut conn = pool.acquire().await?;
+    // The lock lives as long as this connection, which is taken out of the pool: on every way
+    // out of this function it is dropped or closed, never handed back still holding the lock.
+    let mut conn = pool.acquire().await?.detach();
     let locked = if options.wait_for_lock {
         tokio::select! {
             r = ops::lock_sync(&mut conn) => { r?; true }
@@ -136,20 +138,21 @@ pub async fn run(
     };
     if !locked {
         let run_id =
-            ops::insert_skipped_run(&mut *conn, now, &options.runner, SKIPPED_REASON).await?;
+            ops::insert_skipped_run(&mut conn, now, &options.runner, SKIPPED_REASON).await?;
+        let _ = conn.close().await;
         return Ok(Outcome::Skipped {
             run_id,
             reason: SKIPPED_REASON,
         });
     }
-    let abandoned = ops::fail_abandoned_runs(&mut *conn, now).await?;
+    let abandoned = ops::fail_abandoned_runs(&mut conn, now).await?;
     if abandoned > 0 {
         tracing::warn!(
             abandoned,
             "marked runs left unfinished by a stopped process as failed"
         );
     }
-    let run_id = ops::insert_run(&mut *conn, now, &options.runner).await?;
+    let run_id = ops::insert_run(&mut conn, now, &options.runner).await?;
     let (pages0, retries0) = (graph.pages(), graph.retries());
 
     let result = tokio::select! {
@@ -158,7 +161,7 @@ pub async fn run(
     };
     // Closing the connection ends any unfinished transaction and releases the lock, even when
     // the database dropped the connection under us.
-    let _ = conn.detach().close().await;
+    let _ = conn.close().await;
     match result {
         Ok(report) => Ok(Outcome::Succeeded(report)),
         Err(e) => {
@@ -194,7 +197,7 @@ async fn store_run(
 ) -> Result<RunReport, SyncError> {
     let (pages0, retries0) = (graph.pages(), graph.retries());
     // Both collections are fetched at once; the join needs the whole directory first, so the
-    // report runs a few pages ahead and then waits for the writer.
+    // report runs ahead (up to REPORT_PAGES_AHEAD pages) while the fingerprints load.
     let directory = AbortOnDropHandle::new(tokio::spawn(fetch_directory(
         graph.clone(),
         progress.clone(),

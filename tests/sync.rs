@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Sim, TestDb, count, sync_ok, sync_with};
+use common::{Sim, TestDb, count, spawn_sync, sync_ok, sync_with};
 use phoneless::classify::{Registration, State, classify, effective_default};
 use phoneless::db::operations::{self as ops, Counts};
 use phoneless::sim::server::FakeSettings;
@@ -605,19 +605,7 @@ async fn a_database_that_goes_away_mid_sync_leaves_nothing_half_written() {
         ..Faults::default()
     });
 
-    let pool = db.pool.clone();
-    let client = sim.client();
-    let syncing = tokio::spawn(async move {
-        sync::run(
-            &pool,
-            client,
-            chrono::Utc::now(),
-            &SyncOptions::default(),
-            Arc::new(Silent),
-            &CancellationToken::new(),
-        )
-        .await
-    });
+    let syncing = spawn_sync(&db, &sim, CancellationToken::new());
     // Let it store a few pages, then drop every connection to the database.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(db.kill_connections().await > 0);
@@ -685,20 +673,7 @@ async fn a_shutdown_mid_sync_rolls_back_and_says_so() {
         ..Faults::default()
     });
     let cancel = CancellationToken::new();
-    let pool = db.pool.clone();
-    let client = sim.client();
-    let stop = cancel.clone();
-    let syncing = tokio::spawn(async move {
-        sync::run(
-            &pool,
-            client,
-            chrono::Utc::now(),
-            &SyncOptions::default(),
-            Arc::new(Silent),
-            &stop,
-        )
-        .await
-    });
+    let syncing = spawn_sync(&db, &sim, cancel.clone());
     tokio::time::sleep(Duration::from_millis(400)).await;
     cancel.cancel();
     let err = syncing

@@ -201,6 +201,27 @@ pub async fn sync_with(db: &TestDb, sim: &Sim, client: Arc<Client>) -> Result<Ou
     .await
 }
 
+/// A sync running in the background (as the scheduler runs it); `cancel` stops it.
+pub fn spawn_sync(
+    db: &TestDb,
+    sim: &Sim,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<Result<Outcome, SyncError>> {
+    let pool = db.pool.clone();
+    let client = sim.client();
+    tokio::spawn(async move {
+        sync::run(
+            &pool,
+            client,
+            chrono::Utc::now(),
+            &SyncOptions::default(),
+            Arc::new(Silent),
+            &cancel,
+        )
+        .await
+    })
+}
+
 /// A sync that must succeed.
 pub async fn sync_ok(db: &TestDb, sim: &Sim) -> RunReport {
     match sync_with(db, sim, sim.client()).await {

@@ -163,7 +163,7 @@ fn lookup(method: &str) -> Option<(&'static str, MethodClass, &'static str)> {
 
 /// The class of a `methodsRegistered` string, case-insensitively.
 pub fn method_class(method: &str) -> MethodClass {
-    lookup(method).map_or(MethodClass::Other, |(_, class, _)| class)
+    spelled_and_classed(method).1
 }
 
 /// The method in plain words, for people ("Mobile phone (SMS + voice)"); unknown strings as-is.
@@ -177,9 +177,16 @@ pub fn method_label(method: &str) -> String {
 /// One spelling per method: the documented one for known names, the string itself otherwise.
 /// Graph has been seen to change letter case; that must not look like a change.
 pub fn canonical_method(method: &str) -> &str {
+    spelled_and_classed(method).0
+}
+
+/// A method's canonical spelling (the string as sent when it has none) and its class, from
+/// one lookup.
+fn spelled_and_classed(method: &str) -> (&str, MethodClass) {
     match lookup(method) {
-        Some((name, _, _)) if !name.is_empty() => name,
-        _ => method,
+        Some((name, class, _)) if !name.is_empty() => (name, class),
+        Some((_, class, _)) => (method, class),
+        None => (method, MethodClass::Other),
     }
 }
 
@@ -358,10 +365,7 @@ pub fn classify<'a>(reg: &Registration<'a>) -> Classification<'a> {
         .iter()
         .map(|m| m.trim())
         .filter(|m| !m.is_empty())
-        .map(|m| match lookup(m) {
-            Some((name, class, _)) => (if name.is_empty() { m } else { name }, class),
-            None => (m, MethodClass::Other),
-        })
+        .map(spelled_and_classed)
         .collect();
     methods.sort_by(|a, b| cmp_ignore_ascii_case(a.0, b.0));
     methods.dedup_by(|a, b| a.0.eq_ignore_ascii_case(b.0));

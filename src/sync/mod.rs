@@ -156,7 +156,7 @@ pub async fn run(
     let (pages0, retries0) = (graph.pages(), graph.retries());
 
     let result = tokio::select! {
-        r = store_run(&mut conn, run_id, graph.clone(), now, started, progress) => r,
+        r = store_run(&mut conn, run_id, graph.clone(), (pages0, retries0), now, started, progress) => r,
         _ = cancel.cancelled() => Err(SyncError::Stopped("the service is shutting down")),
     };
     // Closing the connection ends any unfinished transaction and releases the lock, even when
@@ -191,11 +191,11 @@ async fn store_run(
     conn: &mut PgConnection,
     run_id: i64,
     graph: Arc<Client>,
+    (pages0, retries0): (u32, u32),
     now: DateTime<Utc>,
     started: Instant,
     progress: Arc<dyn Progress>,
 ) -> Result<RunReport, SyncError> {
-    let (pages0, retries0) = (graph.pages(), graph.retries());
     // Both collections are fetched at once; the join needs the whole directory first, so the
     // report runs ahead (up to REPORT_PAGES_AHEAD pages) while the fingerprints load.
     let directory = AbortOnDropHandle::new(tokio::spawn(fetch_directory(
@@ -270,9 +270,7 @@ async fn store_run(
             }
         }
         if batch.len() >= WRITE_BATCH {
-            let t = Instant::now();
-            rows_written += flush(&mut tx, run_id, &mut closing, &mut batch).await?;
-            writing += t.elapsed();
+            rows_written += flush(&mut tx, run_id, &mut closing, &mut batch, &mut writing).await?;
         }
     }
     let fetched = started.elapsed();
@@ -280,9 +278,7 @@ async fn store_run(
     counts.gone = current.len() as i32;
     counts.changes += counts.gone;
     closing.extend(current.into_values().map(|(_, version)| version));
-    let t = Instant::now();
-    rows_written += flush(&mut tx, run_id, &mut closing, &mut batch).await?;
-    writing += t.elapsed();
+    rows_written += flush(&mut tx, run_id, &mut closing, &mut batch, &mut writing).await?;
 
     let tenant = rollup.tenant();
     rows_written += ops::insert_rollups(&mut *tx, run_id, &rollup.into_batch()).await?;
@@ -362,13 +358,15 @@ fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: 
 }
 
 /// Closes replaced versions, then inserts their successors (the current-version index allows
-/// one open version per user, so the order matters).
+/// one open version per user, so the order matters); adds the time taken to `writing`.
 async fn flush(
     tx: &mut PgConnection,
     run_id: i64,
     closing: &mut Vec<i64>,
     batch: &mut VersionBatch,
+    writing: &mut Duration,
 ) -> Result<u64, SyncError> {
+    let started = Instant::now();
     let mut written = 0;
     if !closing.is_empty() {
         written += ops::close_versions(&mut *tx, run_id, closing).await?;
@@ -378,6 +376,7 @@ async fn flush(
         written += ops::insert_versions(&mut *tx, run_id, batch).await?;
         *batch = VersionBatch::default();
     }
+    *writing += started.elapsed();
     Ok(written)
 }
 

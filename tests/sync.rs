@@ -528,10 +528,12 @@ async fn report_requests_are_paced_under_the_limit() {
     ));
     let times = sim.fake.report_request_times();
     assert!(times.len() >= 7, "{} report pages", times.len());
+    // The pacer spaces sending; these are arrival times, which may jitter under load by a few
+    // tens of milliseconds. Unpaced, all seven would arrive within milliseconds.
     for (i, t) in times.iter().enumerate() {
         let in_window = times[i..]
             .iter()
-            .filter(|u| u.duration_since(*t) < Duration::from_millis(990))
+            .filter(|u| u.duration_since(*t) < Duration::from_millis(900))
             .count();
         assert!(
             in_window <= 3,
@@ -739,6 +741,12 @@ async fn the_sync_lock_is_released_when_a_run_fails_early() {
         .await
         .expect("try lock");
     assert!(free, "the failed sync left the lock held");
+    // Release it before the next sync: close() returns before the server has let go of it.
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(ops::SYNC_LOCK_KEY)
+        .execute(&mut other)
+        .await
+        .expect("unlock");
     other.close().await.expect("close");
     sync_ok(&db, &sim).await;
 }

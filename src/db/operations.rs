@@ -32,6 +32,18 @@ pub async fn lock_sync(conn: &mut PgConnection) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Releases the sync lock held on this connection. Closing the connection releases it too,
+/// but only once the server has noticed, which can be after the next sync looks.
+pub async fn unlock_sync(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query_scalar!(
+        "SELECT pg_advisory_unlock($1) AS \"unlocked!\"",
+        SYNC_LOCK_KEY
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
+
 /// Marks runs left `running` by a process that died as failed. Only call with the lock held:
 /// then no other run can really be running.
 pub async fn fail_abandoned_runs(db: impl PgExecutor<'_>, now: DateTime<Utc>) -> sqlx::Result<u64> {

@@ -159,8 +159,12 @@ pub async fn run(
         r = store_run(&mut conn, run_id, graph.clone(), (pages0, retries0), now, started, progress) => r,
         _ = cancel.cancelled() => Err(SyncError::Stopped("the service is shutting down")),
     };
-    // Closing the connection ends any unfinished transaction and releases the lock, even when
-    // the database dropped the connection under us.
+    // Release the lock at once (after any rollback the dropped transaction left queued), then
+    // close. When the database dropped the connection under us, closing is all there is, and the
+    // server releases the lock as it notices.
+    if let Err(e) = ops::unlock_sync(&mut conn).await {
+        tracing::debug!("could not release the sync lock explicitly: {e}");
+    }
     let _ = conn.close().await;
     match result {
         Ok(report) => Ok(Outcome::Succeeded(report)),

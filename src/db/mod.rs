@@ -1,13 +1,15 @@
 //! PostgreSQL: connection pool, migrations, the private server for tests and the demo
 //! ([`embedded`]), and every query the product runs ([`operations`]).
 
+pub mod dashboard;
 pub mod embedded;
 pub mod operations;
 
 use anyhow::{Context, Result};
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::str::FromStr;
 use std::time::Duration;
 
 /// The migrations in `migrations/`, embedded in the binary.
@@ -19,10 +21,15 @@ pub const POOL_SIZE: u32 = 16;
 
 /// Connects to `url` (never logged: it may hold a password).
 pub async fn connect(url: &str) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("the database URL {} is not valid", redact_url(url)))?
+        // The list queries have optional filters (`$1 IS NULL OR ...`); a generic plan cannot
+        // drop the unused ones or walk the list's index, so plan each execution for its values.
+        .options([("plan_cache_mode", "force_custom_plan")]);
     PgPoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(url)
+        .connect_with(options)
         .await
         .with_context(|| format!("could not connect to the database at {}", redact_url(url)))
 }
@@ -33,6 +40,28 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
         .run(pool)
         .await
         .context("could not apply database migrations")
+}
+
+/// Creates database `name` unless it exists, connected as an administrator at `admin_url`.
+pub async fn create_database(admin_url: &str, name: &str) -> Result<()> {
+    let mut admin = PgConnection::connect(admin_url)
+        .await
+        .with_context(|| format!("could not connect to {}", redact_url(admin_url)))?;
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#,
+        name
+    )
+    .fetch_one(&mut admin)
+    .await?;
+    if !exists {
+        // Names cannot be bound as parameters; quote it as an identifier.
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        sqlx::query(&format!("CREATE DATABASE {quoted}"))
+            .execute(&mut admin)
+            .await
+            .with_context(|| format!("could not create the database {name}"))?;
+    }
+    Ok(())
 }
 
 /// A database URL with its password replaced, for messages.

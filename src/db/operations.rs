@@ -370,6 +370,21 @@ pub async fn latest_succeeded_run(db: impl PgExecutor<'_>) -> sqlx::Result<Optio
     .await
 }
 
+/// Who ran the first run, and when (the demo reads its tenant from it).
+pub struct FirstRun {
+    pub runner: String,
+    pub started_at: DateTime<Utc>,
+}
+
+pub async fn first_run(db: impl PgExecutor<'_>) -> sqlx::Result<Option<FirstRun>> {
+    sqlx::query_as!(
+        FirstRun,
+        "SELECT runner, started_at FROM sync_runs ORDER BY id LIMIT 1"
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The tenant-wide counts of a run.
 pub async fn tenant_counts(db: impl PgExecutor<'_>, run_id: i64) -> sqlx::Result<Option<Counts>> {
     sqlx::query_as!(

@@ -1,0 +1,336 @@
+//! The dashboard's reads: daily trend points from the rollups, and the list of users still on
+//! the phone. Checked at compile time like every other query.
+
+use super::operations::Counts;
+use chrono::NaiveDate;
+use futures_util::Stream;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// A group's counts on one day: those of the last run that succeeded that day (UTC).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayCounts {
+    pub day: NaiveDate,
+    pub run_id: i64,
+    /// `None` for the tenant row and for "(no department)" and the like.
+    pub name: Option<String>,
+    pub counts: Counts,
+}
+
+/// The row shape shared by the trend queries.
+struct DayRow {
+    day: Option<NaiveDate>,
+    run_id: Option<i64>,
+    name: Option<String>,
+    users: Option<i32>,
+    phone_only: Option<i32>,
+    phone_default: Option<i32>,
+    phone_backup: Option<i32>,
+    phone_free: Option<i32>,
+    no_mfa: Option<i32>,
+    voice_capable: Option<i32>,
+    voice_default: Option<i32>,
+    phishing_resistant: Option<i32>,
+    admins: Option<i32>,
+    admins_phone_only: Option<i32>,
+    guests: Option<i32>,
+    out_of_scope: Option<i32>,
+}
+
+impl DayRow {
+    /// A day on which the group had no row (it had no users then) counts as zeros.
+    fn into_day(self) -> Option<DayCounts> {
+        let z = |v: Option<i32>| v.unwrap_or(0);
+        Some(DayCounts {
+            day: self.day?,
+            run_id: self.run_id?,
+            name: self.name,
+            counts: Counts {
+                users: z(self.users),
+                phone_only: z(self.phone_only),
+                phone_default: z(self.phone_default),
+                phone_backup: z(self.phone_backup),
+                phone_free: z(self.phone_free),
+                no_mfa: z(self.no_mfa),
+                voice_capable: z(self.voice_capable),
+                voice_default: z(self.voice_default),
+                phishing_resistant: z(self.phishing_resistant),
+                admins: z(self.admins),
+                admins_phone_only: z(self.admins_phone_only),
+                guests: z(self.guests),
+                out_of_scope: z(self.out_of_scope),
+            },
+        })
+    }
+}
+
+/// One group's daily counts from `since` on (all when `None`), oldest first. `dimension` is `tenant` (with
+/// `name` None) or one of the group dimensions; days without the group are zeros.
+pub async fn group_trend(
+    db: impl PgExecutor<'_>,
+    dimension: &str,
+    name: Option<&str>,
+    since: Option<NaiveDate>,
+) -> sqlx::Result<Vec<DayCounts>> {
+    let rows = sqlx::query_as!(
+        DayRow,
+        r#"WITH days AS (
+               SELECT DISTINCT ON ((started_at AT TIME ZONE 'UTC')::date)
+                      id, (started_at AT TIME ZONE 'UTC')::date AS day
+               FROM sync_runs WHERE status = 'succeeded'
+               ORDER BY (started_at AT TIME ZONE 'UTC')::date, started_at DESC, id DESC)
+           SELECT d.day, d.id AS run_id, $2::text AS name, r.users, r.phone_only, r.phone_default,
+                  r.phone_backup, r.phone_free, r.no_mfa, r.voice_capable, r.voice_default,
+                  r.phishing_resistant, r.admins, r.admins_phone_only, r.guests, r.out_of_scope
+           FROM days d
+           LEFT JOIN run_rollups r ON r.run_id = d.id AND r.dimension = $1
+                                  AND r.name IS NOT DISTINCT FROM $2
+           WHERE $3::date IS NULL OR d.day >= $3
+           ORDER BY d.day"#,
+        dimension,
+        name,
+        since
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().filter_map(DayRow::into_day).collect())
+}
+
+/// Every group of a dimension, day by day from `since` on, ordered by day. A group appears on
+/// the days it had users.
+pub async fn dimension_trend(
+    db: impl PgExecutor<'_>,
+    dimension: &str,
+    since: NaiveDate,
+) -> sqlx::Result<Vec<DayCounts>> {
+    let rows = sqlx::query_as!(
+        DayRow,
+        r#"WITH days AS (
+               SELECT DISTINCT ON ((started_at AT TIME ZONE 'UTC')::date)
+                      id, (started_at AT TIME ZONE 'UTC')::date AS day
+               FROM sync_runs WHERE status = 'succeeded'
+               ORDER BY (started_at AT TIME ZONE 'UTC')::date, started_at DESC, id DESC)
+           SELECT d.day, d.id AS run_id, r.name, r.users, r.phone_only, r.phone_default,
+                  r.phone_backup, r.phone_free, r.no_mfa, r.voice_capable, r.voice_default,
+                  r.phishing_resistant, r.admins, r.admins_phone_only, r.guests, r.out_of_scope
+           FROM days d
+           JOIN run_rollups r ON r.run_id = d.id AND r.dimension = $1
+           WHERE d.day >= $2
+           ORDER BY d.day, r.name"#,
+        dimension,
+        since
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().filter_map(DayRow::into_day).collect())
+}
+
+/// Which users a list shows. `None` means "any"; for the group filters `Some("")` means "no
+/// department" (and so on): stored names are never empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserFilter {
+    /// States to show (stored spellings); never empty.
+    pub states: Vec<String>,
+    pub department: Option<String>,
+    pub company: Option<String>,
+    pub office: Option<String>,
+    pub country: Option<String>,
+    pub admin: Option<bool>,
+    /// `member` (in scope) or `guest`; `None` for both.
+    pub user_type: Option<String>,
+    pub voice_capable: Option<bool>,
+    /// A case-insensitive substring of the display name or UPN.
+    pub text: Option<String>,
+}
+
+impl UserFilter {
+    /// `text` as an ILIKE pattern, its wildcards escaped.
+    fn pattern(&self) -> Option<String> {
+        self.text.as_ref().map(|t| {
+            let mut p = String::with_capacity(t.len() + 2);
+            p.push('%');
+            for c in t.chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    p.push('\\');
+                }
+                p.push(c);
+            }
+            p.push('%');
+            p
+        })
+    }
+}
+
+/// Where a page of the list starts: just after this row in list order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ListKey {
+    pub rank: i32,
+    pub not_admin: bool,
+    pub display_name: String,
+    pub user_id: Uuid,
+}
+
+/// One user in the list.
+#[derive(Debug, Clone)]
+pub struct ListedUser {
+    pub user_id: Uuid,
+    pub upn: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub company: Option<String>,
+    pub office: Option<String>,
+    pub country: Option<String>,
+    pub job_title: Option<String>,
+    pub user_type: String,
+    pub state: String,
+    pub methods: Vec<String>,
+    pub default_method: String,
+    pub is_admin: bool,
+    pub voice_capable: bool,
+    pub phishing_resistant: bool,
+    /// 1 phone-only … 5 no-MFA: the list's first sort key.
+    pub rank: i32,
+}
+
+impl ListedUser {
+    pub fn key(&self) -> ListKey {
+        ListKey {
+            rank: self.rank,
+            not_admin: !self.is_admin,
+            display_name: self.display_name.clone(),
+            user_id: self.user_id,
+        }
+    }
+}
+
+// The list: current users in scope, and guests (who are never in scope but are shown apart),
+// in priority order, admins first, then by name. The ORDER BY expressions match the
+// `user_versions_worklist` index, which keyset paging walks. `LIMIT NULL` is no limit.
+macro_rules! list_query {
+    ($f:expr, $after:expr, $limit:expr) => {
+        sqlx::query_as!(
+            ListedUser,
+            r#"SELECT user_id, upn, display_name, department, company, office, country, job_title,
+                      user_type, state, methods, default_method, is_admin, voice_capable,
+                      phishing_resistant,
+                      CASE state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
+                                 WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END
+                        AS "rank!"
+               FROM user_versions
+               WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
+                 AND state = ANY($1::text[])
+                 AND ($2::text IS NULL OR department IS NOT DISTINCT FROM NULLIF($2, ''))
+                 AND ($3::text IS NULL OR company IS NOT DISTINCT FROM NULLIF($3, ''))
+                 AND ($4::text IS NULL OR office IS NOT DISTINCT FROM NULLIF($4, ''))
+                 AND ($5::text IS NULL OR country IS NOT DISTINCT FROM NULLIF($5, ''))
+                 AND ($6::bool IS NULL OR is_admin = $6)
+                 AND ($7::text IS NULL OR user_type = $7)
+                 AND ($8::bool IS NULL OR voice_capable = $8)
+                 AND ($9::text IS NULL OR display_name ILIKE $9 OR upn ILIKE $9)
+                 AND ($10::int IS NULL OR
+                      (CASE state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
+                                  WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END,
+                       NOT is_admin, display_name, user_id) > ($10, $11, $12, $13))
+               ORDER BY CASE state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
+                                   WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END,
+                        NOT is_admin, display_name, user_id
+               LIMIT $14"#,
+            &$f.states,
+            $f.department.as_deref(),
+            $f.company.as_deref(),
+            $f.office.as_deref(),
+            $f.country.as_deref(),
+            $f.admin,
+            $f.user_type.as_deref(),
+            $f.voice_capable,
+            $f.pattern(),
+            $after.map(|k: &ListKey| k.rank),
+            $after.map(|k: &ListKey| k.not_admin),
+            $after.map(|k: &ListKey| k.display_name.as_str()),
+            $after.map(|k: &ListKey| k.user_id),
+            $limit
+        )
+    };
+}
+
+/// Up to `limit` users matching `f`, after `after`.
+pub async fn list_users(
+    db: impl PgExecutor<'_>,
+    f: &UserFilter,
+    after: Option<&ListKey>,
+    limit: i64,
+) -> sqlx::Result<Vec<ListedUser>> {
+    list_query!(f, after, Some(limit)).fetch_all(db).await
+}
+
+/// Every user matching `f`, streamed (for exports).
+pub fn stream_users<'e>(
+    db: impl PgExecutor<'e> + 'e,
+    f: &'e UserFilter,
+) -> impl Stream<Item = sqlx::Result<ListedUser>> + 'e {
+    list_query!(f, None::<&ListKey>, None::<i64>).fetch(db)
+}
+
+/// How many users match `f` in each state, whatever `f.states` says (for the state switches).
+pub async fn count_users_by_state(
+    db: impl PgExecutor<'_>,
+    f: &UserFilter,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT state, count(*) AS "n!"
+           FROM user_versions
+           WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
+             AND ($1::text IS NULL OR department IS NOT DISTINCT FROM NULLIF($1, ''))
+             AND ($2::text IS NULL OR company IS NOT DISTINCT FROM NULLIF($2, ''))
+             AND ($3::text IS NULL OR office IS NOT DISTINCT FROM NULLIF($3, ''))
+             AND ($4::text IS NULL OR country IS NOT DISTINCT FROM NULLIF($4, ''))
+             AND ($5::bool IS NULL OR is_admin = $5)
+             AND ($6::text IS NULL OR user_type = $6)
+             AND ($7::bool IS NULL OR voice_capable = $7)
+             AND ($8::text IS NULL OR display_name ILIKE $8 OR upn ILIKE $8)
+           GROUP BY state"#,
+        f.department.as_deref(),
+        f.company.as_deref(),
+        f.office.as_deref(),
+        f.country.as_deref(),
+        f.admin,
+        f.user_type.as_deref(),
+        f.voice_capable,
+        f.pattern(),
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.n)).collect())
+}
+
+/// The names of a dimension's groups in the newest succeeded run (for filter menus), with
+/// `None` for "(no department)" and the like.
+pub async fn group_names(
+    db: impl PgExecutor<'_>,
+    dimension: &str,
+) -> sqlx::Result<Vec<Option<String>>> {
+    sqlx::query_scalar!(
+        "SELECT name FROM run_rollups
+         WHERE dimension = $1
+           AND run_id = (SELECT max(id) FROM sync_runs WHERE status = 'succeeded')
+         ORDER BY name NULLS LAST",
+        dimension
+    )
+    .fetch_all(db)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UserFilter;
+
+    #[test]
+    fn search_text_is_matched_literally() {
+        let f = UserFilter {
+            text: Some(r"50%_a\b".into()),
+            ..UserFilter::default()
+        };
+        assert_eq!(f.pattern().as_deref(), Some(r"%50\%\_a\\b%"));
+        assert_eq!(UserFilter::default().pattern(), None);
+    }
+}

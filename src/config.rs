@@ -249,6 +249,8 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     pub auth: AuthMode,
     pub deadline: NaiveDate,
+    /// Serving a simulated tenant (`phoneless demo`): pages carry a banner.
+    pub demo: bool,
 }
 
 impl WebArgs {
@@ -297,6 +299,7 @@ impl WebArgs {
             public_url,
             auth: self.auth,
             deadline: deadline?,
+            demo: false,
         })
     }
 }

@@ -7,6 +7,8 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod demo;
+pub mod forecast;
 pub mod graph;
 pub mod sim;
 pub mod sync;

@@ -1,22 +1,30 @@
 //! The JSON API under `/api/v1/` (names are a contract: add fields, rename none).
 
-use super::{AppError, AppState};
+use super::departments::{self, Group};
+use super::params::Params;
+use super::trend::{Trend, TrendJson};
+use super::{AppError, AppState, users};
 use crate::classify::State as MigrationState;
 use crate::db::operations::{self as ops, Counts, Run};
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Runs listed by default by `/api/v1/sync/runs`, and the most one request may ask for.
 const DEFAULT_RUNS: i64 = 50;
 const MAX_RUNS: i64 = 500;
+/// The longest trend window one request may ask for (about 30 years of daily points).
+const MAX_DAYS: i64 = 11_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/summary", get(summary))
+        .route("/trend", get(trend))
+        .route("/departments", get(departments))
+        .route("/users", get(users))
         .route("/sync/runs", get(runs))
 }
 
@@ -127,30 +135,61 @@ struct Runs {
     runs: Vec<Run>,
 }
 
-/// Reads `limit` (1–500) from the query string; anything else is a 400 that says why.
-fn limit(q: &HashMap<String, String>) -> Result<i64, AppError> {
-    for key in q.keys() {
-        if key != "limit" {
-            return Err(AppError::BadRequest(format!(
-                "unknown parameter {key:?}; this endpoint takes limit"
-            )));
-        }
-    }
-    match q.get("limit") {
-        None => Ok(DEFAULT_RUNS),
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if (1..=MAX_RUNS).contains(&n) => Ok(n),
-            _ => Err(AppError::BadRequest(format!(
-                "limit must be a whole number from 1 to {MAX_RUNS}, not {v:?}"
-            ))),
-        },
-    }
-}
-
 async fn runs(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Runs>, AppError> {
-    let runs = ops::recent_runs(&state.pool, limit(&q)?).await?;
+    let p = Params::parse(raw.as_deref(), &["limit"])?;
+    let limit = p.number("limit", 1..=MAX_RUNS, DEFAULT_RUNS)?;
+    let runs = ops::recent_runs(&state.pool, limit).await?;
     Ok(Json(Runs { runs }))
+}
+
+/// `?days=N` (all days when absent) of the tenant, or of one group with `by` and `name` (no
+/// `name`: the group without one, such as "(no department)").
+async fn trend(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<TrendJson>, AppError> {
+    let p = Params::parse(raw.as_deref(), &["days", "by", "name"])?;
+    let days = p
+        .get("days")
+        .map(|_| p.number("days", 1..=MAX_DAYS, 0))
+        .transpose()?;
+    let (dimension, name) = match p.get("by") {
+        None if p.get("name").is_some() => {
+            return Err(AppError::BadRequest(
+                "name needs by (department, company, office or country)".into(),
+            ));
+        }
+        None => ("tenant", None),
+        Some(_) => (departments::dimension(&p)?.0, p.get("name")),
+    };
+    let t = Trend::load(&state.pool, dimension, name, state.config.deadline).await?;
+    Ok(Json(t.json(days)))
+}
+
+#[derive(Serialize)]
+struct Groups {
+    by: &'static str,
+    groups: Vec<Group>,
+}
+
+async fn departments(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Groups>, AppError> {
+    let p = Params::parse(raw.as_deref(), &["by"])?;
+    let by = departments::dimension(&p)?.0;
+    Ok(Json(Groups {
+        by,
+        groups: departments::load_groups(&state, by).await?,
+    }))
+}
+
+async fn users(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<users::ItemsJson>, AppError> {
+    Ok(Json(users::api(&state, raw.as_deref()).await?))
 }

@@ -2,8 +2,14 @@
 //! area, one error type that never shows internals.
 
 pub mod api;
+pub mod chart;
+pub mod departments;
 pub mod health;
 pub mod overview;
+pub mod params;
+pub mod runs;
+pub mod trend;
+pub mod users;
 
 use crate::config::{AuthMode, WebConfig};
 use askama::Template;
@@ -34,6 +40,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(overview::router())
+        .merge(departments::router())
+        .merge(users::router())
+        .merge(runs::router())
         .nest("/api/v1", api::router())
         .fallback(not_found)
         .with_state(state)
@@ -70,10 +79,19 @@ impl AppError {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             AppError::Database(e) => {
                 tracing::error!("database error: {e}");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The database is not answering; try again shortly.".to_owned(),
-                )
+                match e {
+                    sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The database is not answering; try again shortly.".to_owned(),
+                    ),
+                    _ => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong on our side; it has been logged.".to_owned(),
+                    ),
+                }
             }
             AppError::Internal(e) => {
                 tracing::error!("internal error: {e:#}");
@@ -116,7 +134,11 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = self.0.status_and_message();
         let page = ErrorPage {
-            layout: Layout { auth_off: false },
+            layout: Layout {
+                auth_off: false,
+                demo: false,
+                current: "",
+            },
             status: status.as_u16(),
             message: message.clone(),
         };
@@ -131,14 +153,48 @@ impl IntoResponse for PageError {
 pub struct Layout {
     /// Sign-in is off: every page says so.
     pub auth_off: bool,
+    /// A simulated tenant (`phoneless demo`): every page says so.
+    pub demo: bool,
+    /// Which main section the page belongs to (highlighted in the navigation).
+    pub current: &'static str,
 }
 
+/// The main navigation: address, label, section key.
+const NAV: [(&str, &str, &str); 4] = [
+    ("/", "Overview", "overview"),
+    ("/departments", "Departments", "departments"),
+    ("/users", "Still on the phone", "users"),
+    ("/sync", "Sync", "sync"),
+];
+
 impl Layout {
-    pub fn new(state: &AppState) -> Layout {
+    pub fn new(state: &AppState, current: &'static str) -> Layout {
         Layout {
             auth_off: state.config.auth == AuthMode::None,
+            demo: state.config.demo,
+            current,
         }
     }
+
+    /// The main navigation, with the current section marked.
+    pub fn nav_items(&self) -> Vec<(&'static str, &'static str, bool)> {
+        NAV.iter()
+            .map(|(href, label, key)| (*href, *label, *key == self.current))
+            .collect()
+    }
+}
+
+/// 12345 → "12,345".
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
@@ -172,4 +228,15 @@ pub async fn shutdown_signal() {
         _ = term => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(-1234567), "-1,234,567");
+    }
 }

@@ -1,20 +1,28 @@
-//! `/`: the headline numbers of the newest complete run and the recent sync runs. A first cut;
-//! the dashboard (trends, departments, lists) builds on it.
+//! `/`: the headline numbers of the newest complete run with their change over 7 and 30 days,
+//! the states over time and the burn-down to the deadline.
 
 use super::api::{Summary, load_summary};
-use super::{AppState, Layout, PageError};
+use super::chart::Chart;
+use super::params::Params;
+use super::trend::{self, DEFAULT_RANGE, RANGES, Trend};
+use super::{AppState, Layout, PageError, thousands};
 use crate::classify::State as MigrationState;
-use crate::db::operations::{self as ops, Run};
+use crate::db::operations::Counts;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use chrono::{DateTime, Duration, Utc};
 
 /// The stylesheet, built into the binary so it works from any directory.
 const STYLE_CSS: &str = include_str!("../../static/style.css");
+
+/// Data older than this gets a warning: syncs run every few hours, and the report refreshes
+/// a few times a day.
+pub const STALE_AFTER: Duration = Duration::hours(48);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,12 +40,90 @@ async fn style() -> impl IntoResponse {
     )
 }
 
-/// One headline number.
+/// One headline number with its recent change.
 pub struct Tile {
     pub label: &'static str,
     pub value: String,
     pub note: &'static str,
     pub class: &'static str,
+    pub change_7d: String,
+    pub change_30d: String,
+}
+
+/// The headline tiles of a group's newest counts, with changes from its trend.
+pub fn tiles(counts: &Counts, trend: &Trend) -> Vec<Tile> {
+    let tile = |label, note, class, value: fn(&Counts) -> i32| Tile {
+        label,
+        value: thousands(value(counts).into()),
+        note,
+        class,
+        change_7d: trend::signed(trend.change(7, |c| value(c).into())),
+        change_30d: trend::signed(trend.change(30, |c| value(c).into())),
+    };
+    vec![
+        tile("In scope", "members with an enabled account", "", |c| {
+            c.users
+        }),
+        tile(
+            "Phone only",
+            "P1: blocked at sign-in after the deadline",
+            "p1",
+            |c| c.state(MigrationState::PhoneOnly),
+        ),
+        tile(
+            "Phone default",
+            "P2: stronger method, phone as default",
+            "p2",
+            |c| c.state(MigrationState::PhoneDefault),
+        ),
+        tile("Phone backup", "P3: phone can be removed", "p3", |c| {
+            c.state(MigrationState::PhoneBackup)
+        }),
+        tile("Phone free", "done", "done", |c| {
+            c.state(MigrationState::PhoneFree)
+        }),
+        tile("No MFA", "a separate problem", "nomfa", |c| {
+            c.state(MigrationState::NoMfa)
+        }),
+        tile("Voice capable", "can receive voice calls", "", |c| {
+            c.voice_capable
+        }),
+        tile(
+            "Phishing resistant",
+            "passkey, FIDO2, Windows Hello or certificate",
+            "",
+            |c| c.phishing_resistant,
+        ),
+        tile("Admins phone only", "privileged and weakest", "p1", |c| {
+            c.admins_phone_only
+        }),
+    ]
+}
+
+/// The range switch of a trend chart.
+pub struct RangeLink {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// Reads `range` (30d, 90d, 1y, all): the key and its number of days.
+pub fn range(p: &Params) -> Result<(&'static str, Option<i64>), PageError> {
+    let keys: Vec<&str> = RANGES.iter().map(|r| r.0).collect();
+    let key = p.choice("range", &keys)?.unwrap_or(DEFAULT_RANGE);
+    let days = RANGES.iter().find(|r| r.0 == key).and_then(|r| r.2);
+    Ok((key, days))
+}
+
+pub fn range_links(current: &str) -> Vec<RangeLink> {
+    RANGES
+        .iter()
+        .map(|(key, label, _)| RangeLink {
+            key,
+            label,
+            current: *key == current,
+        })
+        .collect()
 }
 
 #[derive(Template, WebTemplate)]
@@ -46,20 +132,42 @@ pub struct OverviewPage {
     layout: Layout,
     summary: Summary,
     tiles: Vec<Tile>,
-    runs: Vec<Run>,
+    ranges: Vec<RangeLink>,
+    states_chart: Chart,
+    burn_down: Chart,
+    forecast: String,
+    stale: Option<String>,
 }
 
-/// 12345 → "12,345".
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+/// A warning when the newest data is old: the syncer stopped, or Microsoft's report did.
+pub fn staleness(summary: &Summary, now: DateTime<Utc>) -> Option<String> {
+    let run = summary.run.as_ref()?;
+    let synced = run.finished_at?;
+    if now - synced > STALE_AFTER {
+        return Some(format!(
+            "The newest complete sync finished {} ago ({}). Check that the syncer is running; \
+             the Sync page lists recent attempts.",
+            age(now - synced),
+            synced.format("%Y-%m-%d %H:%M UTC")
+        ));
     }
-    if n < 0 { format!("-{out}") } else { out }
+    let refreshed = run.data_as_of?;
+    (now - refreshed > STALE_AFTER).then(|| {
+        format!(
+            "Microsoft's registration report was last refreshed {} ago ({}); the numbers may \
+             lag behind recent registrations.",
+            age(now - refreshed),
+            refreshed.format("%Y-%m-%d %H:%M UTC")
+        )
+    })
+}
+
+fn age(d: Duration) -> String {
+    if d.num_days() >= 2 {
+        format!("{} days", d.num_days())
+    } else {
+        format!("{} hours", d.num_hours())
+    }
 }
 
 impl OverviewPage {
@@ -80,116 +188,41 @@ impl OverviewPage {
 
     fn last_sync_failed(&self) -> Option<String> {
         let last = self.summary.last_sync.as_ref()?;
-        (last.status == "failed").then(|| {
-            last.error
-                .clone()
-                .unwrap_or_else(|| "no reason recorded".to_owned())
-        })
-    }
-
-    fn run_duration(run: &Run) -> String {
-        match run.finished_at {
-            Some(f) => format!(
-                "{:.1} s",
-                (f - run.started_at).num_milliseconds() as f64 / 1000.0
-            ),
-            None => "—".to_owned(),
-        }
+        (last.status == "failed")
+            .then(|| sentence(last.error.as_deref().unwrap_or("no reason was recorded")))
     }
 
     fn number(n: &i32) -> String {
         thousands((*n).into())
     }
+}
 
-    /// A stored error (written to follow a colon) as a sentence: capital first letter.
-    fn sentence(text: &str) -> String {
-        let mut chars = text.chars();
-        match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => String::new(),
-        }
-    }
-
-    fn run_started(run: &Run) -> String {
-        run.started_at.format("%Y-%m-%d %H:%M").to_string()
+/// A stored error (written to follow a colon) as a sentence: capital first letter.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
-async fn overview(State(state): State<AppState>) -> Result<OverviewPage, PageError> {
+async fn overview(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<OverviewPage, PageError> {
+    let p = Params::parse(raw.as_deref(), &["range"])?;
+    let (range_key, days) = range(&p)?;
     let summary = load_summary(&state).await?;
-    let runs = ops::recent_runs(&state.pool, 10).await?;
-    let state_tile = |s: MigrationState, label, note, class| Tile {
-        label,
-        value: thousands(summary.states[s.as_str()].into()),
-        note,
-        class,
-    };
-    let tiles = vec![
-        Tile {
-            label: "In scope",
-            value: thousands(summary.users.into()),
-            note: "members with an enabled account",
-            class: "",
-        },
-        state_tile(
-            MigrationState::PhoneOnly,
-            "Phone only",
-            "P1: blocked at sign-in after the deadline",
-            "p1",
-        ),
-        state_tile(
-            MigrationState::PhoneDefault,
-            "Phone default",
-            "P2: stronger method, phone as default",
-            "p2",
-        ),
-        state_tile(
-            MigrationState::PhoneBackup,
-            "Phone backup",
-            "P3: phone can be removed",
-            "p3",
-        ),
-        state_tile(MigrationState::PhoneFree, "Phone free", "done", "done"),
-        state_tile(
-            MigrationState::NoMfa,
-            "No MFA",
-            "a separate problem",
-            "nomfa",
-        ),
-        Tile {
-            label: "Voice capable",
-            value: thousands(summary.voice_capable.into()),
-            note: "can receive voice calls",
-            class: "",
-        },
-        Tile {
-            label: "Phishing resistant",
-            value: thousands(summary.phishing_resistant.into()),
-            note: "passkey, FIDO2, Windows Hello or certificate",
-            class: "",
-        },
-        Tile {
-            label: "Admins phone only",
-            value: thousands(summary.admins_phone_only.into()),
-            note: "privileged and weakest",
-            class: "p1",
-        },
-    ];
+    let trend = Trend::load(&state.pool, "tenant", None, state.config.deadline).await?;
+    let counts = trend.days.last().map(|d| d.counts).unwrap_or_default();
     Ok(OverviewPage {
-        layout: Layout::new(&state),
+        layout: Layout::new(&state, "overview"),
+        tiles: tiles(&counts, &trend),
+        ranges: range_links(range_key),
+        states_chart: trend.states_chart(days, "the tenant"),
+        burn_down: trend.burn_down_chart(days.map(|d| d.max(90)), "the tenant"),
+        forecast: trend.forecast_sentence(),
+        stale: staleness(&summary, Utc::now()),
         summary,
-        tiles,
-        runs,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(super::thousands(0), "0");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(1000), "1,000");
-        assert_eq!(super::thousands(-1234567), "-1,234,567");
-    }
 }

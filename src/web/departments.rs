@@ -1,0 +1,390 @@
+//! `/departments`: progress per department (or company, office, country), and one group's
+//! page with the overview's charts and its people still on the phone.
+
+use super::chart::{Chart, Sparkline};
+use super::overview::{RangeLink, Tile, range, range_links, tiles};
+use super::params::Params;
+use super::trend::{self, Trend};
+use super::users::{NO_GROUP, Row as UserRow, first_page};
+use super::{AppError, AppState, Layout, PageError, thousands};
+use crate::classify::State as MigrationState;
+use crate::db::dashboard::{self, UserFilter};
+use crate::db::operations as ops;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The dimensions a table can be grouped by: key, heading, name of the empty group.
+pub const DIMENSIONS: [(&str, &str, &str); 4] = [
+    ("department", "Department", "(no department)"),
+    ("company", "Company", "(no company)"),
+    ("office", "Office", "(no office)"),
+    ("country", "Country", "(no country)"),
+];
+
+/// How far back the small trend lines reach.
+pub const SPARK_DAYS: i64 = 90;
+/// The window of `change_30d`.
+pub const CHANGE_DAYS: i64 = 30;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/departments", get(table))
+        .route("/departments/view", get(group_page))
+}
+
+/// One group's row (the JSON contract of `/api/v1/departments`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// `null` for "(no department)" and the like.
+    pub name: Option<String>,
+    /// In-scope users.
+    pub users: i32,
+    pub states: BTreeMap<&'static str, i32>,
+    /// Migrated ÷ in scope, 0–1.
+    pub progress: f64,
+    /// Change of `progress` over the last 30 days (null when the group is newer than that, or
+    /// the history is shorter).
+    pub change_30d: Option<f64>,
+    pub migrated: i32,
+    pub admins_phone_only: i32,
+    pub voice_capable: i32,
+    pub phishing_resistant: i32,
+    /// Progress on each of the last 90 days (for the small trend line).
+    #[serde(skip)]
+    pub spark: Vec<f64>,
+}
+
+/// Reads `by`: one of [`DIMENSIONS`] (department when absent).
+pub fn dimension(
+    p: &Params,
+) -> Result<&'static (&'static str, &'static str, &'static str), AppError> {
+    let keys: Vec<&str> = DIMENSIONS.iter().map(|d| d.0).collect();
+    let by = p.choice("by", &keys)?.unwrap_or("department");
+    DIMENSIONS
+        .iter()
+        .find(|d| d.0 == by)
+        .ok_or_else(|| AppError::BadRequest(format!("unknown grouping {by:?}")))
+}
+
+/// Every group of `by` in the newest succeeded run, ordered by name ("(no …)" last).
+pub async fn load_groups(state: &AppState, by: &str) -> Result<Vec<Group>, AppError> {
+    let Some(run) = ops::latest_succeeded_run(&state.pool).await? else {
+        return Ok(Vec::new());
+    };
+    let last_day = run.started_at.date_naive();
+    let since = last_day - Duration::days(SPARK_DAYS.max(CHANGE_DAYS));
+    let rows = dashboard::dimension_trend(&state.pool, by, since).await?;
+    // The newest day at or before 30 days ago that has rows: the change's baseline.
+    let baseline_day: Option<NaiveDate> = rows
+        .iter()
+        .map(|r| r.day)
+        .filter(|d| *d <= last_day - Duration::days(CHANGE_DAYS))
+        .max();
+    let mut by_name: BTreeMap<Option<String>, Vec<&dashboard::DayCounts>> = BTreeMap::new();
+    for r in &rows {
+        by_name.entry(r.name.clone()).or_default().push(r);
+    }
+    let spark_from = last_day - Duration::days(SPARK_DAYS);
+    let mut groups: Vec<Group> = by_name
+        .into_iter()
+        .filter_map(|(name, days)| {
+            let latest = days.last().filter(|d| d.run_id == run.id)?;
+            let c = latest.counts;
+            let baseline = days.iter().find(|d| Some(d.day) == baseline_day);
+            Some(Group {
+                name,
+                users: c.users,
+                states: trend::states(&c),
+                progress: c.progress(),
+                change_30d: baseline.map(|b| c.progress() - b.counts.progress()),
+                migrated: c.phone_backup + c.phone_free,
+                admins_phone_only: c.admins_phone_only,
+                voice_capable: c.voice_capable,
+                phishing_resistant: c.phishing_resistant,
+                spark: days
+                    .iter()
+                    .filter(|d| d.day >= spark_from)
+                    .map(|d| d.counts.progress())
+                    .collect(),
+            })
+        })
+        .collect();
+    // BTreeMap puts None first; "(no department)" reads best last.
+    groups.sort_by(|a, b| match (&a.name, &b.name) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (Some(x), Some(y)) => x.cmp(y),
+    });
+    Ok(groups)
+}
+
+/// Sortable columns of the table: key, heading.
+const COLUMNS: [(&str, &str); 9] = [
+    ("name", "Name"),
+    ("users", "Users"),
+    ("phone_only", "Phone only"),
+    ("phone_default", "Phone default"),
+    ("phone_backup", "Phone backup"),
+    ("phone_free", "Phone free"),
+    ("no_mfa", "No MFA"),
+    ("progress", "Progress"),
+    ("change", "30 days"),
+];
+
+fn sort_groups(groups: &mut [Group], key: &str, descending: bool) {
+    let state = |g: &Group, s: &str| g.states.get(s).copied().unwrap_or(0);
+    groups.sort_by(|a, b| {
+        let o = match key {
+            "name" => a.name.cmp(&b.name),
+            "users" => a.users.cmp(&b.users),
+            "progress" => a.progress.total_cmp(&b.progress),
+            "change" => a
+                .change_30d
+                .unwrap_or(f64::NEG_INFINITY)
+                .total_cmp(&b.change_30d.unwrap_or(f64::NEG_INFINITY)),
+            s => state(a, s).cmp(&state(b, s)),
+        };
+        if descending { o.reverse() } else { o }
+    });
+}
+
+/// A column heading that sorts by it (and flips the direction when it already does).
+pub struct SortLink {
+    pub label: &'static str,
+    pub href: String,
+    /// `ascending`, `descending` or `none` (for `aria-sort`).
+    pub aria: &'static str,
+    pub numeric: bool,
+}
+
+/// One table row as shown.
+pub struct GroupRow {
+    pub label: String,
+    pub href: String,
+    pub users: String,
+    pub states: Vec<(&'static str, String)>,
+    pub progress: f64,
+    pub progress_text: String,
+    pub change: String,
+    pub spark: Sparkline,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "departments.html")]
+pub struct DepartmentsPage {
+    layout: Layout,
+    by: &'static str,
+    heading: &'static str,
+    switches: Vec<(&'static str, &'static str, bool)>,
+    columns: Vec<SortLink>,
+    rows: Vec<GroupRow>,
+}
+
+impl DepartmentsPage {
+    fn bar_width(p: &f64) -> String {
+        format!("{:.1}", p * 100.0)
+    }
+}
+
+/// The query string that opens one group's page.
+pub fn group_query(by: &str, name: Option<&str>) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("by", by);
+    if let Some(n) = name {
+        q.append_pair("name", n);
+    }
+    q.finish()
+}
+
+async fn table(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<DepartmentsPage, PageError> {
+    let p = Params::parse(raw.as_deref(), &["by", "sort", "dir"])?;
+    let &(by, heading, none_label) = dimension(&p)?;
+    let keys: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    let sort = p.choice("sort", &keys)?.unwrap_or("progress");
+    let descending = p.choice("dir", &["asc", "desc"])? == Some("desc");
+    let mut groups = load_groups(&state, by).await?;
+    sort_groups(&mut groups, sort, descending);
+    let columns = COLUMNS
+        .iter()
+        .map(|(key, label)| {
+            let here = *key == sort;
+            let dir = if here && !descending { "desc" } else { "asc" };
+            SortLink {
+                label: if *key == "name" { heading } else { label },
+                href: format!("/departments?by={by}&sort={key}&dir={dir}"),
+                aria: match (here, descending) {
+                    (false, _) => "none",
+                    (true, false) => "ascending",
+                    (true, true) => "descending",
+                },
+                numeric: *key != "name",
+            }
+        })
+        .collect();
+    let rows = groups
+        .iter()
+        .map(|g| {
+            let label = g.name.clone().unwrap_or_else(|| none_label.to_owned());
+            GroupRow {
+                href: format!("/departments/view?{}", group_query(by, g.name.as_deref())),
+                users: thousands(g.users.into()),
+                states: MigrationState::ALL
+                    .iter()
+                    .map(|s| {
+                        (
+                            trend::state_class(*s),
+                            thousands(g.states.get(s.as_str()).copied().unwrap_or(0).into()),
+                        )
+                    })
+                    .collect(),
+                progress: g.progress,
+                progress_text: format!("{:.1}%", g.progress * 100.0),
+                change: trend::signed_points(g.change_30d),
+                spark: Sparkline::new(
+                    &g.spark,
+                    format!(
+                        "Progress of {label} over the last {SPARK_DAYS} days: {:.1}% to {:.1}%",
+                        g.spark.first().copied().unwrap_or(0.0) * 100.0,
+                        g.progress * 100.0
+                    ),
+                ),
+                label,
+            }
+        })
+        .collect();
+    Ok(DepartmentsPage {
+        layout: Layout::new(&state, "departments"),
+        by,
+        heading,
+        switches: DIMENSIONS
+            .iter()
+            .map(|(key, label, _)| (*key, *label, *key == by))
+            .collect(),
+        columns,
+        rows,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "group.html")]
+pub struct GroupPage {
+    layout: Layout,
+    heading: &'static str,
+    label: String,
+    query: String,
+    tiles: Vec<Tile>,
+    progress: String,
+    ranges: Vec<RangeLink>,
+    states_chart: Chart,
+    burn_down: Chart,
+    forecast: String,
+    users: Vec<UserRow>,
+    users_total: i64,
+    list_href: String,
+}
+
+impl GroupPage {
+    fn number(n: &i64) -> String {
+        thousands(*n)
+    }
+}
+
+async fn group_page(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<GroupPage, PageError> {
+    let p = Params::parse(raw.as_deref(), &["by", "name", "range"])?;
+    let &(by, heading, none_label) = dimension(&p)?;
+    let name = p.get("name");
+    let (range_key, days) = range(&p)?;
+    let trend = Trend::load(&state.pool, by, name, state.config.deadline).await?;
+    let Some(last) = trend.days.last().filter(|_| {
+        trend
+            .days
+            .iter()
+            .any(|d| d.counts.users > 0 || d.counts.guests > 0 || d.counts.out_of_scope > 0)
+    }) else {
+        return Err(AppError::NotFound.into());
+    };
+    let label = name.map_or_else(|| none_label.to_owned(), str::to_owned);
+    let what = label.clone();
+    let filter_value = name.unwrap_or(NO_GROUP).to_owned();
+    let mut filter = UserFilter::default();
+    match by {
+        "company" => filter.company = Some(name.unwrap_or("").to_owned()),
+        "office" => filter.office = Some(name.unwrap_or("").to_owned()),
+        "country" => filter.country = Some(name.unwrap_or("").to_owned()),
+        _ => filter.department = Some(name.unwrap_or("").to_owned()),
+    }
+    let (users, users_total) = first_page(&state, filter).await?;
+    let mut list = form_urlencoded::Serializer::new(String::new());
+    list.append_pair(by, &filter_value);
+    Ok(GroupPage {
+        layout: Layout::new(&state, "departments"),
+        heading,
+        query: group_query(by, name),
+        tiles: tiles(&last.counts, &trend),
+        progress: format!("{:.1}%", last.counts.progress() * 100.0),
+        ranges: range_links(range_key),
+        states_chart: trend.states_chart(days, &what),
+        burn_down: trend.burn_down_chart(days.map(|d| d.max(90)), &what),
+        forecast: trend.forecast_sentence(),
+        users,
+        users_total,
+        list_href: format!("/users?{}", list.finish()),
+        label,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(name: Option<&str>, progress: f64, change: Option<f64>) -> Group {
+        Group {
+            name: name.map(str::to_owned),
+            users: 1,
+            states: BTreeMap::new(),
+            progress,
+            change_30d: change,
+            migrated: 0,
+            admins_phone_only: 0,
+            voice_capable: 0,
+            phishing_resistant: 0,
+            spark: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sorting_by_progress_and_change() {
+        let mut g = vec![
+            group(Some("b"), 0.5, Some(0.1)),
+            group(Some("a"), 0.2, None),
+            group(None, 0.9, Some(-0.1)),
+        ];
+        sort_groups(&mut g, "progress", false);
+        assert_eq!(g[0].name.as_deref(), Some("a"));
+        sort_groups(&mut g, "change", true);
+        assert_eq!(g[0].name.as_deref(), Some("b"));
+        assert_eq!(g[2].name.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn group_links_encode_names() {
+        assert_eq!(
+            group_query("department", Some("R&D / Ops")),
+            "by=department&name=R%26D+%2F+Ops"
+        );
+        assert_eq!(group_query("office", None), "by=office");
+    }
+}

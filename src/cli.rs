@@ -1,7 +1,6 @@
 //! The `phoneless` command line: `serve`, `sync`, `migrate`, `fake-graph`.
 
-use crate::config::{self, ConfigError, GraphArgs, WebArgs};
-use crate::db;
+use crate::config::{self, AuthMode, ConfigError, GraphArgs, WebArgs};
 use crate::graph::Client;
 use crate::sim::server::{
     DEFAULT_REPORT_PAGE_SIZE, FakeSettings, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID,
@@ -11,6 +10,7 @@ use crate::sim::{FakeGraph, Faults, Tenant};
 use crate::sync::progress::Console;
 use crate::sync::{self, Outcome, SyncOptions};
 use crate::web::{self, AppState};
+use crate::{db, demo};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write as _;
@@ -39,8 +39,36 @@ enum Command {
     Sync(SyncArgs),
     /// Apply database migrations (serve and sync apply them too).
     Migrate(DbArgs),
+    /// Serve a simulated tenant with months of history locally, with no set-up (sign-in off).
+    Demo(DemoArgs),
     /// Serve a simulated tenant as a stand-alone fake Microsoft Graph and token endpoint.
     FakeGraph(FakeGraphArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Use this PostgreSQL instead of a private one (the demo refuses a database that holds a
+    /// real tenant's history).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Where the private PostgreSQL keeps the demo's data (reused by the next start).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on (a loopback address: sign-in is off).
+    #[arg(long, env = "PHONELESS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The date phone methods stop working.
+    #[arg(long, env = "PHONELESS_DEADLINE", default_value = config::DEFAULT_DEADLINE)]
+    deadline: String,
+    /// Number of simulated people.
+    #[arg(long, default_value_t = demo::DEFAULT_USERS)]
+    users: usize,
+    /// Days of daily history to make on first start.
+    #[arg(long, default_value_t = demo::DEFAULT_DAYS)]
+    days: u32,
+    /// Seed of the simulated tenant (same seed, same tenant).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -129,6 +157,7 @@ pub async fn main() -> ExitCode {
         Command::Serve(a) => serve(a).await,
         Command::Sync(a) => sync_once(a).await,
         Command::Migrate(a) => migrate(a).await,
+        Command::Demo(a) => run_demo(a).await,
         Command::FakeGraph(a) => fake_graph(a).await,
     };
     match result {
@@ -280,6 +309,31 @@ async fn migrate(a: DbArgs) -> Result<ExitCode> {
         "Database migrations are applied ({}).",
         db::redact_url(&url)
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_demo(a: DemoArgs) -> Result<ExitCode> {
+    let mut problems = Vec::new();
+    let web = WebArgs {
+        listen: a.listen,
+        public_url: None,
+        auth: AuthMode::None,
+        deadline: a.deadline,
+    }
+    .config(&mut problems);
+    if a.users == 0 || a.days == 0 {
+        problems.push("--users and --days must be at least 1".into());
+    }
+    check(problems)?;
+    demo::run(demo::DemoOptions {
+        users: a.users,
+        days: a.days,
+        seed: a.seed,
+        data_dir: a.data_dir.unwrap_or_else(demo::default_data_dir),
+        database_url: a.database_url.filter(|u| !u.trim().is_empty()),
+        web: web.context("web configuration")?,
+    })
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -427,6 +427,16 @@ impl Person {
             )
         } else if flavour < 0.02 {
             format!("{last}, {first}")
+        } else if flavour < 0.03 {
+            // Display names are free text (guests choose their own): some look like
+            // spreadsheet formulas or hold a line break, which exports must defuse.
+            match index % 5 {
+                0 => format!("=HYPERLINK(\"https://example.invalid\",\"{first}\")"),
+                1 => format!("+{first} {last}"),
+                2 => format!("@{first} {last}"),
+                3 => format!("-{first} {last}"),
+                _ => format!("{first}\n{last}"),
+            }
         } else {
             format!("{first} {last}")
         };

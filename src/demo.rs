@@ -1,0 +1,285 @@
+//! `phoneless demo`: a simulated tenant with months of daily history, served locally with no
+//! set-up. The history is made the real way: the simulated Graph is served over loopback HTTP
+//! and the real syncer runs once per simulated day, dated on that day.
+
+use crate::config::{AuthMode, WebConfig};
+use crate::db::embedded::EmbeddedPostgres;
+use crate::db::{self, operations as ops};
+use crate::graph::auth::Credential;
+use crate::graph::pacing::Rate;
+use crate::graph::{Client, GraphSettings};
+use crate::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
+use crate::sim::{FakeGraph, FakeSettings, Tenant};
+use crate::sync::progress::Silent;
+use crate::sync::{self, Outcome, SyncOptions};
+use crate::web::{self, AppState};
+use anyhow::{Context, Result, bail};
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use sqlx::PgPool;
+use std::io::Write as _;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Default size of the demo tenant.
+pub const DEFAULT_USERS: usize = 5_000;
+/// Default days of history made on first start.
+pub const DEFAULT_DAYS: u32 = 180;
+/// The simulated campaign runs this much longer than the first start's history, so its pace is
+/// still rising "today" and a demo started again weeks later still moves.
+const STORY_AFTER_TODAY: u32 = 60;
+/// The simulated syncs run at this time of day (after the report's early-morning refresh).
+const SYNC_TIME: NaiveTime = NaiveTime::from_hms_opt(6, 0, 0).expect("valid time");
+/// The runner name of demo runs, followed by the tenant's parameters.
+const RUNNER_PREFIX: &str = "demo";
+/// The database the embedded server keeps the demo in.
+const DATABASE: &str = "phoneless";
+
+/// What `phoneless demo` was asked for.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub users: usize,
+    pub days: u32,
+    pub seed: u64,
+    /// Where the embedded PostgreSQL keeps the data (ignored with a database URL).
+    pub data_dir: PathBuf,
+    /// Use this server instead of an embedded one.
+    pub database_url: Option<String>,
+    pub web: WebConfig,
+}
+
+/// The default data directory: one the `postgres` user can reach when running as root (a
+/// root home directory is private), the user's data directory otherwise.
+pub fn default_data_dir() -> PathBuf {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    if root {
+        return PathBuf::from("/var/lib/phoneless/demo");
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("phoneless").join("demo")
+}
+
+/// The tenant a demo database was made for: read from its first run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Identity {
+    seed: u64,
+    users: usize,
+    /// Length of the simulated story in days (fixed when the data is made).
+    story: u32,
+    start: NaiveDate,
+}
+
+impl Identity {
+    fn runner(&self) -> String {
+        format!(
+            "{RUNNER_PREFIX} seed={} users={} story={}",
+            self.seed, self.users, self.story
+        )
+    }
+
+    fn parse(runner: &str, start: NaiveDate) -> Option<Identity> {
+        let rest = runner.strip_prefix(RUNNER_PREFIX)?.trim();
+        let (mut seed, mut users, mut story) = (None, None, None);
+        for part in rest.split_whitespace() {
+            match part.split_once('=') {
+                Some(("seed", v)) => seed = v.parse().ok(),
+                Some(("users", v)) => users = v.parse().ok(),
+                Some(("story", v)) => story = v.parse().ok(),
+                _ => {}
+            }
+        }
+        Some(Identity {
+            seed: seed?,
+            users: users?,
+            story: story?,
+            start,
+        })
+    }
+}
+
+/// Makes history: serves `tenant` as a fake Graph on loopback and runs the real syncer once for
+/// each day in `days`, dated on that day (today's run is dated now). `on_day` is told of each
+/// day done.
+pub async fn sync_days(
+    pool: &PgPool,
+    tenant: Tenant,
+    days: RangeInclusive<u32>,
+    runner: String,
+    mut on_day: impl FnMut(NaiveDate, u32),
+) -> Result<()> {
+    let today = Utc::now().date_naive();
+    let fake = FakeGraph::new(tenant, FakeSettings::default());
+    let graph_url = fake
+        .spawn()
+        .await
+        .context("could not start the simulated Graph")?;
+    let client = Arc::new(Client::new(GraphSettings {
+        graph_url: graph_url.clone(),
+        login_url: graph_url,
+        tenant_id: SIM_TENANT_ID.to_owned(),
+        client_id: SIM_CLIENT_ID.to_owned(),
+        credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
+        report_rate: Rate::UNLIMITED,
+        request_timeout: std::time::Duration::from_secs(30),
+        retry_budget: std::time::Duration::from_secs(60),
+        backoff_base: std::time::Duration::from_millis(50),
+        users_page_size: crate::graph::USERS_PAGE_SIZE,
+    })?);
+    let options = SyncOptions {
+        wait_for_lock: true,
+        runner,
+    };
+    let cancel = CancellationToken::new();
+    for day in days {
+        fake.set_day(day);
+        let date = fake.tenant().date(day);
+        let now = if date >= today {
+            Utc::now()
+        } else {
+            date.and_time(SYNC_TIME).and_utc()
+        };
+        match sync::run(
+            pool,
+            client.clone(),
+            now,
+            &options,
+            Arc::new(Silent),
+            &cancel,
+        )
+        .await
+        {
+            Ok(Outcome::Succeeded(_)) => {}
+            Ok(Outcome::Skipped { reason, .. }) => {
+                bail!("the sync of {date} was skipped: {reason}")
+            }
+            Err(e) => bail!("the sync of {date} failed: {e}"),
+        }
+        on_day(date, day);
+    }
+    Ok(())
+}
+
+/// Runs the demo until Ctrl-C or SIGTERM.
+pub async fn run(o: DemoOptions) -> Result<()> {
+    let mut out = std::io::stdout();
+    let (url, _server) = match &o.database_url {
+        Some(u) => (u.clone(), None),
+        None => {
+            let _ = writeln!(
+                out,
+                "Starting a private PostgreSQL with its data in {}",
+                o.data_dir.display()
+            );
+            let pg = EmbeddedPostgres::start_in(&o.data_dir, true)?;
+            db::create_database(&pg.url("postgres"), DATABASE).await?;
+            (pg.url(DATABASE), Some(pg))
+        }
+    };
+    let pool = db::connect(&url).await?;
+    db::migrate(&pool).await?;
+
+    let today = Utc::now().date_naive();
+    let identity = match ops::first_run(&pool).await? {
+        None => Identity {
+            seed: o.seed,
+            users: o.users,
+            story: o.days + STORY_AFTER_TODAY,
+            start: today - Duration::days(o.days.into()),
+        },
+        Some(first) => {
+            let Some(found) = Identity::parse(&first.runner, first.started_at.date_naive()) else {
+                bail!(
+                    "this database holds a history that phoneless demo did not make (its first \
+                     sync ran as {:?}); the demo only writes to a database of its own",
+                    first.runner
+                );
+            };
+            if found.seed != o.seed || found.users != o.users {
+                let _ = writeln!(
+                    out,
+                    "Reusing the demo data made for {} users (seed {}); to start over with other \
+                     settings, delete {}.",
+                    found.users,
+                    found.seed,
+                    o.data_dir.display()
+                );
+            }
+            found
+        }
+    };
+    let story_days = (today - identity.start).num_days().max(0) as u32;
+    let tenant = Tenant::generate(
+        identity.seed,
+        identity.users,
+        identity.story,
+        identity.start,
+    );
+    let last_day = ops::latest_succeeded_run(&pool)
+        .await?
+        .map(|r| (r.started_at.date_naive() - identity.start).num_days());
+    let first_day = last_day.map_or(0, |d| d + 1).max(0) as u32;
+    if first_day <= story_days {
+        let _ = writeln!(
+            out,
+            "Making {} days of history for a simulated tenant of {} people (one sync per day)…",
+            story_days - first_day + 1,
+            identity.users
+        );
+    }
+    sync_days(
+        &pool,
+        tenant,
+        first_day..=story_days,
+        identity.runner(),
+        |date, day| {
+            if day % 30 == 0 || day == story_days {
+                let _ = writeln!(out, "  {date} done ({} of {})", day + 1, story_days + 1);
+            }
+        },
+    )
+    .await?;
+
+    let listener = tokio::net::TcpListener::bind(o.web.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", o.web.listen))?;
+    let _ = writeln!(
+        out,
+        "\nphoneless demo is ready: http://{}/\nSign-in is off; the pages carry a demo banner. \
+         Stop with Ctrl-C; the next start reuses the data.",
+        listener.local_addr()?
+    );
+    let router = web::app(AppState {
+        pool,
+        config: Arc::new(WebConfig {
+            auth: AuthMode::None,
+            demo: true,
+            ..o.web
+        }),
+    });
+    web::serve(listener, router, web::shutdown_signal()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_round_trips_through_the_runner_name() {
+        let start = NaiveDate::from_ymd_opt(2026, 5, 28).expect("date");
+        let id = Identity {
+            seed: 7,
+            users: 5000,
+            story: 240,
+            start,
+        };
+        assert_eq!(Identity::parse(&id.runner(), start), Some(id));
+        assert_eq!(Identity::parse("host:1234", start), None);
+    }
+}

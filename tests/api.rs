@@ -4,46 +4,11 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Sim, TestDb, sync_ok};
-use phoneless::config::{AuthMode, WebConfig};
+use common::{Sim, TestDb, get, get_json, sync_ok, web_state as state};
 use phoneless::sim::Faults;
-use phoneless::web::{AppState, app};
+use phoneless::web::app;
 use serde_json::Value;
-use std::sync::Arc;
 use tower::ServiceExt as _;
-
-fn state(db: &TestDb) -> AppState {
-    AppState {
-        pool: db.pool.clone(),
-        config: Arc::new(WebConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            public_url: None,
-            auth: AuthMode::None,
-            deadline: chrono::NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
-        }),
-    }
-}
-
-async fn get(db: &TestDb, uri: &str) -> (StatusCode, String) {
-    let resp = app(state(db))
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    (status, String::from_utf8(bytes.to_vec()).expect("utf-8"))
-}
-
-async fn get_json(db: &TestDb, uri: &str) -> (StatusCode, Value) {
-    let (status, body) = get(db, uri).await;
-    (
-        status,
-        serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("{uri} answered non-JSON ({e}): {body}")),
-    )
-}
 
 #[tokio::test]
 async fn before_the_first_sync_everything_answers_helpfully() {
@@ -157,7 +122,7 @@ async fn summary_and_runs_follow_the_syncs() {
     let (status, page) = get(&db, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("The last sync failed"));
-    assert!(page.contains(&phoneless::web::overview::thousands(t.phone_only.into())));
+    assert!(page.contains(&phoneless::web::thousands(t.phone_only.into())));
 }
 
 #[tokio::test]

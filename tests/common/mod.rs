@@ -237,3 +237,44 @@ pub async fn count(db: &TestDb, sql: &str) -> i64 {
         .await
         .expect("count query")
 }
+
+/// The web front's state over a test database (sign-in off, the default deadline).
+pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
+    phoneless::web::AppState {
+        pool: db.pool.clone(),
+        config: Arc::new(phoneless::config::WebConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            public_url: None,
+            auth: phoneless::config::AuthMode::None,
+            deadline: NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
+            demo: false,
+        }),
+    }
+}
+
+/// One request through the real router: status and body.
+pub async fn get(db: &TestDb, uri: &str) -> (axum::http::StatusCode, String) {
+    use tower::ServiceExt as _;
+    let resp = phoneless::web::app(web_state(db))
+        .oneshot(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .expect("body");
+    (status, String::from_utf8(bytes.to_vec()).expect("utf-8"))
+}
+
+pub async fn get_json(db: &TestDb, uri: &str) -> (axum::http::StatusCode, serde_json::Value) {
+    let (status, body) = get(db, uri).await;
+    (
+        status,
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{uri} answered non-JSON ({e}): {body}")),
+    )
+}

@@ -1,0 +1,227 @@
+//! What a person sees: `phoneless demo` started as a newcomer would, its pages loaded in a real
+//! headless Chromium, the DOM and the painted pixels checked, and screenshots kept in
+//! `target/screenshots/` to look at.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The phone-only colour of the stylesheet, light and dark.
+const PHONE_ONLY_LIGHT: [u8; 3] = [0xb3, 0x26, 0x1e];
+const PHONE_ONLY_DARK: [u8; 3] = [0xf2, 0x8b, 0x82];
+
+fn chromium() -> PathBuf {
+    let candidates = ["chromium", "chromium-browser", "google-chrome"];
+    std::env::var_os("PHONELESS_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .flat_map(|d| candidates.iter().map(move |c| d.join(c)))
+                .find(|p| p.is_file())
+        })
+        .expect(
+            "this test needs Chromium: apt-get install chromium (or set PHONELESS_CHROMIUM); \
+             .ci/run installs it",
+        )
+}
+
+/// The demo, killed (with its private PostgreSQL, by its watchdog) when dropped.
+struct Demo {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_demo() -> Demo {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_phoneless"))
+        .args(["demo", "--users", "800", "--days", "60", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(dir.path().join("demo"))
+        // As a newcomer: no database set up, the demo starts its own.
+        .env_remove("DATABASE_URL")
+        .env("PHONELESS_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start phoneless demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let started = Instant::now();
+    let mut url = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("demo output");
+        if let Some(rest) = line.strip_prefix("phoneless demo is ready: ") {
+            url = Some(rest.trim().trim_end_matches('/').to_owned());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "the demo took too long"
+        );
+    }
+    Demo {
+        child,
+        url: url.expect("the demo printed its URL"),
+        _dir: dir,
+    }
+}
+
+fn browser(args: &[&str], url: &str) -> std::process::Output {
+    let profile = tempfile::tempdir().expect("profile dir");
+    Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chromium")
+}
+
+/// Counts pixels of exactly `colour` in a PNG.
+fn pixels_of(png_path: &Path, colour: [u8; 3]) -> usize {
+    let decoder = png::Decoder::new(std::fs::File::open(png_path).expect("screenshot"));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let step = info.color_type.samples();
+    assert!(step >= 3, "a colour screenshot");
+    buf[..info.buffer_size()]
+        .chunks(step)
+        .filter(|p| p[..3] == colour)
+        .count()
+}
+
+fn screenshot(url: &str, name: &str, size: &str, dark: bool) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let file = dir.join(format!("{name}.png"));
+    let _ = std::fs::remove_file(&file);
+    let mut args = vec![
+        format!("--window-size={size}"),
+        format!("--screenshot={}", file.display()),
+    ];
+    if dark {
+        args.push("--force-dark-mode".into());
+        args.push("--blink-settings=preferredColorScheme=0".into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = browser(&args, url);
+    assert!(
+        file.is_file(),
+        "no screenshot of {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    file
+}
+
+#[test]
+fn the_demo_in_a_real_browser() {
+    let demo = start_demo();
+    let base = &demo.url;
+
+    // The DOM as Chromium built it: charts with real paths, tables with rows.
+    for (path, must) in [
+        (
+            "/",
+            vec![
+                "class=\"area s-phone_only\" d=\"M",
+                "class=\"line actual\" d=\"M",
+                "Demo: a simulated tenant",
+            ],
+        ),
+        ("/?range=30d", vec!["class=\"area s-phone_free\" d=\"M"]),
+        (
+            "/departments",
+            vec!["<polyline points=\"0.0,", "(no department)"],
+        ),
+        (
+            "/departments/view?by=department&name=Engineering",
+            vec!["class=\"area s-phone_only\" d=\"M", "Still on the phone: "],
+        ),
+        (
+            "/users",
+            vec!["<table class=\"people\">", "Download as CSV"],
+        ),
+        ("/sync", vec!["status succeeded"]),
+    ] {
+        let out = browser(&["--dump-dom"], &format!("{base}{path}"));
+        let dom = String::from_utf8_lossy(&out.stdout);
+        for m in must {
+            assert!(dom.contains(m), "{path}: the page lacks {m:?}");
+        }
+        // The chart's path data is long: it has points, not just a move.
+        if let Some(at) = dom.find("class=\"area s-phone_only\" d=\"") {
+            let d = &dom[at + 30..];
+            let d = &d[..d.find('"').expect("end of path")];
+            assert!(
+                d.matches('L').count() > 10,
+                "{path}: a chart with few points: {d}"
+            );
+        }
+    }
+
+    // The pixels: the phone-only band is painted, in light and in dark mode, wide and narrow.
+    let wide = screenshot(&format!("{base}/"), "overview-1280", "1280,1800", false);
+    assert!(
+        pixels_of(&wide, PHONE_ONLY_LIGHT) > 5_000,
+        "the overview's chart is painted"
+    );
+    let dark = screenshot(&format!("{base}/"), "overview-dark", "1280,1800", true);
+    assert!(
+        pixels_of(&dark, PHONE_ONLY_DARK) > 5_000,
+        "the dark overview's chart is painted"
+    );
+    let phone = screenshot(&format!("{base}/"), "overview-390", "390,2400", false);
+    assert!(
+        pixels_of(&phone, PHONE_ONLY_LIGHT) > 500,
+        "the chart is painted on a phone"
+    );
+    screenshot(
+        &format!("{base}/departments"),
+        "departments-1280",
+        "1280,1200",
+        false,
+    );
+    screenshot(
+        &format!("{base}/departments"),
+        "departments-390",
+        "390,1600",
+        false,
+    );
+    screenshot(&format!("{base}/users"), "users-1280", "1280,1400", false);
+    screenshot(&format!("{base}/users"), "users-390", "390,1600", true);
+    screenshot(
+        &format!("{base}/departments/view?by=department&name=Engineering"),
+        "department-1280",
+        "1280,2600",
+        false,
+    );
+    screenshot(&format!("{base}/sync"), "sync-1280", "1280,900", false);
+}

@@ -2,9 +2,8 @@
 
 use super::departments::{self, Group};
 use super::params::Params;
-use super::trend::{Trend, TrendJson};
+use super::trend::{self, Trend, TrendJson};
 use super::{AppError, AppState, users};
-use crate::classify::State as MigrationState;
 use crate::db::operations::{self as ops, Counts, Run};
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
@@ -82,10 +81,7 @@ impl Summary {
                 data_as_of: r.data_as_of,
             }),
             users: counts.users,
-            states: MigrationState::ALL
-                .iter()
-                .map(|s| (s.as_str(), counts.state(*s)))
-                .collect(),
+            states: trend::states(&counts),
             guests: counts.guests,
             admins_phone_only: counts.admins_phone_only,
             admins: counts.admins,

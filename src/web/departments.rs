@@ -308,12 +308,12 @@ async fn group_page(
     let name = p.get("name");
     let (range_key, days) = range(&p)?;
     let trend = Trend::load(&state.pool, by, name, state.config.deadline).await?;
-    let Some(last) = trend.days.last().filter(|_| {
-        trend
-            .days
-            .iter()
-            .any(|d| d.counts.users > 0 || d.counts.guests > 0 || d.counts.out_of_scope > 0)
-    }) else {
+    // Days without the group count as zeros: a group that was never there is not found.
+    let ever_seen = trend
+        .days
+        .iter()
+        .any(|d| d.counts.users + d.counts.guests + d.counts.out_of_scope > 0);
+    let Some(last) = trend.days.last().filter(|_| ever_seen) else {
         return Err(AppError::NotFound.into());
     };
     let label = name.map_or_else(|| none_label.to_owned(), str::to_owned);

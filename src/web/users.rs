@@ -437,28 +437,15 @@ async fn page(
         departments.push((d.clone(), d.clone()));
     }
     let fixed = [
-        ("company", "Company", &f.company),
-        ("office", "Office", &f.office),
-        ("country", "Country", &f.country),
+        ("Company", "company", &f.company),
+        ("Office", "office", &f.office),
+        ("Country", "country", &f.country),
     ]
     .into_iter()
-    .filter_map(|(key, label, v)| {
-        v.as_ref().map(|v| {
-            let shown = if v.is_empty() {
-                format!("(no {})", key)
-            } else {
-                v.clone()
-            };
-            (
-                label,
-                key.to_owned(),
-                if v.is_empty() {
-                    NO_GROUP.to_owned()
-                } else {
-                    shown
-                },
-            )
-        })
+    .filter_map(|(label, key, v)| {
+        let value = v.as_ref()?;
+        let shown = if value.is_empty() { NO_GROUP } else { value };
+        Some((label, key.to_owned(), shown.to_owned()))
     })
     .collect();
     Ok(UsersPage {

@@ -237,10 +237,7 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("could not listen on {}", web_config.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let router = web::app(AppState {
-        pool,
-        config: Arc::new(web_config),
-    });
+    let router = web::app(AppState::new(pool, web_config));
     let stop = cancel.clone();
     web::serve(listener, router, async move {
         web::shutdown_signal().await;

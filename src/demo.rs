@@ -254,14 +254,14 @@ pub async fn run(o: DemoOptions) -> Result<()> {
          Stop with Ctrl-C; the next start reuses the data.",
         listener.local_addr()?
     );
-    let router = web::app(AppState {
+    let router = web::app(AppState::new(
         pool,
-        config: Arc::new(WebConfig {
+        WebConfig {
             auth: AuthMode::None,
             demo: true,
             ..o.web
-        }),
-    });
+        },
+    ));
     web::serve(listener, router, web::shutdown_signal()).await?;
     Ok(())
 }

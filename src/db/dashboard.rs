@@ -271,13 +271,15 @@ pub fn stream_users<'e>(
     list_query!(f, None::<&ListKey>, None::<i64>).fetch(db)
 }
 
-/// How many users match `f` in each state, whatever `f.states` says (for the state switches).
+/// How many users match `f` in each state, whatever `f.states` says (for the state switches),
+/// and the newest succeeded run they were counted at (one snapshot; `None` before any run).
 pub async fn count_users_by_state(
     db: impl PgExecutor<'_>,
     f: &UserFilter,
-) -> sqlx::Result<Vec<(String, i64)>> {
+) -> sqlx::Result<(Option<i64>, Vec<(String, i64)>)> {
     let rows = sqlx::query!(
-        r#"SELECT state, count(*) AS "n!"
+        r#"SELECT (SELECT max(id) FROM sync_runs WHERE status = 'succeeded') AS run_id,
+                  state, count(*) AS "n!"
            FROM user_versions
            WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
              AND ($1::text IS NULL OR department IS NOT DISTINCT FROM NULLIF($1, ''))
@@ -300,7 +302,15 @@ pub async fn count_users_by_state(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.state, r.n)).collect())
+    let run = rows.first().and_then(|r| r.run_id);
+    Ok((run, rows.into_iter().map(|r| (r.state, r.n)).collect()))
+}
+
+/// The newest succeeded run's id: what readers see.
+pub async fn latest_run_id(db: impl PgExecutor<'_>) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!("SELECT max(id) FROM sync_runs WHERE status = 'succeeded'")
+        .fetch_one(db)
+        .await
 }
 
 /// The names of a dimension's groups in the newest succeeded run (for filter menus), with

@@ -3,7 +3,7 @@
 
 use super::params::Params;
 use super::trend::state_label;
-use super::{AppError, AppState, Layout, PageError, thousands};
+use super::{AppError, AppState, Layout, PageError, StateCounts, thousands};
 use crate::classify::{State as MigrationState, method_label};
 use crate::db::dashboard::{self, ListKey, ListedUser, UserFilter};
 use askama::Template;
@@ -18,6 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::StreamExt as _;
 use serde::Serialize;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The filter value meaning "no department" (or company, office, country). Stored names are
@@ -195,7 +196,7 @@ pub async fn load_page(
     } else {
         None
     };
-    let counts = dashboard::count_users_by_state(&state.pool, f).await?;
+    let counts = state_counts(state, f).await?;
     let by_state: Vec<(MigrationState, i64)> = MigrationState::ALL
         .iter()
         .map(|s| {
@@ -217,6 +218,32 @@ pub async fn load_page(
         total,
         by_state,
     })
+}
+
+/// Users matching `f` per state, from the run cache when this run already counted them.
+async fn state_counts(
+    state: &AppState,
+    f: &UserFilter,
+) -> Result<StateCounts, AppError> {
+    // The counts ignore the state filter: one entry serves every state switch.
+    let key = format!(
+        "{:?}",
+        UserFilter {
+            states: Vec::new(),
+            ..f.clone()
+        }
+    );
+    if let Some(run) = dashboard::latest_run_id(&state.pool).await?
+        && let Some(hit) = state.cache.get(run, &key)
+    {
+        return Ok(hit);
+    }
+    let (run, counts) = dashboard::count_users_by_state(&state.pool, f).await?;
+    let counts = Arc::new(counts);
+    if let Some(run) = run {
+        state.cache.put(run, key, counts.clone());
+    }
+    Ok(counts)
 }
 
 /// The first page of a group's people still on the phone (for the group pages).

@@ -240,22 +240,30 @@ pub async fn count(db: &TestDb, sql: &str) -> i64 {
 
 /// The web front's state over a test database (sign-in off, the default deadline).
 pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
-    phoneless::web::AppState {
-        pool: db.pool.clone(),
-        config: Arc::new(phoneless::config::WebConfig {
+    phoneless::web::AppState::new(
+        db.pool.clone(),
+        phoneless::config::WebConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
             public_url: None,
             auth: phoneless::config::AuthMode::None,
             deadline: NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
             demo: false,
-        }),
-    }
+        },
+    )
 }
 
 /// One request through the real router: status and body.
 pub async fn get(db: &TestDb, uri: &str) -> (axum::http::StatusCode, String) {
+    get_in(&web_state(db), uri).await
+}
+
+/// One request through the router of `state` (whose caches live as long as it does).
+pub async fn get_in(
+    state: &phoneless::web::AppState,
+    uri: &str,
+) -> (axum::http::StatusCode, String) {
     use tower::ServiceExt as _;
-    let resp = phoneless::web::app(web_state(db))
+    let resp = phoneless::web::app(state.clone())
         .oneshot(
             axum::http::Request::get(uri)
                 .body(axum::body::Body::empty())

@@ -84,7 +84,10 @@ pub async fn group_trend(
                   r.phishing_resistant, r.admins, r.admins_phone_only, r.guests, r.out_of_scope
            FROM days d
            LEFT JOIN run_rollups r ON r.run_id = d.id AND r.dimension = $1
-                                  AND r.name IS NOT DISTINCT FROM $2
+                                  -- Not IS NOT DISTINCT FROM: the planner reads this form as
+                                  -- an index lookup and estimates it well (a mis-estimate made
+                                  -- the join compare every day with every day).
+                                  AND (r.name = $2 OR ($2::text IS NULL AND r.name IS NULL))
            WHERE $3::date IS NULL OR d.day >= $3
            ORDER BY d.day"#,
         dimension,
@@ -304,6 +307,49 @@ pub async fn count_users_by_state(
     .await?;
     let run = rows.first().and_then(|r| r.run_id);
     Ok((run, rows.into_iter().map(|r| (r.state, r.n)).collect()))
+}
+
+/// The in-scope members per state of one group (`tenant` with no name for everyone) in the
+/// newest succeeded run, from its rollup: the user list's counts without scanning users.
+/// `None` before the first run; zeros when the group has no row in that run.
+pub async fn group_counts(
+    db: impl PgExecutor<'_>,
+    dimension: &str,
+    name: Option<&str>,
+) -> sqlx::Result<Option<(i64, Counts)>> {
+    let row = sqlx::query!(
+        r#"SELECT s.id, r.users, r.phone_only, r.phone_default, r.phone_backup, r.phone_free,
+                  r.no_mfa, r.voice_capable, r.voice_default, r.phishing_resistant, r.admins,
+                  r.admins_phone_only, r.guests, r.out_of_scope
+           FROM (SELECT max(id) AS id FROM sync_runs WHERE status = 'succeeded') s
+           LEFT JOIN run_rollups r ON r.run_id = s.id AND r.dimension = $1
+                                  AND (r.name = $2 OR ($2::text IS NULL AND r.name IS NULL))"#,
+        dimension,
+        name
+    )
+    .fetch_one(db)
+    .await?;
+    let z = |v: Option<i32>| v.unwrap_or(0);
+    Ok(row.id.map(|id| {
+        (
+            id,
+            Counts {
+                users: z(row.users),
+                phone_only: z(row.phone_only),
+                phone_default: z(row.phone_default),
+                phone_backup: z(row.phone_backup),
+                phone_free: z(row.phone_free),
+                no_mfa: z(row.no_mfa),
+                voice_capable: z(row.voice_capable),
+                voice_default: z(row.voice_default),
+                phishing_resistant: z(row.phishing_resistant),
+                admins: z(row.admins),
+                admins_phone_only: z(row.admins_phone_only),
+                guests: z(row.guests),
+                out_of_scope: z(row.out_of_scope),
+            },
+        )
+    }))
 }
 
 /// The newest succeeded run's id: what readers see.

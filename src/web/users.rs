@@ -220,11 +220,46 @@ pub async fn load_page(
     })
 }
 
-/// Users matching `f` per state, from the run cache when this run already counted them.
-async fn state_counts(
-    state: &AppState,
-    f: &UserFilter,
-) -> Result<StateCounts, AppError> {
+/// The rollup that holds `f`'s counts: in-scope members of the whole tenant or of one group,
+/// with no other filter (the default list and the group pages' lists).
+fn rollup_group(f: &UserFilter) -> Option<(&'static str, Option<&str>)> {
+    if f.user_type.as_deref() != Some("member")
+        || f.admin.is_some()
+        || f.voice_capable.is_some()
+        || f.text.is_some()
+    {
+        return None;
+    }
+    let groups = [
+        ("department", &f.department),
+        ("company", &f.company),
+        ("office", &f.office),
+        ("country", &f.country),
+    ];
+    let mut set = groups.iter().filter(|(_, v)| v.is_some());
+    match (set.next(), set.next()) {
+        (None, _) => Some(("tenant", None)),
+        (Some((dimension, v)), None) => {
+            let name = v.as_deref().filter(|n| !n.is_empty());
+            Some((dimension, name))
+        }
+        _ => None,
+    }
+}
+
+/// Users matching `f` per state: from the run's rollups when they hold the answer, else counted
+/// once per run and kept in the run cache.
+async fn state_counts(state: &AppState, f: &UserFilter) -> Result<StateCounts, AppError> {
+    if let Some((dimension, name)) = rollup_group(f) {
+        let counts = match dashboard::group_counts(&state.pool, dimension, name).await? {
+            Some((_, c)) => MigrationState::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), i64::from(c.state(*s))))
+                .collect(),
+            None => Vec::new(),
+        };
+        return Ok(Arc::new(counts));
+    }
     // The counts ignore the state filter: one entry serves every state switch.
     let key = format!(
         "{:?}",
@@ -676,6 +711,45 @@ mod tests {
         }
         for fine in ["Sales", "", "O'Brien", "1=1", " =x"] {
             assert_eq!(neutralise(fine), fine);
+        }
+    }
+
+    #[test]
+    fn counts_come_from_rollups_only_for_plain_group_filters() {
+        let member = UserFilter {
+            user_type: Some("member".into()),
+            ..UserFilter::default()
+        };
+        assert_eq!(rollup_group(&member), Some(("tenant", None)));
+        let none = UserFilter {
+            department: Some(String::new()),
+            ..member.clone()
+        };
+        assert_eq!(rollup_group(&none), Some(("department", None)));
+        let sales = UserFilter {
+            department: Some("Sales".into()),
+            ..member.clone()
+        };
+        assert_eq!(rollup_group(&sales), Some(("department", Some("Sales"))));
+        for other in [
+            UserFilter {
+                admin: Some(true),
+                ..member.clone()
+            },
+            UserFilter {
+                user_type: None,
+                ..member.clone()
+            },
+            UserFilter {
+                company: Some("Contoso Ltd".into()),
+                ..sales.clone()
+            },
+            UserFilter {
+                text: Some("ann".into()),
+                ..member.clone()
+            },
+        ] {
+            assert_eq!(rollup_group(&other), None, "{other:?}");
         }
     }
 

@@ -445,17 +445,15 @@ async fn main() -> Result<()> {
          --timeout {}s --latency",
         WRK_TIMEOUT.as_secs()
     );
+    let script = tempfile::NamedTempFile::new().context("temporary wrk script")?;
+    std::fs::write(script.path(), NEW_SEARCHES_SCRIPT).context("write the wrk script")?;
+    let loads = PATHS
+        .iter()
+        .map(|path| (*path, format!("{base}{path}"), None))
+        .chain([(NEW_SEARCHES, base.clone(), Some(script.path()))]);
     let mut results = Vec::new();
-    for path in PATHS {
-        let (r, raw) = run_wrk(
-            &wrk,
-            &format!("{base}{path}"),
-            threads,
-            connections,
-            seconds,
-            None,
-        )
-        .await?;
+    for (path, url, script) in loads {
+        let (r, raw) = run_wrk(&wrk, &url, threads, connections, seconds, script).await?;
         println!(
             "  {path}: {} requests, p50 {:.2} ms, p99 {:.2} ms, errors {}",
             r.requests.unwrap_or(0),
@@ -469,28 +467,6 @@ async fn main() -> Result<()> {
         let _ = std::io::stdout().flush();
         results.push((path, r));
     }
-    let script = tempfile::NamedTempFile::new().context("temporary wrk script")?;
-    std::fs::write(script.path(), NEW_SEARCHES_SCRIPT).context("write the wrk script")?;
-    let (r, raw) = run_wrk(
-        &wrk,
-        &base,
-        threads,
-        connections,
-        seconds,
-        Some(script.path()),
-    )
-    .await?;
-    println!(
-        "  {NEW_SEARCHES}: {} requests, p50 {:.2} ms, p99 {:.2} ms, errors {}",
-        r.requests.unwrap_or(0),
-        r.p50_ms.unwrap_or(f64::NAN),
-        r.p99_ms.unwrap_or(f64::NAN),
-        r.errors_text()
-    );
-    if r.errors() > 0 {
-        eprintln!("!!! {NEW_SEARCHES}: wrk reported errors; its output:\n{raw}");
-    }
-    results.push((NEW_SEARCHES, r));
     let _ = stop.send(());
     server
         .await

@@ -335,7 +335,10 @@ async fn group_page(
         query: group_query(by, name),
         tiles: tiles(&last.counts, &trend),
         progress: format!("{:.1}%", last.counts.progress() * 100.0),
-        ranges: range_links(range_key),
+        ranges: range_links(
+            &format!("/departments/view?{}&", group_query(by, name)),
+            range_key,
+        ),
         states_chart: trend.states_chart(days, &what),
         burn_down: trend.burn_down_chart(days.map(|d| d.max(90)), &what),
         forecast: trend.forecast_sentence(),

@@ -102,7 +102,7 @@ pub fn tiles(counts: &Counts, trend: &Trend) -> Vec<Tile> {
 
 /// The range switch of a trend chart.
 pub struct RangeLink {
-    pub key: &'static str,
+    pub href: String,
     pub label: &'static str,
     pub current: bool,
 }
@@ -115,11 +115,12 @@ pub fn range(p: &Params) -> Result<(&'static str, Option<i64>), PageError> {
     Ok((key, days))
 }
 
-pub fn range_links(current: &str) -> Vec<RangeLink> {
+/// The range switch's links: `page` followed by `range=…` (`page` ends in `?` or `&`).
+pub fn range_links(page: &str, current: &str) -> Vec<RangeLink> {
     RANGES
         .iter()
         .map(|(key, label, _)| RangeLink {
-            key,
+            href: format!("{page}range={key}"),
             label,
             current: *key == current,
         })
@@ -218,7 +219,7 @@ async fn overview(
     Ok(OverviewPage {
         layout: Layout::new(&state, "overview"),
         tiles: tiles(&counts, &trend),
-        ranges: range_links(range_key),
+        ranges: range_links("/?", range_key),
         states_chart: trend.states_chart(days, "the tenant"),
         burn_down: trend.burn_down_chart(days.map(|d| d.max(90)), "the tenant"),
         forecast: trend.forecast_sentence(),

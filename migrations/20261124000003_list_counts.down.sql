@@ -1,1 +1,0 @@
-DROP INDEX user_versions_list_counts;

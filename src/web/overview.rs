@@ -187,6 +187,20 @@ impl OverviewPage {
             )
     }
 
+    /// "last sync succeeded at 2026-11-24 04:37 UTC" (the newest attempt, whatever its outcome).
+    fn last_sync(&self) -> String {
+        match &self.summary.last_sync {
+            Some(l) => format!(
+                "last sync {} at {}",
+                l.status,
+                l.finished_at
+                    .unwrap_or(l.started_at)
+                    .format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => "no sync yet".to_owned(),
+        }
+    }
+
     fn last_sync_failed(&self) -> Option<String> {
         let last = self.summary.last_sync.as_ref()?;
         (last.status == "failed")

@@ -62,19 +62,29 @@ const PATHS: [&str; 10] = [
     "/users?department=Sales&admin=false",
 ];
 
-/// A path whose every request is a new search (three random letters), so no answer is reused:
-/// the cost of a search the server has not seen this run. Shown as this label.
-const NEW_SEARCHES: &str = "/users?q=<3 random letters>";
-const NEW_SEARCHES_SCRIPT: &str = r#"
+/// Paths whose every request is a new search (three random letters), so no answer is reused:
+/// the cost of a search the server has not seen this run. Label, and the path the letters
+/// follow.
+const NEW_SEARCHES: [(&str, &str); 2] = [
+    ("/users?q=<3 random letters>", "/users?q="),
+    ("/lookup?q=<3 random letters>", "/lookup?q="),
+];
+
+/// A wrk script that requests `prefix` followed by three random letters.
+fn new_searches_script(prefix: &str) -> String {
+    format!(
+        r#"
 local letters = "abcdefghiklmnoprstuvwyz"
 local function pick()
   local i = math.random(1, #letters)
   return letters:sub(i, i)
 end
 request = function()
-  return wrk.format("GET", "/users?q=" .. pick() .. pick() .. pick())
+  return wrk.format("GET", "{prefix}" .. pick() .. pick() .. pick())
 end
-"#;
+"#
+    )
+}
 
 fn env_num(name: &str, default: usize) -> Result<usize> {
     match std::env::var(name) {
@@ -421,6 +431,7 @@ async fn main() -> Result<()> {
             auth: AuthMode::None,
             deadline: NaiveDate::from_ymd_opt(2027, 2, 1).context("deadline")?,
             demo: false,
+            local_identity: "tester".into(),
         },
     ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -435,8 +446,23 @@ async fn main() -> Result<()> {
         .timeout(WRK_TIMEOUT)
         .build()
         .context("HTTP client")?;
+    // The helpdesk's pages: the person with the longest history, and searches by a later word
+    // of a name and by the start of a UPN.
+    let person: uuid::Uuid = sqlx::query_scalar(
+        "SELECT user_id FROM user_versions GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .context("a user to look up")?;
+    let mut paths: Vec<String> = PATHS.iter().map(|p| (*p).to_owned()).collect();
+    paths.extend([
+        format!("/users/{person}"),
+        format!("/api/v1/users/{person}"),
+        "/lookup?q=yamamoto".to_owned(),
+        "/lookup?q=chloe.p".to_owned(),
+    ]);
     println!("\nWarm-up ({WARM_UP_REQUESTS} requests each, one at a time):");
-    for path in PATHS {
+    for path in &paths {
         let (size, best_ms) = warm_up(&client, &format!("{base}{path}")).await?;
         println!("  {path}: 200, {size} bytes, fastest {best_ms:.1} ms");
     }
@@ -445,12 +471,21 @@ async fn main() -> Result<()> {
          --timeout {}s --latency",
         WRK_TIMEOUT.as_secs()
     );
-    let script = tempfile::NamedTempFile::new().context("temporary wrk script")?;
-    std::fs::write(script.path(), NEW_SEARCHES_SCRIPT).context("write the wrk script")?;
-    let loads = PATHS
+    let mut scripts = Vec::new();
+    for (label, prefix) in NEW_SEARCHES {
+        let script = tempfile::NamedTempFile::new().context("temporary wrk script")?;
+        std::fs::write(script.path(), new_searches_script(prefix))
+            .context("write the wrk script")?;
+        scripts.push((label.to_owned(), script));
+    }
+    let loads = paths
         .iter()
-        .map(|path| (*path, format!("{base}{path}"), None))
-        .chain([(NEW_SEARCHES, base.clone(), Some(script.path()))]);
+        .map(|path| (path.clone(), format!("{base}{path}"), None))
+        .chain(
+            scripts
+                .iter()
+                .map(|(label, script)| (label.clone(), base.clone(), Some(script.path()))),
+        );
     let mut results = Vec::new();
     for (path, url, script) in loads {
         let (r, raw) = run_wrk(&wrk, &url, threads, connections, seconds, script).await?;

@@ -316,6 +316,7 @@ async fn run_demo(a: DemoArgs) -> Result<ExitCode> {
         public_url: None,
         auth: AuthMode::None,
         deadline: a.deadline,
+        local_identity: "demo (sign-in off)".into(),
     }
     .config(&mut problems);
     if a.users == 0 || a.days == 0 {

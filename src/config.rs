@@ -240,7 +240,13 @@ pub struct WebArgs {
     /// The date phone methods stop working.
     #[arg(long, env = "PHONELESS_DEADLINE", default_value = DEFAULT_DEADLINE)]
     pub deadline: String,
+    /// Who the access log names while sign-in is off (with sign-in, the signed-in person).
+    #[arg(long, env = "PHONELESS_LOCAL_IDENTITY", default_value = DEFAULT_LOCAL_IDENTITY)]
+    pub local_identity: String,
 }
+
+/// The access log's "who" while sign-in is off.
+pub const DEFAULT_LOCAL_IDENTITY: &str = "local (sign-in off)";
 
 /// Validated web settings.
 #[derive(Debug, Clone)]
@@ -251,6 +257,8 @@ pub struct WebConfig {
     pub deadline: NaiveDate,
     /// Serving a simulated tenant (`phoneless demo`): pages carry a banner.
     pub demo: bool,
+    /// Who the access log names while sign-in is off.
+    pub local_identity: String,
 }
 
 impl WebArgs {
@@ -300,6 +308,10 @@ impl WebArgs {
             auth: self.auth,
             deadline: deadline?,
             demo: false,
+            local_identity: match self.local_identity.trim() {
+                "" => DEFAULT_LOCAL_IDENTITY.to_owned(),
+                name => name.to_owned(),
+            },
         })
     }
 }

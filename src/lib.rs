@@ -3,6 +3,7 @@
 //! Layers point one way (docs/architecture.md): [`web`] and [`sync`] use [`db`], [`classify`]
 //! and [`graph`]; [`classify`] is pure; [`sim`] stands in for Microsoft Graph.
 
+pub mod advice;
 pub mod classify;
 pub mod cli;
 pub mod config;
@@ -12,4 +13,5 @@ pub mod forecast;
 pub mod graph;
 pub mod sim;
 pub mod sync;
+pub mod timeline;
 pub mod web;

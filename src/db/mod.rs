@@ -3,6 +3,7 @@
 
 pub mod dashboard;
 pub mod embedded;
+pub mod lookup;
 pub mod operations;
 
 use anyhow::{Context, Result};

@@ -1,10 +1,14 @@
 //! The web front: one router built by [`app`] (tests call it directly), one module per page
 //! area, one error type that never shows internals.
 
+pub mod actor;
 pub mod api;
+pub mod audit;
 pub mod chart;
 pub mod departments;
+pub mod download;
 pub mod health;
+pub mod lookup;
 pub mod overview;
 pub mod params;
 pub mod runs;
@@ -95,7 +99,9 @@ pub fn app(state: AppState) -> Router {
         .merge(departments::router())
         .merge(users::router())
         .merge(runs::router())
-        .nest("/api/v1", api::router())
+        .merge(lookup::router())
+        .merge(audit::router())
+        .nest("/api/v1", api::router().merge(lookup::api_router()))
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -116,6 +122,9 @@ async fn not_found() -> AppError {
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Not found, with a message that helps.
+    #[error("{0}")]
+    NotFoundWith(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("database error: {0}")]
@@ -128,6 +137,7 @@ impl AppError {
     fn status_and_message(&self) -> (StatusCode, String) {
         match self {
             AppError::NotFound => (StatusCode::NOT_FOUND, "Not found.".to_owned()),
+            AppError::NotFoundWith(m) => (StatusCode::NOT_FOUND, m.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             AppError::Database(e) => {
                 tracing::error!("database error: {e}");
@@ -190,6 +200,7 @@ impl IntoResponse for PageError {
                 auth_off: false,
                 demo: false,
                 current: "",
+                search: String::new(),
             },
             status: status.as_u16(),
             message: message.clone(),
@@ -209,14 +220,18 @@ pub struct Layout {
     pub demo: bool,
     /// Which main section the page belongs to (highlighted in the navigation).
     pub current: &'static str,
+    /// The header's search box, filled in on the search page.
+    pub search: String,
 }
 
 /// The main navigation: address, label, section key.
-const NAV: [(&str, &str, &str); 4] = [
+const NAV: [(&str, &str, &str); 6] = [
     ("/", "Overview", "overview"),
     ("/departments", "Departments", "departments"),
     ("/users", "Still on the phone", "users"),
+    ("/lookup", "Look up", "lookup"),
     ("/sync", "Sync", "sync"),
+    ("/audit", "Access log", "audit"),
 ];
 
 impl Layout {
@@ -225,6 +240,7 @@ impl Layout {
             auth_off: state.config.auth == AuthMode::None,
             demo: state.config.demo,
             current,
+            search: String::new(),
         }
     }
 
@@ -255,9 +271,13 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client's address is recorded in the access log.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

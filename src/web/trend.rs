@@ -4,6 +4,7 @@
 
 use super::chart::{self, Chart, Series};
 use super::{AppError, thousands};
+pub use crate::advice::state_label;
 use crate::classify::State as MigrationState;
 use crate::db::dashboard::{self, DayCounts};
 use crate::db::operations::Counts;
@@ -256,17 +257,6 @@ fn one_decimal(v: f64) -> String {
         thousands(v.round() as i64)
     } else {
         format!("{v:.1}")
-    }
-}
-
-/// The state for people.
-pub fn state_label(s: MigrationState) -> &'static str {
-    match s {
-        MigrationState::PhoneOnly => "Phone only",
-        MigrationState::PhoneDefault => "Phone default",
-        MigrationState::PhoneBackup => "Phone backup",
-        MigrationState::PhoneFree => "Phone free",
-        MigrationState::NoMfa => "No MFA",
     }
 }
 

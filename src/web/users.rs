@@ -1,18 +1,18 @@
 //! `/users`: the working list of people still on the phone (filters, keyset paging, counts),
 //! and `/users.csv`, the same list as a spreadsheet that is safe to open in Excel.
 
+use super::download::csv_download;
 use super::params::Params;
 use super::trend::state_label;
 use super::{AppError, AppState, Layout, PageError, StateCounts, thousands};
+use crate::advice::default_label;
 use crate::classify::{State as MigrationState, method_label};
 use crate::db::dashboard::{self, ListKey, ListedUser, UserFilter};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,8 +27,6 @@ pub const NO_GROUP: &str = "(none)";
 /// Rows per page, by default and at most.
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
-/// Rows per chunk of the CSV export.
-const CSV_CHUNK_ROWS: usize = 500;
 /// The states listed when no state is asked for: still on the phone (P1–P3).
 const PHONE_STATES: [MigrationState; 3] = [
     MigrationState::PhoneOnly,
@@ -348,20 +346,9 @@ fn priority(rank: i32) -> Option<&'static str> {
     }
 }
 
-/// The effective default method in plain words.
-pub fn default_label(stored: &str) -> String {
-    match stored {
-        "sms" => "Text message (SMS)".into(),
-        "voice" => "Voice call".into(),
-        "app" => "Authenticator app (push or code)".into(),
-        "phishing_resistant" => "Passkey, FIDO2 or Windows Hello".into(),
-        "none" | "" => "None set".into(),
-        other => other.into(),
-    }
-}
-
 /// A list row as the page shows it.
 pub struct Row {
+    pub href: String,
     pub display_name: String,
     pub upn: String,
     pub department: String,
@@ -379,6 +366,7 @@ impl From<&ListedUser> for Row {
     fn from(u: &ListedUser) -> Row {
         let state = MigrationState::parse(&u.state).unwrap_or(MigrationState::NoMfa);
         Row {
+            href: format!("/users/{}", u.user_id),
             display_name: u.display_name.clone(),
             upn: u.upn.clone(),
             department: u
@@ -558,15 +546,6 @@ pub async fn api(state: &AppState, raw: Option<&str>) -> Result<ItemsJson, AppEr
     })
 }
 
-/// A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return
-/// first) gets a leading apostrophe, so it is shown as text.
-pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
-    }
-}
-
 const CSV_HEAD: [&str; 17] = [
     "id",
     "display_name",
@@ -615,104 +594,40 @@ fn csv_record(u: &ListedUser) -> [String; 17] {
     ]
 }
 
-/// Writes rows as CSV (quoted where needed, formulas neutralised).
-fn csv_bytes<'a>(
-    head: bool,
-    rows: impl Iterator<Item = &'a ListedUser>,
-) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    if head {
-        w.write_record(CSV_HEAD)?;
-    }
-    for u in rows {
-        w.write_record(csv_record(u).iter().map(|c| neutralise(c).into_owned()))?;
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
-}
-
 async fn csv_export(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let p = Params::parse(raw.as_deref(), &FILTERS)?;
     let f = filter(&p)?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let pool = state.pool.clone();
-    tokio::spawn(async move {
-        // A byte-order mark, so Excel reads the file as UTF-8 (names with accents).
-        let mut chunk = "\u{feff}".as_bytes().to_vec();
-        chunk.extend(csv_bytes(true, std::iter::empty()).unwrap_or_default());
-        let mut batch: Vec<ListedUser> = Vec::with_capacity(CSV_CHUNK_ROWS);
-        let mut rows = dashboard::stream_users(&pool, &f);
-        loop {
-            let next = rows.next().await;
-            let done = next.is_none();
-            match next {
-                Some(Ok(u)) => batch.push(u),
-                Some(Err(e)) => {
-                    tracing::error!("CSV export stopped: {e}");
-                    let _ = tx.send(Err(std::io::Error::other("database error"))).await;
-                    return;
-                }
-                None => {}
-            }
-            if batch.len() == CSV_CHUNK_ROWS || done {
-                match csv_bytes(false, batch.iter()) {
-                    Ok(b) => chunk.extend(b),
-                    Err(e) => {
-                        let _ = tx.send(Err(std::io::Error::other(e))).await;
-                        return;
-                    }
-                }
-                batch.clear();
-                if tx
-                    .send(Ok(Bytes::from(std::mem::take(&mut chunk))))
-                    .await
-                    .is_err()
-                {
-                    return; // The client went away.
-                }
-            }
-            if done {
-                return;
-            }
-        }
-    });
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    }));
     let filename = format!(
         "phoneless-users-{}.csv",
         chrono::Utc::now().format("%Y-%m-%d")
     );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(csv_download(
+        &filename,
+        &CSV_HEAD,
+        move |mut sink| async move {
+            let mut rows = dashboard::stream_users(&pool, &f);
+            while let Some(row) = rows.next().await {
+                match row {
+                    Ok(u) => {
+                        if !sink.row(csv_record(&u)).await {
+                            return; // The client went away.
+                        }
+                    }
+                    Err(e) => return sink.fail(e).await,
+                }
+            }
+            sink.finish().await;
+        },
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formulas_are_neutralised_and_the_rest_left_alone() {
-        for bad in ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "\rx"] {
-            assert_eq!(neutralise(bad), format!("'{bad}"));
-        }
-        for fine in ["Sales", "", "O'Brien", "1=1", " =x"] {
-            assert_eq!(neutralise(fine), fine);
-        }
-    }
 
     #[test]
     fn counts_come_from_rollups_only_for_plain_group_filters() {

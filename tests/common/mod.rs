@@ -248,6 +248,7 @@ pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
             auth: phoneless::config::AuthMode::None,
             deadline: NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
             demo: false,
+            local_identity: "tester".into(),
         },
     )
 }
@@ -257,7 +258,8 @@ pub async fn get(db: &TestDb, uri: &str) -> (axum::http::StatusCode, String) {
     get_in(&web_state(db), uri).await
 }
 
-/// One request through the router of `state` (whose caches live as long as it does).
+/// One request through the router of `state` (whose caches live as long as it does). The body
+/// of a redirect is its `Location`.
 pub async fn get_in(
     state: &phoneless::web::AppState,
     uri: &str,
@@ -272,6 +274,15 @@ pub async fn get_in(
         .await
         .expect("response");
     let status = resp.status();
+    if status.is_redirection() {
+        let location = resp
+            .headers()
+            .get(axum::http::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        return (status, location);
+    }
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
         .await
         .expect("body");

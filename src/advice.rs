@@ -1,0 +1,255 @@
+//! What the helpdesk reads: a user's state in words, why they are in it, and what to do next.
+//! All the wording is here, in one place. Pure: facts in, sentences out.
+
+use crate::classify::{MethodClass, State, method_class, method_label};
+use chrono::NaiveDate;
+
+/// Where users register and change their own methods.
+pub const SELF_SERVICE_URL: &str = "https://aka.ms/mysecurityinfo";
+
+/// The state for people.
+pub fn state_label(s: State) -> &'static str {
+    match s {
+        State::PhoneOnly => "Phone only",
+        State::PhoneDefault => "Phone default",
+        State::PhoneBackup => "Phone backup",
+        State::PhoneFree => "Phone free",
+        State::NoMfa => "No MFA",
+    }
+}
+
+/// The priority for people: "P1: blocked at sign-in after the deadline", …
+pub fn priority_label(s: State) -> &'static str {
+    match s {
+        State::PhoneOnly => "P1: will be blocked at sign-in after the deadline",
+        State::PhoneDefault => "P2: a stronger method is registered, but the phone is the default",
+        State::PhoneBackup => "P3: the phone is only a backup and can be removed",
+        State::PhoneFree => "Done: no phone method",
+        State::NoMfa => "No MFA at all: a separate problem",
+    }
+}
+
+/// The stored effective default in plain words.
+pub fn default_label(stored: &str) -> String {
+    match stored {
+        "sms" => "Text message (SMS)".into(),
+        "voice" => "Voice call".into(),
+        "app" => "Authenticator app (push or code)".into(),
+        "phishing_resistant" => "Passkey, FIDO2 or Windows Hello".into(),
+        "none" | "" => "None set".into(),
+        other => other.into(),
+    }
+}
+
+/// What a method is worth, in words: the class, and for phones what they can still do.
+pub fn class_label(method: &str) -> &'static str {
+    match method_class(method) {
+        MethodClass::Phone if method.eq_ignore_ascii_case("mobilePhone") => "Phone: SMS and voice",
+        MethodClass::Phone => "Phone: voice only",
+        MethodClass::App => "App: strong, but can be phished",
+        MethodClass::PhishingResistant => "Phishing-resistant",
+        MethodClass::NotMfa => "Not MFA (password reset only)",
+        MethodClass::Temporary => "Temporary: not a lasting method",
+        MethodClass::Other => "Unknown to phoneless: not counted as MFA",
+    }
+}
+
+fn labels_of(methods: &[String], pick: impl Fn(MethodClass) -> bool) -> Vec<String> {
+    methods
+        .iter()
+        .filter(|m| pick(method_class(m)))
+        .map(|m| method_label(m))
+        .collect()
+}
+
+fn strong(c: MethodClass) -> bool {
+    matches!(c, MethodClass::App | MethodClass::PhishingResistant)
+}
+
+/// "A, B and C".
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Why the user is in their state, in one sentence.
+pub fn reason(state: State, methods: &[String], default_method: &str) -> String {
+    let phones = list(&labels_of(methods, |c| c == MethodClass::Phone));
+    let stronger = list(&labels_of(methods, strong));
+    let default = default_label(default_method);
+    match state {
+        State::PhoneOnly => {
+            let n = labels_of(methods, |c| c == MethodClass::Phone).len();
+            if n == 1 {
+                format!("Only a phone is registered as a second factor: {phones}.")
+            } else {
+                format!("Only phones are registered as second factors: {phones}.")
+            }
+        }
+        State::PhoneDefault => format!(
+            "{stronger} is registered, but the default sign-in method is still {}.",
+            default.to_lowercase()
+        ),
+        State::PhoneBackup => format!(
+            "Signs in with {} by default; {phones} remains as a backup.",
+            default.to_lowercase()
+        ),
+        State::PhoneFree => format!("No phone method; signs in with {stronger}."),
+        State::NoMfa => {
+            let unknown = labels_of(methods, |c| c == MethodClass::Other);
+            if unknown.is_empty() {
+                "No MFA method is registered.".to_owned()
+            } else {
+                format!(
+                    "No MFA method phoneless knows is registered (unknown: {}).",
+                    list(&unknown)
+                )
+            }
+        }
+    }
+}
+
+/// What to do next, most useful first. `lost` names the strong methods the user had before
+/// and no longer has, with the date they went.
+pub fn next_steps(
+    state: State,
+    methods: &[String],
+    default_method: &str,
+    lost: Option<(&[String], NaiveDate)>,
+    deadline: NaiveDate,
+) -> Vec<String> {
+    let deadline = deadline.format("%-d %B %Y");
+    let mut steps = Vec::new();
+    if let Some((gone, when)) = lost.filter(|(g, _)| !g.is_empty())
+        && matches!(state, State::PhoneOnly | State::NoMfa)
+    {
+        steps.push(format!(
+            "They had {} until {}. If they lost that device, an administrator can issue a \
+             Temporary Access Pass so they can sign in and register the new one.",
+            list(gone),
+            when.format("%-d %B %Y")
+        ));
+    }
+    match state {
+        State::PhoneOnly => {
+            steps.push(format!(
+                "Register Microsoft Authenticator or a passkey at {SELF_SERVICE_URL} and make it \
+                 the default: SMS and voice stop working on {deadline}."
+            ));
+        }
+        State::PhoneDefault => {
+            let kind = if default_method == "voice" {
+                "a voice call"
+            } else {
+                "a text message"
+            };
+            steps.push(format!(
+                "Change the default sign-in method from {kind} to {} at {SELF_SERVICE_URL} \
+                 (Security info → Change default).",
+                list(&labels_of(methods, strong))
+            ));
+        }
+        State::PhoneBackup => {
+            steps.push(format!(
+                "Nothing urgent. Once they are sure the stronger method works, they can delete the \
+                 phone at {SELF_SERVICE_URL}."
+            ));
+        }
+        State::PhoneFree => {
+            if labels_of(methods, |c| c == MethodClass::PhishingResistant).is_empty() {
+                steps.push(format!(
+                    "Nothing to do for the deadline. A passkey ({SELF_SERVICE_URL}) would also \
+                     protect them from phishing."
+                ));
+            } else {
+                steps.push("Nothing to do: no phone, and a phishing-resistant method.".into());
+            }
+        }
+        State::NoMfa => {
+            steps.push(format!(
+                "Register Microsoft Authenticator or a passkey at {SELF_SERVICE_URL} before \
+                 {deadline}. If they cannot sign in to do it, an administrator can issue a \
+                 Temporary Access Pass."
+            ));
+        }
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn deadline() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2027, 2, 1).expect("date")
+    }
+
+    #[test]
+    fn reasons_name_the_methods() {
+        assert_eq!(
+            reason(State::PhoneOnly, &m(&["mobilePhone"]), "sms"),
+            "Only a phone is registered as a second factor: Mobile phone (SMS + voice)."
+        );
+        assert!(
+            reason(
+                State::PhoneDefault,
+                &m(&["microsoftAuthenticatorPush", "mobilePhone"]),
+                "voice"
+            )
+            .ends_with("default sign-in method is still voice call.")
+        );
+        assert_eq!(
+            reason(State::NoMfa, &m(&["email", "qrCodePin"]), "none"),
+            "No MFA method phoneless knows is registered (unknown: qrCodePin)."
+        );
+    }
+
+    #[test]
+    fn steps_follow_the_state() {
+        let only = next_steps(
+            State::PhoneOnly,
+            &m(&["mobilePhone"]),
+            "sms",
+            None,
+            deadline(),
+        );
+        assert_eq!(only.len(), 1);
+        assert!(only[0].contains(SELF_SERVICE_URL) && only[0].contains("1 February 2027"));
+        let lost = m(&["Microsoft Authenticator (push)"]);
+        let when = NaiveDate::from_ymd_opt(2026, 11, 2).expect("date");
+        let tap = next_steps(
+            State::PhoneOnly,
+            &m(&["mobilePhone"]),
+            "sms",
+            Some((&lost, when)),
+            deadline(),
+        );
+        assert!(tap[0].contains("Temporary Access Pass") && tap[0].contains("2 November 2026"));
+        let voice = next_steps(
+            State::PhoneDefault,
+            &m(&["microsoftAuthenticatorPush", "officePhone"]),
+            "voice",
+            None,
+            deadline(),
+        );
+        assert!(voice[0].contains("from a voice call to Microsoft Authenticator"));
+    }
+
+    #[test]
+    fn classes_in_words() {
+        assert_eq!(class_label("mobilePhone"), "Phone: SMS and voice");
+        assert_eq!(class_label("officePhone"), "Phone: voice only");
+        assert_eq!(class_label("passKeyDeviceBound"), "Phishing-resistant");
+        assert_eq!(
+            class_label("somethingNew"),
+            "Unknown to phoneless: not counted as MFA"
+        );
+    }
+}

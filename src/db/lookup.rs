@@ -1,0 +1,203 @@
+//! The helpdesk's reads and the access log: search, one user's history, who looked at whom.
+
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// A search result.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub user_id: Uuid,
+    pub upn: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub user_type: String,
+    pub state: String,
+    pub is_admin: bool,
+}
+
+/// `text` with LIKE's wildcards escaped, so it matches literally.
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Current users whose UPN or name starts with `text`, or a later word of whose name does,
+/// case and accents folded (or whose object id is `text`): exact UPN and id matches first,
+/// then prefixes, then later words. Words need three letters (shorter ones match too much
+/// to be useful, and the trigram index cannot help them).
+pub async fn search(db: impl PgExecutor<'_>, text: &str, limit: i64) -> sqlx::Result<Vec<Found>> {
+    let literal = like_literal(text);
+    let id = Uuid::parse_str(text).ok();
+    let words = (text.chars().count() >= 3).then(|| literal.clone());
+    sqlx::query_as!(
+        Found,
+        r#"SELECT user_id, upn, display_name, department, job_title, user_type, state, is_admin
+           FROM user_versions
+           WHERE ended_run IS NULL
+             AND (user_id = $2
+                  OR phoneless_fold(upn) LIKE phoneless_fold($1) || '%'
+                  OR phoneless_fold(display_name) LIKE phoneless_fold($1) || '%'
+                  OR ($3::text IS NOT NULL
+                      AND phoneless_fold(display_name) LIKE '% ' || phoneless_fold($3) || '%'))
+           ORDER BY CASE WHEN user_id = $2 OR phoneless_fold(upn) = phoneless_fold($4) THEN 0
+                         WHEN phoneless_fold(upn) LIKE phoneless_fold($1) || '%'
+                           OR phoneless_fold(display_name) LIKE phoneless_fold($1) || '%' THEN 1
+                         ELSE 2 END,
+                    display_name, user_id
+           LIMIT $5"#,
+        literal,
+        id,
+        words,
+        text,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One stored version of a user's facts, with the dates of the runs that began and ended it.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub first_run: i64,
+    pub first_at: DateTime<Utc>,
+    pub ended_run: Option<i64>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub upn: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub company: Option<String>,
+    pub office: Option<String>,
+    pub country: Option<String>,
+    pub job_title: Option<String>,
+    pub user_type: String,
+    pub account_enabled: Option<bool>,
+    pub in_scope: bool,
+    pub is_admin: bool,
+    pub methods: Vec<String>,
+    pub default_method: String,
+    pub system_preferred: bool,
+    pub state: String,
+    pub voice_capable: bool,
+    pub voice_default: bool,
+    pub phishing_resistant: bool,
+}
+
+/// Every version of one user, oldest first (empty for an id never seen).
+pub async fn history(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<Version>> {
+    sqlx::query_as!(
+        Version,
+        r#"SELECT v.first_run, f.started_at AS first_at, v.ended_run, e.started_at AS "ended_at?",
+                  v.upn, v.display_name, v.department, v.company, v.office, v.country, v.job_title,
+                  v.user_type, v.account_enabled, v.in_scope, v.is_admin, v.methods,
+                  v.default_method, v.system_preferred, v.state, v.voice_capable, v.voice_default,
+                  v.phishing_resistant
+           FROM user_versions v
+           JOIN sync_runs f ON f.id = v.first_run
+           LEFT JOIN sync_runs e ON e.id = v.ended_run
+           WHERE v.user_id = $1
+           ORDER BY v.first_run"#,
+        user_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One access to personal data.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Access {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// `search`, `view` (the user's page) or `api_view` (their JSON).
+    pub action: String,
+    pub subject: Option<Uuid>,
+    pub detail: String,
+    pub client: String,
+}
+
+/// Records one access.
+pub async fn record_access(
+    db: impl PgExecutor<'_>,
+    actor: &str,
+    action: &str,
+    subject: Option<Uuid>,
+    detail: &str,
+    client: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO access_log (actor, action, subject, detail, client) VALUES ($1, $2, $3, $4, $5)",
+        actor,
+        action,
+        subject,
+        detail,
+        client
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Which accesses to list: by who looked (exact), by whom they looked at (object id, or part of
+/// the recorded UPN or search text), older than `before` (an id, for paging).
+#[derive(Debug, Clone, Default)]
+pub struct AccessFilter {
+    pub actor: Option<String>,
+    pub subject: Option<Uuid>,
+    pub text: Option<String>,
+}
+
+macro_rules! access_query {
+    ($f:expr, $before:expr, $limit:expr) => {
+        sqlx::query_as!(
+            Access,
+            r#"SELECT id, at, actor, action, subject, detail, client
+               FROM access_log
+               WHERE ($1::text IS NULL OR actor = $1)
+                 AND ($2::uuid IS NULL OR subject = $2)
+                 AND ($3::text IS NULL OR detail ILIKE '%' || $3 || '%')
+                 AND ($4::bigint IS NULL OR id < $4)
+               ORDER BY id DESC
+               LIMIT $5"#,
+            $f.actor.as_deref(),
+            $f.subject,
+            $f.text.as_deref().map(like_literal),
+            $before,
+            $limit
+        )
+    };
+}
+
+/// The newest accesses matching `f`, before `before`.
+pub async fn accesses(
+    db: impl PgExecutor<'_>,
+    f: &AccessFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<Access>> {
+    access_query!(f, before, Some(limit)).fetch_all(db).await
+}
+
+/// Every access matching `f`, newest first (for exports).
+pub fn stream_accesses<'e>(
+    db: impl PgExecutor<'e> + 'e,
+    f: &'e AccessFilter,
+) -> impl Stream<Item = sqlx::Result<Access>> + 'e {
+    access_query!(f, None::<i64>, None::<i64>).fetch(db)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wildcards_match_literally() {
+        assert_eq!(super::like_literal(r"a%b_c\d"), r"a\%b\_c\\d");
+    }
+}

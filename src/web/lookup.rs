@@ -1,0 +1,301 @@
+//! The helpdesk: `/lookup` (one search box), `/users/{id}` (one page per user: what they can
+//! sign in with, what changed, what to do next) and its JSON, `/api/v1/users/{id}`. Every
+//! search and view is written to the access log.
+
+use super::actor::Actor;
+use super::params::Params;
+use super::{AppError, AppState, Layout, PageError};
+use crate::advice::{self, class_label, default_label, priority_label, state_label};
+use crate::classify::{State as MigrationState, method_label};
+use crate::db::lookup::{self as db, Found, Version};
+use crate::db::operations as ops;
+use crate::timeline::{Entry, lost_strong_methods, timeline};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Results a search shows.
+pub const SEARCH_RESULTS: i64 = 20;
+/// The longest search text taken.
+const MAX_SEARCH_CHARS: usize = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/lookup", get(search_page))
+        .route("/users/{id}", get(user_page))
+}
+
+/// The JSON API's part (mounted under `/api/v1`).
+pub fn api_router() -> Router<AppState> {
+    Router::new().route("/users/{id}", get(user_json))
+}
+
+/// A search result as shown.
+pub struct Hit {
+    pub href: String,
+    pub display_name: String,
+    pub upn: String,
+    pub department: String,
+    pub job_title: String,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub is_admin: bool,
+    pub guest: bool,
+}
+
+impl From<&Found> for Hit {
+    fn from(f: &Found) -> Hit {
+        let state = MigrationState::parse(&f.state).unwrap_or(MigrationState::NoMfa);
+        Hit {
+            href: format!("/users/{}", f.user_id),
+            display_name: f.display_name.clone(),
+            upn: f.upn.clone(),
+            department: f
+                .department
+                .clone()
+                .unwrap_or_else(|| "(no department)".into()),
+            job_title: f.job_title.clone().unwrap_or_default(),
+            state: state.as_str(),
+            state_label: state_label(state),
+            is_admin: f.is_admin,
+            guest: f.user_type == "guest",
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "lookup.html")]
+pub struct LookupPage {
+    layout: Layout,
+    query: String,
+    hits: Vec<Hit>,
+}
+
+async fn search_page(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let p = Params::parse(raw.as_deref(), &["q"])?;
+    let query = p.get("q").unwrap_or("").to_owned();
+    if query.chars().count() > MAX_SEARCH_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "the search text must be at most {MAX_SEARCH_CHARS} characters"
+        ))
+        .into());
+    }
+    let mut layout = Layout::new(&state, "lookup");
+    layout.search = query.clone();
+    if query.is_empty() {
+        return Ok(LookupPage {
+            layout,
+            query,
+            hits: Vec::new(),
+        }
+        .into_response());
+    }
+    db::record_access(
+        &state.pool,
+        &actor.name,
+        "search",
+        None,
+        &query,
+        &actor.client,
+    )
+    .await?;
+    let found = db::search(&state.pool, &query, SEARCH_RESULTS).await?;
+    // One match, or an exact id or UPN, goes straight to the page.
+    let exact = found.iter().find(|f| {
+        f.user_id.to_string().eq_ignore_ascii_case(&query) || f.upn.eq_ignore_ascii_case(&query)
+    });
+    if let Some(one) = exact.or(found.first().filter(|_| found.len() == 1)) {
+        return Ok(Redirect::to(&format!("/users/{}", one.user_id)).into_response());
+    }
+    Ok(LookupPage {
+        layout,
+        query,
+        hits: found.iter().map(Hit::from).collect(),
+    }
+    .into_response())
+}
+
+/// Everything known about one user (the JSON contract of `/api/v1/users/{id}`).
+#[derive(Debug, Serialize)]
+pub struct Person {
+    pub id: Uuid,
+    pub upn: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub state: String,
+    /// As Graph names them (canonical spelling; unknown strings as sent).
+    pub methods: Vec<String>,
+    pub default_method: String,
+    pub is_admin: bool,
+    pub voice_capable: bool,
+    pub phishing_resistant: bool,
+    pub timeline: Vec<Entry>,
+    pub job_title: Option<String>,
+    pub company: Option<String>,
+    pub office: Option<String>,
+    pub country: Option<String>,
+    pub user_type: String,
+    pub in_scope: bool,
+    /// Whether the effective default comes from system-preferred MFA.
+    pub system_preferred: bool,
+    pub voice_default: bool,
+    /// The state in words, and why.
+    pub state_label: &'static str,
+    pub priority: &'static str,
+    pub reason: String,
+    pub next_steps: Vec<String>,
+    /// Not in the newest sync: since when (the start of the sync that no longer saw them).
+    pub gone_since: Option<DateTime<Utc>>,
+    /// The newest sync (the facts are as it saw them; someone gone was not in it), when it
+    /// ran, and Microsoft's report time of it.
+    pub run_id: Option<i64>,
+    pub synced_at: Option<DateTime<Utc>>,
+    pub data_as_of: Option<DateTime<Utc>>,
+}
+
+/// Loads one user and records the access; a friendly 404 for an id phoneless never saw.
+async fn load_person(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    action: &str,
+) -> Result<Person, AppError> {
+    let not_found = || {
+        AppError::NotFoundWith(format!(
+            "No user with the id {id:?} is in phoneless's history. Search by name or UPN \
+             instead: /lookup."
+        ))
+    };
+    let user_id = Uuid::parse_str(id.trim()).map_err(|_| not_found())?;
+    let versions = db::history(&state.pool, user_id).await?;
+    let last: &Version = versions.last().ok_or_else(not_found)?;
+    db::record_access(
+        &state.pool,
+        &actor.name,
+        action,
+        Some(user_id),
+        &last.upn,
+        &actor.client,
+    )
+    .await?;
+    let latest = ops::latest_succeeded_run(&state.pool).await?;
+    let st = MigrationState::parse(&last.state).unwrap_or(MigrationState::NoMfa);
+    let lost = lost_strong_methods(&versions);
+    let lost_ref = lost.as_ref().map(|(m, at)| (m.as_slice(), at.date_naive()));
+    Ok(Person {
+        id: user_id,
+        upn: last.upn.clone(),
+        display_name: last.display_name.clone(),
+        department: last.department.clone(),
+        state: last.state.clone(),
+        methods: last.methods.clone(),
+        default_method: last.default_method.clone(),
+        is_admin: last.is_admin,
+        voice_capable: last.voice_capable,
+        phishing_resistant: last.phishing_resistant,
+        timeline: timeline(&versions),
+        job_title: last.job_title.clone(),
+        company: last.company.clone(),
+        office: last.office.clone(),
+        country: last.country.clone(),
+        user_type: last.user_type.clone(),
+        in_scope: last.in_scope,
+        system_preferred: last.system_preferred,
+        voice_default: last.voice_default,
+        state_label: state_label(st),
+        priority: priority_label(st),
+        reason: advice::reason(st, &last.methods, &last.default_method),
+        next_steps: advice::next_steps(
+            st,
+            &last.methods,
+            &last.default_method,
+            lost_ref,
+            state.config.deadline,
+        ),
+        gone_since: last.ended_at,
+        run_id: latest.as_ref().map(|r| r.id),
+        synced_at: latest.as_ref().map(|r| r.started_at),
+        data_as_of: latest.as_ref().and_then(|r| r.data_as_of),
+    })
+}
+
+async fn user_json(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Person>, AppError> {
+    Params::parse(raw.as_deref(), &[])?;
+    Ok(Json(load_person(&state, &actor, &id, "api_view").await?))
+}
+
+/// A method as the page shows it.
+pub struct MethodRow {
+    pub label: String,
+    pub class: &'static str,
+    pub raw: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "person.html")]
+pub struct PersonPage {
+    layout: Layout,
+    p: Person,
+    methods: Vec<MethodRow>,
+    default_label: String,
+    quiet_since: Option<String>,
+}
+
+impl PersonPage {
+    fn when(t: &DateTime<Utc>) -> String {
+        t.format("%Y-%m-%d").to_string()
+    }
+
+    fn data_as_of(&self) -> String {
+        self.p.data_as_of.map_or_else(
+            || "unknown".into(),
+            |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+        )
+    }
+}
+
+async fn user_page(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<PersonPage, PageError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let p = load_person(&state, &actor, &id, "view").await?;
+    let methods = p
+        .methods
+        .iter()
+        .map(|m| MethodRow {
+            label: method_label(m),
+            class: class_label(m),
+            raw: m.clone(),
+        })
+        .collect();
+    // "No change since …": the newest entry is the last thing that happened.
+    let quiet_since = p
+        .timeline
+        .first()
+        .map(|e| e.at.format("%-d %B %Y").to_string());
+    Ok(PersonPage {
+        layout: Layout::new(&state, "lookup"),
+        default_label: default_label(&p.default_method),
+        methods,
+        quiet_since,
+        p,
+    })
+}

@@ -224,4 +224,31 @@ fn the_demo_in_a_real_browser() {
         false,
     );
     screenshot(&format!("{base}/sync"), "sync-1280", "1280,900", false);
+
+    // The helpdesk: a search for a person of the demo reaches their page.
+    let list = browser(&["--dump-dom"], &format!("{base}/users"));
+    let dom = String::from_utf8_lossy(&list.stdout);
+    let at = dom.find("<div class=\"upn\">").expect("a UPN in the list") + 17;
+    let upn = &dom[at..at + dom[at..].find('<').expect("end of the UPN")];
+    let url = format!("{base}/lookup?q={upn}");
+    let page = browser(&["--dump-dom"], &url);
+    let dom = String::from_utf8_lossy(&page.stdout);
+    assert!(dom.contains(upn), "the lookup reached {upn}'s page");
+    for part in [
+        "What to do next",
+        "Can sign in with",
+        "What changed",
+        "aka.ms/mysecurityinfo",
+    ] {
+        assert!(dom.contains(part), "the person's page lacks {part:?}");
+    }
+    screenshot(&url, "person-1280", "1280,1600", false);
+    screenshot(&url, "person-390", "390,2000", true);
+    screenshot(
+        &format!("{base}/lookup?q=an"),
+        "lookup-1280",
+        "1280,1000",
+        false,
+    );
+    screenshot(&format!("{base}/audit"), "audit-1280", "1280,900", false);
 }

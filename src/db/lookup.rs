@@ -31,28 +31,44 @@ fn like_literal(text: &str) -> String {
 }
 
 /// Current users whose UPN or name starts with `text`, or a later word of whose name does,
-/// case and accents folded (or whose object id is `text`): exact UPN and id matches first,
-/// then prefixes, then later words. Words need three letters (shorter ones match too much
-/// to be useful, and the trigram index cannot help them).
+/// case and accents folded (or whose object id is `text`): an exact UPN or id first, then
+/// prefixes, then later words, each by name. Words need three letters (shorter ones match too
+/// much to be useful, and the trigram index cannot help them).
+///
+/// Each kind of match is its own index walk stopping at `limit` rows, so a common surname
+/// (thousands of matches) costs no more than a rare one.
 pub async fn search(db: impl PgExecutor<'_>, text: &str, limit: i64) -> sqlx::Result<Vec<Found>> {
     let literal = like_literal(text);
     let id = Uuid::parse_str(text).ok();
     let words = (text.chars().count() >= 3).then(|| literal.clone());
     sqlx::query_as!(
         Found,
-        r#"SELECT user_id, upn, display_name, department, job_title, user_type, state, is_admin
-           FROM user_versions
-           WHERE ended_run IS NULL
-             AND (user_id = $2
-                  OR phoneless_fold(upn) LIKE phoneless_fold($1) || '%'
-                  OR phoneless_fold(display_name) LIKE phoneless_fold($1) || '%'
-                  OR ($3::text IS NOT NULL
-                      AND phoneless_fold(display_name) LIKE '% ' || phoneless_fold($3) || '%'))
-           ORDER BY CASE WHEN user_id = $2 OR phoneless_fold(upn) = phoneless_fold($4) THEN 0
-                         WHEN phoneless_fold(upn) LIKE phoneless_fold($1) || '%'
-                           OR phoneless_fold(display_name) LIKE phoneless_fold($1) || '%' THEN 1
-                         ELSE 2 END,
-                    display_name, user_id
+        r#"WITH exact AS (
+               SELECT user_id, 0 AS rank FROM user_versions
+               WHERE ended_run IS NULL AND (user_id = $2 OR phoneless_fold(upn) = phoneless_fold($4))
+               LIMIT $5),
+           upn AS (
+               SELECT user_id, 1 AS rank FROM user_versions
+               WHERE ended_run IS NULL AND phoneless_fold(upn) LIKE phoneless_fold($1) || '%'
+               ORDER BY phoneless_fold(upn) LIMIT $5),
+           name AS (
+               SELECT user_id, 1 AS rank FROM user_versions
+               WHERE ended_run IS NULL AND phoneless_fold(display_name) LIKE phoneless_fold($1) || '%'
+               ORDER BY phoneless_fold(display_name) LIMIT $5),
+           word AS (
+               SELECT user_id, 2 AS rank FROM user_versions
+               WHERE ended_run IS NULL AND $3::text IS NOT NULL
+                 AND phoneless_fold(display_name) LIKE '% ' || phoneless_fold($3) || '%'
+               LIMIT $5),
+           hits AS (
+               SELECT user_id, min(rank) AS rank
+               FROM (SELECT * FROM exact UNION ALL SELECT * FROM upn
+                     UNION ALL SELECT * FROM name UNION ALL SELECT * FROM word) h
+               GROUP BY user_id)
+           SELECT v.user_id, v.upn, v.display_name, v.department, v.job_title, v.user_type,
+                  v.state, v.is_admin
+           FROM hits JOIN user_versions v ON v.user_id = hits.user_id AND v.ended_run IS NULL
+           ORDER BY hits.rank, v.display_name, v.user_id
            LIMIT $5"#,
         literal,
         id,

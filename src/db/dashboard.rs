@@ -149,18 +149,9 @@ pub struct UserFilter {
 impl UserFilter {
     /// `text` as an ILIKE pattern, its wildcards escaped.
     fn pattern(&self) -> Option<String> {
-        self.text.as_ref().map(|t| {
-            let mut p = String::with_capacity(t.len() + 2);
-            p.push('%');
-            for c in t.chars() {
-                if matches!(c, '%' | '_' | '\\') {
-                    p.push('\\');
-                }
-                p.push(c);
-            }
-            p.push('%');
-            p
-        })
+        self.text
+            .as_ref()
+            .map(|t| format!("%{}%", super::like_literal(t)))
     }
 }
 

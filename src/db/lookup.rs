@@ -1,34 +1,11 @@
 //! The helpdesk's reads and the access log: search, one user's history, who looked at whom.
 
+use super::dashboard::ListedUser;
+use super::like_literal;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use sqlx::PgExecutor;
 use uuid::Uuid;
-
-/// A search result.
-#[derive(Debug, Clone)]
-pub struct Found {
-    pub user_id: Uuid,
-    pub upn: String,
-    pub display_name: String,
-    pub department: Option<String>,
-    pub job_title: Option<String>,
-    pub user_type: String,
-    pub state: String,
-    pub is_admin: bool,
-}
-
-/// `text` with LIKE's wildcards escaped, so it matches literally.
-fn like_literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// Current users whose UPN or name starts with `text`, or a later word of whose name does,
 /// case and accents folded (or whose object id is `text`): an exact UPN or id first, then
@@ -37,12 +14,16 @@ fn like_literal(text: &str) -> String {
 ///
 /// Each kind of match is its own index walk stopping at `limit` rows, so a common surname
 /// (thousands of matches) costs no more than a rare one.
-pub async fn search(db: impl PgExecutor<'_>, text: &str, limit: i64) -> sqlx::Result<Vec<Found>> {
+pub async fn search(
+    db: impl PgExecutor<'_>,
+    text: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<ListedUser>> {
     let literal = like_literal(text);
     let id = Uuid::parse_str(text).ok();
     let words = (text.chars().count() >= 3).then(|| literal.clone());
     sqlx::query_as!(
-        Found,
+        ListedUser,
         r#"WITH exact AS (
                SELECT user_id, 0 AS rank FROM user_versions
                WHERE ended_run IS NULL AND (user_id = $2 OR phoneless_fold(upn) = phoneless_fold($4))
@@ -65,8 +46,12 @@ pub async fn search(db: impl PgExecutor<'_>, text: &str, limit: i64) -> sqlx::Re
                FROM (SELECT * FROM exact UNION ALL SELECT * FROM upn
                      UNION ALL SELECT * FROM name UNION ALL SELECT * FROM word) h
                GROUP BY user_id)
-           SELECT v.user_id, v.upn, v.display_name, v.department, v.job_title, v.user_type,
-                  v.state, v.is_admin
+           SELECT v.user_id, v.upn, v.display_name, v.department, v.company, v.office, v.country,
+                  v.job_title, v.user_type, v.state, v.methods, v.default_method, v.is_admin,
+                  v.voice_capable, v.phishing_resistant,
+                  CASE v.state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
+                               WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END
+                    AS "rank!"
            FROM hits JOIN user_versions v ON v.user_id = hits.user_id AND v.ended_run IS NULL
            ORDER BY hits.rank, v.display_name, v.user_id
            LIMIT $5"#,
@@ -208,12 +193,4 @@ pub fn stream_accesses<'e>(
     f: &'e AccessFilter,
 ) -> impl Stream<Item = sqlx::Result<Access>> + 'e {
     access_query!(f, None::<i64>, None::<i64>).fetch(db)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn wildcards_match_literally() {
-        assert_eq!(super::like_literal(r"a%b_c\d"), r"a\%b\_c\\d");
-    }
 }

@@ -65,6 +65,18 @@ pub async fn create_database(admin_url: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// `text` with LIKE's wildcards (and its escape character) escaped, so it matches literally.
+pub(crate) fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A database URL with its password replaced, for messages.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -90,6 +102,11 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn wildcards_match_literally() {
+        assert_eq!(super::like_literal(r"a%b_c\d"), r"a\%b\_c\\d");
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(

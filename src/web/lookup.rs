@@ -4,10 +4,11 @@
 
 use super::actor::Actor;
 use super::params::Params;
+use super::users::Row;
 use super::{AppError, AppState, Layout, PageError};
 use crate::advice::{self, class_label, default_label, priority_label, state_label};
 use crate::classify::{State as MigrationState, method_label};
-use crate::db::lookup::{self as db, Found, Version};
+use crate::db::lookup::{self as db, Version};
 use crate::db::operations as ops;
 use crate::timeline::{Entry, lost_strong_methods, timeline};
 use askama::Template;
@@ -36,45 +37,13 @@ pub fn api_router() -> Router<AppState> {
     Router::new().route("/users/{id}", get(user_json))
 }
 
-/// A search result as shown.
-pub struct Hit {
-    pub href: String,
-    pub display_name: String,
-    pub upn: String,
-    pub department: String,
-    pub job_title: String,
-    pub state: &'static str,
-    pub state_label: &'static str,
-    pub is_admin: bool,
-    pub guest: bool,
-}
-
-impl From<&Found> for Hit {
-    fn from(f: &Found) -> Hit {
-        let state = MigrationState::parse(&f.state).unwrap_or(MigrationState::NoMfa);
-        Hit {
-            href: format!("/users/{}", f.user_id),
-            display_name: f.display_name.clone(),
-            upn: f.upn.clone(),
-            department: f
-                .department
-                .clone()
-                .unwrap_or_else(|| "(no department)".into()),
-            job_title: f.job_title.clone().unwrap_or_default(),
-            state: state.as_str(),
-            state_label: state_label(state),
-            is_admin: f.is_admin,
-            guest: f.user_type == "guest",
-        }
-    }
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "lookup.html")]
 pub struct LookupPage {
     layout: Layout,
     query: String,
-    hits: Vec<Hit>,
+    /// The results (named for the shared people table).
+    users: Vec<Row>,
 }
 
 async fn search_page(
@@ -96,7 +65,7 @@ async fn search_page(
         return Ok(LookupPage {
             layout,
             query,
-            hits: Vec::new(),
+            users: Vec::new(),
         }
         .into_response());
     }
@@ -120,7 +89,7 @@ async fn search_page(
     Ok(LookupPage {
         layout,
         query,
-        hits: found.iter().map(Hit::from).collect(),
+        users: found.iter().map(Row::from).collect(),
     }
     .into_response())
 }

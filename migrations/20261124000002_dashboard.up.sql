@@ -1,16 +1,28 @@
--- Indexes for the dashboard's reads.
+-- The dashboard's reads: a priority order for states, the daily runs of trends, and indexes.
 
--- The "still on the phone" list walks current users in priority order (P1 phone-only, P2, P3,
--- then phone-free and no-MFA), admins first, then by name; keyset paging continues from the
--- last row of a page. The expressions must match those in db/operations.rs exactly.
+-- A state's place in the "still on the phone" list: P1 phone-only, P2, P3, then phone-free
+-- and no-MFA. One definition for the list's order, its cursor and its index.
+CREATE FUNCTION phoneless_rank(state text) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
+                      WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END;
+
+-- The list walks current users in priority order, admins first, then by name; keyset paging
+-- continues from the last row of a page. The expressions match the list query in
+-- src/db/dashboard.rs.
 CREATE INDEX user_versions_worklist ON user_versions (
-    (CASE state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2 WHEN 'phone_backup' THEN 3
-                WHEN 'phone_free' THEN 4 ELSE 5 END),
-    (NOT is_admin), display_name, user_id)
+    phoneless_rank(state), (NOT is_admin), display_name, user_id)
     WHERE ended_run IS NULL;
+
+-- Trends have one point a day: the last run that succeeded that day (UTC).
+CREATE VIEW daily_runs AS
+    SELECT DISTINCT ON ((started_at AT TIME ZONE 'UTC')::date)
+           id, (started_at AT TIME ZONE 'UTC')::date AS day
+    FROM sync_runs WHERE status = 'succeeded'
+    ORDER BY (started_at AT TIME ZONE 'UTC')::date, started_at DESC, id DESC;
 
 -- Trend lines of one group (a department, a company, ...) across runs.
 CREATE INDEX run_rollups_by_group ON run_rollups (dimension, name, run_id);
 
--- The daily trend picks the last succeeded run of each day.
+-- The daily runs are read from the succeeded ones.
 CREATE INDEX sync_runs_succeeded ON sync_runs (started_at) WHERE status = 'succeeded';

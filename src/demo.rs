@@ -52,10 +52,7 @@ pub struct DemoOptions {
 /// The default data directory: one the `postgres` user can reach when running as root (a
 /// root home directory is private), the user's data directory otherwise.
 pub fn default_data_dir() -> PathBuf {
-    let root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    if root {
+    if crate::db::embedded::running_as_root() {
         return PathBuf::from("/var/lib/phoneless/demo");
     }
     let base = std::env::var_os("XDG_DATA_HOME")

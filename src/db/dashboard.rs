@@ -74,15 +74,10 @@ pub async fn group_trend(
 ) -> sqlx::Result<Vec<DayCounts>> {
     let rows = sqlx::query_as!(
         DayRow,
-        r#"WITH days AS (
-               SELECT DISTINCT ON ((started_at AT TIME ZONE 'UTC')::date)
-                      id, (started_at AT TIME ZONE 'UTC')::date AS day
-               FROM sync_runs WHERE status = 'succeeded'
-               ORDER BY (started_at AT TIME ZONE 'UTC')::date, started_at DESC, id DESC)
-           SELECT d.day, d.id AS run_id, $2::text AS name, r.users, r.phone_only, r.phone_default,
+        r#"SELECT d.day, d.id AS run_id, $2::text AS name, r.users, r.phone_only, r.phone_default,
                   r.phone_backup, r.phone_free, r.no_mfa, r.voice_capable, r.voice_default,
                   r.phishing_resistant, r.admins, r.admins_phone_only, r.guests, r.out_of_scope
-           FROM days d
+           FROM daily_runs d
            LEFT JOIN run_rollups r ON r.run_id = d.id AND r.dimension = $1
                                   -- Not IS NOT DISTINCT FROM: the planner reads this form as
                                   -- an index lookup and estimates it well (a mis-estimate made
@@ -108,15 +103,10 @@ pub async fn dimension_trend(
 ) -> sqlx::Result<Vec<DayCounts>> {
     let rows = sqlx::query_as!(
         DayRow,
-        r#"WITH days AS (
-               SELECT DISTINCT ON ((started_at AT TIME ZONE 'UTC')::date)
-                      id, (started_at AT TIME ZONE 'UTC')::date AS day
-               FROM sync_runs WHERE status = 'succeeded'
-               ORDER BY (started_at AT TIME ZONE 'UTC')::date, started_at DESC, id DESC)
-           SELECT d.day, d.id AS run_id, r.name, r.users, r.phone_only, r.phone_default,
+        r#"SELECT d.day, d.id AS run_id, r.name, r.users, r.phone_only, r.phone_default,
                   r.phone_backup, r.phone_free, r.no_mfa, r.voice_capable, r.voice_default,
                   r.phishing_resistant, r.admins, r.admins_phone_only, r.guests, r.out_of_scope
-           FROM days d
+           FROM daily_runs d
            JOIN run_rollups r ON r.run_id = d.id AND r.dimension = $1
            WHERE d.day >= $2
            ORDER BY d.day, r.name"#,
@@ -207,9 +197,7 @@ macro_rules! list_query {
             r#"SELECT user_id, upn, display_name, department, company, office, country, job_title,
                       user_type, state, methods, default_method, is_admin, voice_capable,
                       phishing_resistant,
-                      CASE state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
-                                 WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END
-                        AS "rank!"
+                      phoneless_rank(state) AS "rank!"
                FROM user_versions
                WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
                  AND state = ANY($1::text[])
@@ -222,12 +210,9 @@ macro_rules! list_query {
                  AND ($8::bool IS NULL OR voice_capable = $8)
                  AND ($9::text IS NULL OR display_name ILIKE $9 OR upn ILIKE $9)
                  AND ($10::int IS NULL OR
-                      (CASE state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
-                                  WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END,
-                       NOT is_admin, display_name, user_id) > ($10, $11, $12, $13))
-               ORDER BY CASE state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
-                                   WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END,
-                        NOT is_admin, display_name, user_id
+                      (phoneless_rank(state), NOT is_admin, display_name, user_id)
+                       > ($10, $11, $12, $13))
+               ORDER BY phoneless_rank(state), NOT is_admin, display_name, user_id
                LIMIT $14"#,
             &$f.states,
             $f.department.as_deref(),

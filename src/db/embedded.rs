@@ -220,7 +220,8 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-fn running_as_root() -> bool {
+/// Whether this process runs as root (then PostgreSQL must run as another user).
+pub fn running_as_root() -> bool {
     // The owner of /proc/self is this process's effective user.
     std::fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)

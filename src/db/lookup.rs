@@ -49,9 +49,7 @@ pub async fn search(
            SELECT v.user_id, v.upn, v.display_name, v.department, v.company, v.office, v.country,
                   v.job_title, v.user_type, v.state, v.methods, v.default_method, v.is_admin,
                   v.voice_capable, v.phishing_resistant,
-                  CASE v.state WHEN 'phone_only' THEN 1 WHEN 'phone_default' THEN 2
-                               WHEN 'phone_backup' THEN 3 WHEN 'phone_free' THEN 4 ELSE 5 END
-                    AS "rank!"
+                  phoneless_rank(v.state) AS "rank!"
            FROM hits JOIN user_versions v ON v.user_id = hits.user_id AND v.ended_run IS NULL
            ORDER BY hits.rank, v.display_name, v.user_id
            LIMIT $5"#,

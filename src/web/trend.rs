@@ -4,7 +4,7 @@
 
 use super::chart::{self, Chart, Series};
 use super::{AppError, thousands};
-pub use crate::advice::state_label;
+use crate::advice::state_label;
 use crate::classify::State as MigrationState;
 use crate::db::dashboard::{self, DayCounts};
 use crate::db::operations::Counts;

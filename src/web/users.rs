@@ -3,9 +3,8 @@
 
 use super::download::csv_download;
 use super::params::Params;
-use super::trend::state_label;
 use super::{AppError, AppState, Layout, PageError, StateCounts, thousands};
-use crate::advice::default_label;
+use crate::advice::{default_label, state_label};
 use crate::classify::{State as MigrationState, method_label};
 use crate::db::dashboard::{self, ListKey, ListedUser, UserFilter};
 use askama::Template;

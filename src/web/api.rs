@@ -65,6 +65,9 @@ pub struct Summary {
     pub progress: f64,
     pub deadline: NaiveDate,
     pub last_sync: Option<LastSync>,
+    /// All of the above as one value, for the overview's tiles.
+    #[serde(skip)]
+    pub counts: Counts,
 }
 
 impl Summary {
@@ -99,6 +102,7 @@ impl Summary {
                 finished_at: r.finished_at,
                 error: r.error.clone(),
             }),
+            counts,
         }
     }
 }

@@ -229,10 +229,9 @@ async fn overview(
     let (range_key, days) = range(&p)?;
     let summary = load_summary(&state).await?;
     let trend = Trend::load(&state.pool, "tenant", None, state.config.deadline).await?;
-    let counts = trend.days.last().map(|d| d.counts).unwrap_or_default();
     Ok(OverviewPage {
         layout: Layout::new(&state, "overview"),
-        tiles: tiles(&counts, &trend),
+        tiles: tiles(&summary.counts, &trend),
         ranges: range_links("/?", range_key),
         states_chart: trend.states_chart(days, "the tenant"),
         burn_down: trend.burn_down_chart(days.map(|d| d.max(90)), "the tenant"),

@@ -41,7 +41,8 @@ enum Command {
     Migrate(DbArgs),
     /// Serve a simulated tenant with months of history locally, with no set-up (sign-in off).
     Demo(DemoArgs),
-    /// Serve a simulated tenant as a stand-alone fake Microsoft Graph and token endpoint.
+    /// Serve a simulated tenant as a stand-alone fake Microsoft Graph, token endpoint and
+    /// identity provider.
     FakeGraph(FakeGraphArgs),
 }
 
@@ -395,6 +396,7 @@ async fn fake_graph(a: FakeGraphArgs) -> Result<ExitCode> {
          Listening on {url}. Point phoneless at it with:\n\n  \
          PHONELESS_GRAPH_URL={url} PHONELESS_LOGIN_URL={url} PHONELESS_TENANT_ID={SIM_TENANT_ID} \\\n  \
          PHONELESS_CLIENT_ID={SIM_CLIENT_ID} PHONELESS_CLIENT_SECRET={SIM_CLIENT_SECRET} PHONELESS_REPORT_RATE=0\n\n\
+         Sign in:        PHONELESS_PUBLIC_URL=http://127.0.0.1:8080 (it accepts any redirect URI)\n\
          Move the story: curl -X POST {url}/_sim/day -H 'content-type: application/json' -d '{{\"day\": 100}}'\n\
          Inject faults:  curl -X POST {url}/_sim/faults -H 'content-type: application/json' -d '{{\"throttle\": 3}}'",
         a.users,

@@ -1,8 +1,10 @@
 //! The simulated tenant over HTTP: a fake Graph (registration report and `/users`, with
 //! `@odata.nextLink` paging and bearer checks) and a fake token endpoint (client secret or
 //! signed client assertion), answering with Graph's documented status codes and error bodies.
+//! The sign-in side (OpenID Connect) lives in [`super::idp`] on the same router.
 //! Faults can be switched at run time (`POST /_sim/faults`) to exercise the client.
 
+use super::idp::{self, IdTokenFault, IdpState};
 use super::tenant::Tenant;
 use crate::graph::model::{ErrorBody, ErrorDetail, Page, TokenErrorBody};
 use axum::extract::{Form, Path, Query, State};
@@ -11,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -41,6 +43,9 @@ pub struct FakeSettings {
     pub token_lifetime: Duration,
     /// The `Retry-After` value sent with throttling faults.
     pub retry_after_secs: u64,
+    /// Redirect URIs registered on the app, matched exactly at sign-in. Empty (the default)
+    /// accepts any redirect URI, so a test or demo need not know its port in advance.
+    pub redirect_uris: Vec<String>,
 }
 
 impl Default for FakeSettings {
@@ -53,6 +58,7 @@ impl Default for FakeSettings {
             report_page_size: DEFAULT_REPORT_PAGE_SIZE,
             token_lifetime: Duration::from_secs(3599),
             retry_after_secs: 1,
+            redirect_uris: Vec::new(),
         }
     }
 }
@@ -81,37 +87,47 @@ pub struct Faults {
     pub deny_users: bool,
     /// The first N rows of the report's first page carry an id that is not a GUID.
     pub bad_ids: u32,
+    /// Make the next ID token bad in this way (applied once, then cleared).
+    pub id_token: Option<IdTokenFault>,
 }
 
 /// Counts of what the fake has served, for tests and the `/_sim/state` page.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Served {
+    /// Access tokens issued by the client-credentials grant.
     pub tokens_issued: u32,
     pub report_pages: u32,
     pub users_pages: u32,
     pub throttled: u32,
     pub unavailable: u32,
     pub unauthorized: u32,
+    /// ID tokens issued by the authorization-code grant (faulty ones included).
+    pub id_tokens_issued: u32,
+    pub jwks_requests: u32,
+    pub discovery_requests: u32,
+    pub authorize_requests: u32,
 }
 
-struct Inner {
-    tenant: Tenant,
-    settings: FakeSettings,
+pub(super) struct Inner {
+    pub(super) tenant: Tenant,
+    pub(super) settings: FakeSettings,
     day: AtomicU32,
-    faults: Mutex<Faults>,
-    tokens: Mutex<HashMap<String, Instant>>,
-    served: Mutex<Served>,
+    pub(super) faults: Mutex<Faults>,
+    pub(super) tokens: Mutex<HashMap<String, Instant>>,
+    pub(super) served: Mutex<Served>,
     /// When each report request arrived (to check pacing).
     report_requests: Mutex<Vec<Instant>>,
+    /// Signing keys and outstanding authorization codes of the identity provider.
+    pub(super) idp: IdpState,
 }
 
 /// A handle on a running (or to-be-run) fake Graph; clones share state.
 #[derive(Clone)]
 pub struct FakeGraph {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind; keep serving.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -128,6 +144,7 @@ impl FakeGraph {
                 tokens: Mutex::new(HashMap::new()),
                 served: Mutex::new(Served::default()),
                 report_requests: Mutex::new(Vec::new()),
+                idp: IdpState::new(),
             }),
         }
     }
@@ -176,6 +193,7 @@ impl FakeGraph {
             .route("/_sim/state", get(state))
             .route("/_sim/day", post(set_day))
             .route("/_sim/faults", post(set_faults))
+            .merge(idp::routes())
             .with_state(self.clone())
     }
 
@@ -208,7 +226,7 @@ fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(super) fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
     let body = TokenErrorBody {
         error: error.to_owned(),
         error_description: description.to_owned(),
@@ -216,14 +234,52 @@ fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A refusal of the token endpoint, answered by [`token_error`].
+#[derive(Debug)]
+pub(super) struct TokenRefusal {
+    pub(super) status: StatusCode,
+    pub(super) error: &'static str,
+    pub(super) description: String,
+}
+
+impl TokenRefusal {
+    pub(super) fn new(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<String>,
+    ) -> TokenRefusal {
+        TokenRefusal {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+}
+
+impl IntoResponse for TokenRefusal {
+    fn into_response(self) -> Response {
+        token_error(self.status, self.error, &self.description)
+    }
+}
+
+pub(super) fn tenant_not_found(tenant: &str) -> String {
+    format!(
+        "AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID."
+    )
+}
+
 #[derive(Deserialize)]
-struct TokenForm {
+pub(super) struct TokenForm {
     grant_type: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
-    scope: Option<String>,
+    pub(super) scope: Option<String>,
+    /// The authorization-code grant's fields.
+    pub(super) code: Option<String>,
+    pub(super) redirect_uri: Option<String>,
+    pub(super) code_verifier: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -243,17 +299,19 @@ async fn token(
         return token_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            &format!(
-                "AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID."
-            ),
+            &tenant_not_found(&tenant),
         );
     }
-    if form.grant_type.as_deref() != Some("client_credentials") {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "AADSTS70003: The app requested an unsupported grant type.",
-        );
+    match form.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        Some("authorization_code") => return idp::redeem_code(&fake, &tenant, &headers, &form),
+        _ => {
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "AADSTS70003: The app requested an unsupported grant type.",
+            );
+        }
     }
     if !form
         .scope
@@ -266,45 +324,8 @@ async fn token(
             "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
         );
     }
-    if form.client_id.as_deref() != Some(s.client_id.as_str()) {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            &format!(
-                "AADSTS700016: Application with identifier '{}' was not found in the directory.",
-                form.client_id.unwrap_or_default()
-            ),
-        );
-    }
-    let authenticated = match (&form.client_secret, &form.client_assertion) {
-        (Some(secret), None) => {
-            if *secret == s.client_secret {
-                Ok(())
-            } else {
-                Err(
-                    "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
-                )
-            }
-        }
-        (None, Some(assertion)) => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            let audience = format!("http://{host}/{tenant}/oauth2/v2.0/token");
-            verify_assertion(
-                s,
-                form.client_assertion_type.as_deref(),
-                assertion,
-                &audience,
-            )
-        }
-        _ => Err(
-            "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
-        ),
-    };
-    if let Err(description) = authenticated {
-        return token_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
+    if let Err(refusal) = authenticate_client(s, &tenant, &headers, &form) {
+        return refusal.into_response();
     }
     let value = format!("sim.{}", uuid::Uuid::new_v4().simple());
     lock(&fake.inner.tokens).insert(value.clone(), Instant::now() + s.token_lifetime);
@@ -316,6 +337,78 @@ async fn token(
         "access_token": value,
     }))
     .into_response()
+}
+
+/// Checks who is calling the token endpoint, the same way for every grant: the client id (in
+/// the body or HTTP Basic), then a client secret (body or HTTP Basic) or a signed assertion.
+pub(super) fn authenticate_client(
+    s: &FakeSettings,
+    tenant: &str,
+    headers: &HeaderMap,
+    form: &TokenForm,
+) -> Result<(), TokenRefusal> {
+    let basic = basic_credentials(headers);
+    let basic_id = basic.as_ref().map(|(id, _)| id.as_str());
+    let client_id = form.client_id.as_deref().or(basic_id);
+    if client_id != Some(s.client_id.as_str()) || basic_id.is_some_and(|id| id != s.client_id) {
+        return Err(TokenRefusal::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            format!(
+                "AADSTS700016: Application with identifier '{}' was not found in the directory.",
+                basic_id.or(form.client_id.as_deref()).unwrap_or_default()
+            ),
+        ));
+    }
+    const BAD_SECRET: &str = "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.";
+    let secret = match (form.client_secret.as_deref(), basic.as_ref()) {
+        (Some(body), Some((_, header))) if body != header => Err(BAD_SECRET),
+        (body, header) => Ok(body.or(header.map(|(_, secret)| secret.as_str()))),
+    };
+    let authenticated = secret.and_then(|secret| match (secret, &form.client_assertion) {
+        (Some(secret), None) if secret == s.client_secret => Ok(()),
+        (Some(_), None) => Err(BAD_SECRET),
+        (None, Some(assertion)) => {
+            let audience = format!("{}/{tenant}/oauth2/v2.0/token", base_url(headers));
+            verify_assertion(
+                s,
+                form.client_assertion_type.as_deref(),
+                assertion,
+                &audience,
+            )
+        }
+        _ if form.grant_type.as_deref() == Some("authorization_code") => Err(
+            "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ),
+        _ => Err(
+            "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+        ),
+    });
+    authenticated.map_err(|description| {
+        TokenRefusal::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    })
+}
+
+/// The client id and secret of an `Authorization: Basic` header, each form-urlencoded first
+/// as RFC 6749 §2.3.1 asks.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let encoded = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id), form_decode(secret)))
+}
+
+/// Undoes form-urlencoding of one value (`+` and `%XX`); a raw `&` or `=` is kept as it is.
+fn form_decode(s: &str) -> String {
+    let whole = s.replace('&', "%26").replace('=', "%3D");
+    form_urlencoded::parse(whole.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default()
 }
 
 /// Checks a client assertion as Entra does: signed by the registered certificate's key,
@@ -442,8 +535,8 @@ fn bad_skiptoken() -> Response {
     )
 }
 
-/// The base URL clients used to reach us, for nextLinks.
-fn base_url(headers: &HeaderMap) -> String {
+/// The base URL clients used to reach us, for nextLinks and the identity provider's URLs.
+pub(super) fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -403,7 +403,8 @@ impl Tenant {
 }
 
 impl Person {
-    fn present(&self, day: u32) -> bool {
+    /// In the tenant on `day`: joined and not yet left.
+    pub fn present(&self, day: u32) -> bool {
         day >= self.joins && self.leaves.is_none_or(|l| day < l)
     }
 

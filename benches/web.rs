@@ -4,8 +4,10 @@
 //! made the real way (`demo::sync_days`: the simulated Graph over loopback HTTP, the real
 //! syncer once per simulated day, each run dated on its day), kept in a private PostgreSQL
 //! whose data stays in `target/bench-web/<users>x<days>/` so the next run reuses it. The web
-//! front is served in-process on 127.0.0.1 (sign-in off) and each dashboard page and API
-//! endpoint is loaded with `wrk` (`apt-get install wrk`), one after the other. Reports a
+//! front is served in-process on 127.0.0.1 with sign-in on, as in production: every request
+//! carries the cookie of a security lead's session (made directly in the database), so each one
+//! pays for the session check. Each dashboard page and API endpoint is loaded with `wrk`
+//! (`apt-get install wrk`), one after the other. Reports a
 //! markdown table of p50 and p99 latency, requests per second and errors per path. Any non-2xx
 //! response or socket error makes the run fail after the table is printed.
 //!
@@ -24,10 +26,15 @@
 
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate, Utc};
+use phoneless::auth::{Identity, Role, RoleMap, SignInSettings};
 use phoneless::config::{AuthMode, WebConfig};
 use phoneless::db::embedded::EmbeddedPostgres;
 use phoneless::db::operations as ops;
+use phoneless::db::sessions;
+use phoneless::graph::auth::Credential;
 use phoneless::sim::Tenant;
+use phoneless::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
+use phoneless::web::access;
 use phoneless::web::{self, AppState};
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -238,11 +245,13 @@ async fn run_wrk(
     connections: usize,
     seconds: u64,
     script: Option<&Path>,
+    cookie: &str,
 ) -> Result<(WrkResult, String)> {
     let mut command = tokio::process::Command::new(wrk);
     if let Some(script) = script {
         command.arg("-s").arg(script);
     }
+    command.arg("-H").arg(format!("Cookie: {cookie}"));
     let out = command
         .arg(format!("-t{threads}"))
         .arg(format!("-c{connections}"))
@@ -273,13 +282,14 @@ async fn run_wrk(
 }
 
 /// Fetches `url` a few times; each answer must be 200. The body size and the fastest time.
-async fn warm_up(client: &reqwest::Client, url: &str) -> Result<(usize, f64)> {
+async fn warm_up(client: &reqwest::Client, url: &str, cookie: &str) -> Result<(usize, f64)> {
     let mut size = 0;
     let mut best = f64::INFINITY;
     for _ in 0..WARM_UP_REQUESTS {
         let started = Instant::now();
         let response = client
             .get(url)
+            .header(reqwest::header::COOKIE, cookie)
             .send()
             .await
             .with_context(|| format!("warm-up request to {url} failed"))?;
@@ -423,23 +433,59 @@ async fn main() -> Result<()> {
         .await
         .context("could not listen on 127.0.0.1")?;
     let addr: SocketAddr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    // Sign-in is configured (nothing is fetched until someone signs in), and a security lead's
+    // session is made directly, as the callback would.
+    let sign_in = SignInSettings {
+        login_url: "http://127.0.0.1:9".into(),
+        tenant_id: SIM_TENANT_ID.into(),
+        client_id: SIM_CLIENT_ID.into(),
+        credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
+        redirect_url: format!("{base}/auth/callback"),
+    };
+    let secret = access::random_secret();
+    let lead = Identity {
+        tenant_id: uuid::Uuid::parse_str(SIM_TENANT_ID)?,
+        object_id: uuid::Uuid::new_v4(),
+        name: "Benchmark".into(),
+        username: "benchmark@phoneless.invalid".into(),
+        roles: vec![Role::SecurityLead.default_app_role().into()],
+        groups: Vec::new(),
+        groups_overage: false,
+    };
+    let now = Utc::now();
+    sessions::create_session(
+        &pool,
+        &access::secret_hash(&secret),
+        &lead,
+        &access::random_secret(),
+        "127.0.0.1",
+        now,
+        now + Duration::hours(12),
+        uuid::Uuid::new_v4(),
+    )
+    .await
+    .context("a session for the benchmark")?;
+    let cookie = format!("phoneless={secret}");
     let router = web::app(AppState::new(
         pool.clone(),
         WebConfig {
             listen: addr,
-            public_url: None,
-            auth: AuthMode::None,
+            public_url: Some(base.clone()),
+            auth: AuthMode::Entra,
             deadline: NaiveDate::from_ymd_opt(2027, 2, 1).context("deadline")?,
             demo: false,
-            local_identity: "tester".into(),
+            roles: RoleMap::default(),
+            session_idle: std::time::Duration::from_secs(3600),
+            session_max: std::time::Duration::from_secs(12 * 3600),
+            sign_in: Some(sign_in),
         },
     ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(web::serve(listener, router, async {
         let _ = stopped.await;
     }));
-    let base = format!("http://{addr}");
-    println!("Serving on {base}");
+    println!("Serving on {base}, signed in as a security lead");
 
     // 3. Warm-up (every path must answer 200), then wrk on each path in turn.
     let client = reqwest::Client::builder()
@@ -463,7 +509,7 @@ async fn main() -> Result<()> {
     ]);
     println!("\nWarm-up ({WARM_UP_REQUESTS} requests each, one at a time):");
     for path in &paths {
-        let (size, best_ms) = warm_up(&client, &format!("{base}{path}")).await?;
+        let (size, best_ms) = warm_up(&client, &format!("{base}{path}"), &cookie).await?;
         println!("  {path}: 200, {size} bytes, fastest {best_ms:.1} ms");
     }
     println!(
@@ -488,7 +534,7 @@ async fn main() -> Result<()> {
         );
     let mut results = Vec::new();
     for (path, url, script) in loads {
-        let (r, raw) = run_wrk(&wrk, &url, threads, connections, seconds, script).await?;
+        let (r, raw) = run_wrk(&wrk, &url, threads, connections, seconds, script, &cookie).await?;
         println!(
             "  {path}: {} requests, p50 {:.2} ms, p99 {:.2} ms, errors {}",
             r.requests.unwrap_or(0),

@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the web front and API, with the background syncer unless --no-sync.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Sync once now, showing progress; exits non-zero if the sync fails.
     Sync(SyncArgs),
     /// Apply database migrations (serve and sync apply them too).
@@ -155,7 +155,7 @@ pub async fn main() -> ExitCode {
     let quiet = matches!(cli.command, Command::Sync(_));
     init_logging(quiet);
     let result = match cli.command {
-        Command::Serve(a) => serve(a).await,
+        Command::Serve(a) => serve(*a).await,
         Command::Sync(a) => sync_once(a).await,
         Command::Migrate(a) => migrate(a).await,
         Command::Demo(a) => run_demo(a).await,
@@ -207,14 +207,20 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     let url = a.db.url(&mut problems);
     let web_config = a.web.config(&mut problems);
-    let graph = if a.no_sync {
+    // Sign-in uses the same app registration as the syncer, so it needs the Graph settings
+    // even with --no-sync.
+    let graph = if a.no_sync && a.web.auth == AuthMode::None {
         None
     } else {
         a.graph.settings(&mut problems)
     };
     let interval = config::sync_interval(&a.sync_interval, &mut problems);
     check(problems)?;
-    let web_config = web_config.context("web configuration")?;
+    let mut web_config = web_config.context("web configuration")?;
+    if let Some(g) = &graph {
+        web_config = web_config.with_sign_in(g);
+    }
+    let graph = graph.filter(|_| !a.no_sync);
     let pool = open_database(&url).await?;
 
     let cancel = CancellationToken::new();
@@ -317,7 +323,11 @@ async fn run_demo(a: DemoArgs) -> Result<ExitCode> {
         public_url: None,
         auth: AuthMode::None,
         deadline: a.deadline,
-        local_identity: "demo (sign-in off)".into(),
+        role_security_lead: String::new(),
+        role_helpdesk: String::new(),
+        role_viewer: String::new(),
+        session_idle: config::DEFAULT_SESSION_IDLE.into(),
+        session_max: config::DEFAULT_SESSION_MAX.into(),
     }
     .config(&mut problems);
     if a.users == 0 || a.days == 0 {

@@ -2,6 +2,7 @@
 //! start-up with every problem listed at once. Secrets are held in `SecretString` and never
 //! printed, not even in `Debug` output.
 
+use crate::auth::{Role, RoleMap, SignInSettings};
 use crate::graph::auth::Credential;
 use crate::graph::pacing::Rate;
 use crate::graph::{self, GraphSettings};
@@ -240,25 +241,85 @@ pub struct WebArgs {
     /// The date phone methods stop working.
     #[arg(long, env = "PHONELESS_DEADLINE", default_value = DEFAULT_DEADLINE)]
     pub deadline: String,
-    /// Who the access log names while sign-in is off (with sign-in, the signed-in person).
-    #[arg(long, env = "PHONELESS_LOCAL_IDENTITY", default_value = DEFAULT_LOCAL_IDENTITY)]
-    pub local_identity: String,
+    /// App-role values or group object ids (comma-separated) that make someone a security lead.
+    #[arg(
+        long,
+        env = "PHONELESS_ROLE_SECURITY_LEAD",
+        default_value = "Phoneless.SecurityLead"
+    )]
+    pub role_security_lead: String,
+    /// App-role values or group object ids (comma-separated) that make someone helpdesk.
+    #[arg(
+        long,
+        env = "PHONELESS_ROLE_HELPDESK",
+        default_value = "Phoneless.Helpdesk"
+    )]
+    pub role_helpdesk: String,
+    /// App-role values or group object ids (comma-separated) that make someone a viewer.
+    #[arg(
+        long,
+        env = "PHONELESS_ROLE_VIEWER",
+        default_value = "Phoneless.Viewer"
+    )]
+    pub role_viewer: String,
+    /// A session ends after this long without a request.
+    #[arg(long, env = "PHONELESS_SESSION_IDLE", default_value = DEFAULT_SESSION_IDLE)]
+    pub session_idle: String,
+    /// A session ends this long after sign-in, however busy.
+    #[arg(long, env = "PHONELESS_SESSION_MAX", default_value = DEFAULT_SESSION_MAX)]
+    pub session_max: String,
 }
 
-/// The access log's "who" while sign-in is off.
-pub const DEFAULT_LOCAL_IDENTITY: &str = "local (sign-in off)";
+/// Default idle expiry of a session.
+pub const DEFAULT_SESSION_IDLE: &str = "1h";
+/// Default absolute expiry of a session: a working day.
+pub const DEFAULT_SESSION_MAX: &str = "12h";
+/// Who the access log names while sign-in is off.
+pub const LOCAL_IDENTITY: &str = "local";
 
 /// Validated web settings.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
     pub listen: SocketAddr,
+    /// The address people use to reach phoneless, without a trailing slash.
     pub public_url: Option<String>,
     pub auth: AuthMode,
     pub deadline: NaiveDate,
     /// Serving a simulated tenant (`phoneless demo`): pages carry a banner.
     pub demo: bool,
-    /// Who the access log names while sign-in is off.
-    pub local_identity: String,
+    /// Which app roles or groups give which role.
+    pub roles: RoleMap,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    /// Sign-in with Entra ID (`PHONELESS_AUTH=entra`): the app registration and redirect URI.
+    pub sign_in: Option<SignInSettings>,
+}
+
+impl WebConfig {
+    /// Served over https: cookies are `Secure` and browsers are told to stay on https (HSTS).
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Sign-in settings for this app registration, sending people back to
+    /// `PHONELESS_PUBLIC_URL/auth/callback`.
+    pub fn with_sign_in(mut self, graph: &GraphSettings) -> WebConfig {
+        if self.auth == AuthMode::Entra {
+            self.sign_in = Some(SignInSettings {
+                login_url: graph.login_url.clone(),
+                tenant_id: graph.tenant_id.clone(),
+                client_id: graph.client_id.clone(),
+                credential: graph.credential.clone(),
+                redirect_url: format!(
+                    "{}/auth/callback",
+                    self.public_url.as_deref().unwrap_or_default()
+                ),
+            });
+        }
+        self
+    }
 }
 
 impl WebArgs {
@@ -288,16 +349,38 @@ impl WebArgs {
                 None
             }
         };
-        match (self.auth, listen) {
-            (AuthMode::None, Some(a)) if !a.ip().is_loopback() => problems.push(format!(
+        match (self.auth, listen, public_url.as_deref()) {
+            (AuthMode::None, Some(a), _) if !a.ip().is_loopback() => problems.push(format!(
                 "PHONELESS_AUTH=none lets anyone in, so it is only allowed on a loopback address; {a} is not one"
             )),
-            (AuthMode::Entra, _) => problems.push(
-                "PHONELESS_AUTH=entra: sign-in with Entra ID is not available in this version yet; \
-                 set PHONELESS_AUTH=none and listen on a loopback address (127.0.0.1) for now"
+            (AuthMode::Entra, _, None) => problems.push(
+                "PHONELESS_PUBLIC_URL is not set: the address people use to reach phoneless \
+                 (sign-in sends them back to it, at /auth/callback)"
                     .into(),
             ),
+            (AuthMode::Entra, _, Some(url)) if !url.is_empty() && !secure_enough(url) => {
+                problems.push(format!(
+                    "PHONELESS_PUBLIC_URL={url:?} must be https (plain http only for localhost): \
+                     session cookies must not travel in the clear, and Entra ID accepts http \
+                     redirect URIs only for localhost"
+                ))
+            }
             _ => {}
+        }
+        let roles = RoleMap::parse([
+            (Role::SecurityLead, &self.role_security_lead),
+            (Role::Helpdesk, &self.role_helpdesk),
+            (Role::Viewer, &self.role_viewer),
+        ])
+        .map_err(|e| problems.push(e))
+        .ok();
+        let session_idle = duration("PHONELESS_SESSION_IDLE", &self.session_idle, problems);
+        let session_max = duration("PHONELESS_SESSION_MAX", &self.session_max, problems);
+        if session_idle > session_max {
+            problems.push(format!(
+                "PHONELESS_SESSION_IDLE ({}) is longer than PHONELESS_SESSION_MAX ({})",
+                self.session_idle, self.session_max
+            ));
         }
         if problems.len() > before {
             return None;
@@ -308,11 +391,25 @@ impl WebArgs {
             auth: self.auth,
             deadline: deadline?,
             demo: false,
-            local_identity: match self.local_identity.trim() {
-                "" => DEFAULT_LOCAL_IDENTITY.to_owned(),
-                name => name.to_owned(),
-            },
+            roles: roles?,
+            session_idle,
+            session_max,
+            sign_in: None,
         })
+    }
+}
+
+/// https, or http to this machine (trials).
+fn secure_enough(url: &str) -> bool {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() == "https" => true,
+        Ok(u) => match u.host() {
+            Some(oauth2::url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(oauth2::url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(oauth2::url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        Err(_) => false,
     }
 }
 
@@ -421,5 +518,51 @@ mod tests {
                 .is_none()
         );
         assert!(problems[0].contains("PHONELESS_DEADLINE"));
+    }
+
+    #[test]
+    fn sign_in_needs_a_public_https_address() {
+        let problems_of = |args: &[&str]| {
+            let mut problems = Vec::new();
+            parse(args).web.config(&mut problems);
+            problems.join("\n")
+        };
+        assert!(problems_of(&[]).contains("PHONELESS_PUBLIC_URL is not set"));
+        assert!(
+            problems_of(&["--public-url", "http://phoneless.contoso.example"])
+                .contains("must be https")
+        );
+        for ok in [
+            "https://phoneless.contoso.example",
+            "http://localhost:8080",
+            "http://127.0.0.1:8080/",
+        ] {
+            assert_eq!(problems_of(&["--public-url", ok]), "", "{ok}");
+        }
+        let mut problems = Vec::new();
+        let config = parse(&["--public-url", "https://phoneless.contoso.example/"])
+            .web
+            .config(&mut problems)
+            .expect("valid");
+        assert!(config.https());
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://phoneless.contoso.example")
+        );
+    }
+
+    #[test]
+    fn sessions_and_roles_are_checked() {
+        let mut problems = Vec::new();
+        let none = ["--auth", "none"];
+        let bad = [
+            &none[..],
+            &["--session-idle", "13h", "--role-viewer", "Viewers Group"],
+        ]
+        .concat();
+        assert!(parse(&bad).web.config(&mut problems).is_none());
+        let text = problems.join("\n");
+        assert!(text.contains("PHONELESS_SESSION_IDLE"), "{text}");
+        assert!(text.contains("PHONELESS_ROLE_VIEWER"), "{text}");
     }
 }

@@ -4,6 +4,7 @@
 //! and [`graph`]; [`classify`] is pure; [`sim`] stands in for Microsoft Graph.
 
 pub mod advice;
+pub mod auth;
 pub mod classify;
 pub mod cli;
 pub mod config;

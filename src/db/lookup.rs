@@ -112,44 +112,62 @@ pub async fn history(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec
 
 /// One access to personal data.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Access {
+pub struct AccessEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
-    /// `search`, `view` (the user's page) or `api_view` (their JSON).
+    /// The signed-in person's object id (none while sign-in is off).
+    pub actor_object: Option<Uuid>,
+    /// `search`, `view` (the user's page), `api_view` (their JSON), `sign_in`, `sign_out` or
+    /// `session_revoked`.
     pub action: String,
     pub subject: Option<Uuid>,
     pub detail: String,
     pub client: String,
 }
 
+/// Who did something, for the access log.
+#[derive(Debug, Clone, Copy)]
+pub struct Accessor<'a> {
+    /// The person's name and username, as shown in the log.
+    pub name: &'a str,
+    /// Tenant and object id of the signed-in person (none while sign-in is off).
+    pub ids: Option<(Uuid, Uuid)>,
+    /// The client's address.
+    pub client: &'a str,
+}
+
 /// Records one access.
 pub async fn record_access(
     db: impl PgExecutor<'_>,
-    actor: &str,
+    who: Accessor<'_>,
     action: &str,
     subject: Option<Uuid>,
     detail: &str,
-    client: &str,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO access_log (actor, action, subject, detail, client) VALUES ($1, $2, $3, $4, $5)",
-        actor,
+        "INSERT INTO access_log (actor, actor_tenant, actor_object, action, subject, detail, client)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        who.name,
+        who.ids.map(|(tenant, _)| tenant),
+        who.ids.map(|(_, object)| object),
         action,
         subject,
         detail,
-        client
+        who.client
     )
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Which accesses to list: by who looked (exact), by whom they looked at (object id, or part of
+/// Which accesses to list: by who looked (exact name, or object id), by whom they looked at (object id, or part of
 /// the recorded UPN or search text), older than `before` (an id, for paging).
 #[derive(Debug, Clone, Default)]
 pub struct AccessFilter {
     pub actor: Option<String>,
+    /// The signed-in person's object id.
+    pub actor_object: Option<Uuid>,
     pub subject: Option<Uuid>,
     pub text: Option<String>,
 }
@@ -157,20 +175,22 @@ pub struct AccessFilter {
 macro_rules! access_query {
     ($f:expr, $before:expr, $limit:expr) => {
         sqlx::query_as!(
-            Access,
-            r#"SELECT id, at, actor, action, subject, detail, client
+            AccessEntry,
+            r#"SELECT id, at, actor, actor_object, action, subject, detail, client
                FROM access_log
                WHERE ($1::text IS NULL OR actor = $1)
                  AND ($2::uuid IS NULL OR subject = $2)
                  AND ($3::text IS NULL OR detail ILIKE '%' || $3 || '%')
                  AND ($4::bigint IS NULL OR id < $4)
+                 AND ($6::uuid IS NULL OR actor_object = $6)
                ORDER BY id DESC
                LIMIT $5"#,
             $f.actor.as_deref(),
             $f.subject,
             $f.text.as_deref().map(like_literal),
             $before,
-            $limit
+            $limit,
+            $f.actor_object
         )
     };
 }
@@ -181,7 +201,7 @@ pub async fn accesses(
     f: &AccessFilter,
     before: Option<i64>,
     limit: i64,
-) -> sqlx::Result<Vec<Access>> {
+) -> sqlx::Result<Vec<AccessEntry>> {
     access_query!(f, before, Some(limit)).fetch_all(db).await
 }
 
@@ -189,6 +209,6 @@ pub async fn accesses(
 pub fn stream_accesses<'e>(
     db: impl PgExecutor<'e> + 'e,
     f: &'e AccessFilter,
-) -> impl Stream<Item = sqlx::Result<Access>> + 'e {
+) -> impl Stream<Item = sqlx::Result<AccessEntry>> + 'e {
     access_query!(f, None::<i64>, None::<i64>).fetch(db)
 }

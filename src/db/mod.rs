@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod embedded;
 pub mod lookup;
 pub mod operations;
+pub mod sessions;
 
 use anyhow::{Context, Result};
 use sqlx::migrate::Migrator;

@@ -140,7 +140,12 @@ impl TokenProvider {
                 certificate_pem,
                 private_key_pem,
             } => {
-                let assertion = self.client_assertion(certificate_pem, private_key_pem)?;
+                let assertion = client_assertion(
+                    &self.token_url,
+                    &self.client_id,
+                    certificate_pem,
+                    private_key_pem,
+                )?;
                 client
                     .exchange_client_credentials()
                     .add_scope(Scope::new(self.scope.clone()))
@@ -164,47 +169,48 @@ impl TokenProvider {
             Err(e) => Err(token_error(&self.token_url, e)),
         }
     }
+}
 
-    /// A client assertion JWT signed with the certificate's key: PS256 with the `x5t#S256`
-    /// thumbprint, as Microsoft's current documentation asks.
-    fn client_assertion(
-        &self,
-        certificate_pem: &str,
-        private_key_pem: &SecretString,
-    ) -> Result<String, GraphError> {
-        let cert = pem::parse(certificate_pem).map_err(|e| {
-            GraphError::Config(format!(
-                "the client certificate is not a PEM certificate: {e}"
-            ))
-        })?;
-        if cert.tag() != "CERTIFICATE" {
-            return Err(GraphError::Config(format!(
-                "the client certificate file holds a {:?}, not a CERTIFICATE",
-                cert.tag()
-            )));
-        }
-        let key =
-            jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose_secret().as_bytes())
-                .map_err(|e| {
-                    GraphError::Config(format!(
-                        "the client certificate's private key is not an RSA PEM key: {e}"
-                    ))
-                })?;
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
-        header.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(Sha256::digest(cert.contents())));
-        let now = chrono::Utc::now().timestamp();
-        let claims = AssertionClaims {
-            aud: &self.token_url,
-            iss: &self.client_id,
-            sub: &self.client_id,
-            jti: uuid::Uuid::new_v4().to_string(),
-            nbf: now,
-            iat: now,
-            exp: now + ASSERTION_LIFETIME_SECS,
-        };
-        jsonwebtoken::encode(&header, &claims, &key)
-            .map_err(|e| GraphError::Config(format!("could not sign the client assertion: {e}")))
+/// A client assertion JWT for the token endpoint `token_url`, signed with the certificate's key:
+/// PS256 with the `x5t#S256` thumbprint, as Microsoft's current documentation asks. Used by the
+/// syncer's app-only tokens and by sign-in's code redemption.
+pub(crate) fn client_assertion(
+    token_url: &str,
+    client_id: &str,
+    certificate_pem: &str,
+    private_key_pem: &SecretString,
+) -> Result<String, GraphError> {
+    let cert = pem::parse(certificate_pem).map_err(|e| {
+        GraphError::Config(format!(
+            "the client certificate is not a PEM certificate: {e}"
+        ))
+    })?;
+    if cert.tag() != "CERTIFICATE" {
+        return Err(GraphError::Config(format!(
+            "the client certificate file holds a {:?}, not a CERTIFICATE",
+            cert.tag()
+        )));
     }
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose_secret().as_bytes())
+        .map_err(|e| {
+        GraphError::Config(format!(
+            "the client certificate's private key is not an RSA PEM key: {e}"
+        ))
+    })?;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+    header.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(Sha256::digest(cert.contents())));
+    let now = chrono::Utc::now().timestamp();
+    let claims = AssertionClaims {
+        aud: token_url,
+        iss: client_id,
+        sub: client_id,
+        jti: uuid::Uuid::new_v4().to_string(),
+        nbf: now,
+        iat: now,
+        exp: now + ASSERTION_LIFETIME_SECS,
+    };
+    jsonwebtoken::encode(&header, &claims, &key)
+        .map_err(|e| GraphError::Config(format!("could not sign the client assertion: {e}")))
 }
 
 /// Plain words for the token endpoint's refusals; `AADSTS` codes per Microsoft's error reference.

@@ -1,13 +1,15 @@
 //! The JSON API under `/api/v1/` (names are a contract: add fields, rename none).
 
+use super::access::{Access, Route};
 use super::departments::{self, Group};
 use super::params::Params;
 use super::trend::{self, Trend, TrendJson};
 use super::{AppError, AppState, users};
+use crate::auth::Role;
 use crate::db::operations::{self as ops, Counts, Run};
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -18,13 +20,20 @@ const MAX_RUNS: i64 = 500;
 /// The longest trend window one request may ask for (about 30 years of daily points).
 const MAX_DAYS: i64 = 11_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/summary", get(summary))
-        .route("/trend", get(trend))
-        .route("/departments", get(departments))
-        .route("/users", get(users))
-        .route("/sync/runs", get(runs))
+pub fn routes() -> Vec<Route> {
+    let viewer = Access::Role(Role::Viewer);
+    vec![
+        Route::new("/api/v1/summary", viewer, get(summary)),
+        Route::new("/api/v1/trend", viewer, get(trend)),
+        Route::new("/api/v1/departments", viewer, get(departments)),
+        Route::new("/api/v1/users", Access::Role(Role::Helpdesk), get(users)),
+        Route::new("/api/v1/sync/runs", viewer, get(runs)),
+        Route::new(
+            "/api/v1/users/{id}",
+            Access::Role(Role::Helpdesk),
+            get(super::lookup::user_json),
+        ),
+    ]
 }
 
 #[derive(Debug, Serialize)]

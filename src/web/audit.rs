@@ -1,13 +1,14 @@
 //! `/audit`: who looked at whom (every search and user view), filterable by who and whom,
 //! newest first, paged; `/audit.csv` exports the filtered log.
 
+use super::access::{Access, Caller, Route};
 use super::download::csv_download;
 use super::params::Params;
 use super::{AppError, AppState, Layout, PageError};
-use crate::db::lookup::{self as db, Access, AccessFilter};
+use crate::auth::Role;
+use crate::db::lookup::{self as db, AccessEntry, AccessFilter};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -17,17 +18,23 @@ use uuid::Uuid;
 /// Entries per page.
 pub const PAGE_SIZE: i64 = 100;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(page))
-        .route("/audit.csv", get(export))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/audit", Access::Role(Role::SecurityLead), get(page)),
+        Route::new("/audit.csv", Access::Role(Role::SecurityLead), get(export)),
+    ]
 }
 
-/// `who` (exact) and `whom` (an object id, or part of a UPN or search text).
+/// `who` (a signed-in person's object id, or the exact name) and `whom` (an object id, or
+/// part of a UPN or search text).
 fn filter(p: &Params) -> AccessFilter {
+    let who = p.get("who");
     let whom = p.get("whom");
     AccessFilter {
-        actor: p.get("who").map(str::to_owned),
+        actor: who
+            .filter(|w| Uuid::parse_str(w).is_err())
+            .map(str::to_owned),
+        actor_object: who.and_then(|w| Uuid::parse_str(w).ok()),
         subject: whom.and_then(|w| Uuid::parse_str(w).ok()),
         text: whom
             .filter(|w| Uuid::parse_str(w).is_err())
@@ -49,24 +56,34 @@ fn query(p: &Params) -> String {
 pub struct Row {
     pub at: String,
     pub actor: String,
+    /// All of this person's entries, when they were signed in.
+    pub actor_href: Option<String>,
     pub action: &'static str,
     pub subject_href: Option<String>,
     pub detail: String,
+    /// What was typed (searches), shown in quotes.
+    pub quoted: bool,
     pub client: String,
 }
 
-impl From<&Access> for Row {
-    fn from(a: &Access) -> Row {
+impl From<&AccessEntry> for Row {
+    fn from(a: &AccessEntry) -> Row {
         Row {
             at: a.at.format("%Y-%m-%d %H:%M:%S").to_string(),
             actor: a.actor.clone(),
+            actor_href: a.actor_object.map(|o| format!("/audit?who={o}")),
             action: match a.action.as_str() {
                 "search" => "searched for",
                 "view" => "viewed",
-                _ => "read the JSON of",
+                "api_view" => "read the JSON of",
+                "sign_in" => "signed in",
+                "sign_out" => "signed out",
+                "session_revoked" => "ended the session of",
+                _ => "did",
             },
             subject_href: a.subject.map(|s| format!("/users/{s}")),
             detail: a.detail.clone(),
+            quoted: a.action == "search",
             client: a.client.clone(),
         }
     }
@@ -85,6 +102,7 @@ pub struct AuditPage {
 
 async fn page(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<AuditPage, PageError> {
     let p = Params::parse(raw.as_deref(), &["who", "whom", "before"])?;
@@ -103,7 +121,7 @@ async fn page(
     let q = query(&p);
     let sep = if q.is_empty() { "" } else { "&" };
     Ok(AuditPage {
-        layout: Layout::new(&state, "audit"),
+        layout: Layout::new(&state, Some(&caller), "audit"),
         who: p.get("who").unwrap_or("").to_owned(),
         whom: p.get("whom").unwrap_or("").to_owned(),
         older_href: more
@@ -129,7 +147,9 @@ async fn export(
         "phoneless-access-log-{}.csv",
         chrono::Utc::now().format("%Y-%m-%d")
     );
-    let head = ["id", "at", "who", "action", "whom", "detail", "from"];
+    let head = [
+        "id", "at", "who", "who_id", "action", "whom", "detail", "from",
+    ];
     Ok(csv_download(&filename, &head, move |mut sink| async move {
         let mut rows = db::stream_accesses(&pool, &f);
         while let Some(row) = rows.next().await {
@@ -139,6 +159,7 @@ async fn export(
                         a.id.to_string(),
                         a.at.to_rfc3339(),
                         a.actor,
+                        a.actor_object.map(|o| o.to_string()).unwrap_or_default(),
                         a.action,
                         a.subject.map(|s| s.to_string()).unwrap_or_default(),
                         a.detail,

@@ -1,18 +1,19 @@
 //! `/departments`: progress per department (or company, office, country), and one group's
 //! page with the overview's charts and its people still on the phone.
 
+use super::access::{Access, Caller, Route};
 use super::chart::{Chart, Sparkline};
 use super::overview::{RangeLink, Tile, range, range_links, tiles};
 use super::params::Params;
 use super::trend::{self, Trend};
 use super::users::{NO_GROUP, Row as UserRow, first_page};
 use super::{AppError, AppState, Layout, PageError, thousands};
+use crate::auth::Role;
 use crate::classify::State as MigrationState;
 use crate::db::dashboard::{self, UserFilter};
 use crate::db::operations as ops;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use chrono::{Duration, NaiveDate};
@@ -32,10 +33,15 @@ pub const SPARK_DAYS: i64 = 90;
 /// The window of `change_30d`.
 pub const CHANGE_DAYS: i64 = 30;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/departments", get(table))
-        .route("/departments/view", get(group_page))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/departments", Access::Role(Role::Viewer), get(table)),
+        Route::new(
+            "/departments/view",
+            Access::Role(Role::Viewer),
+            get(group_page),
+        ),
+    ]
 }
 
 /// One group's row (the JSON contract of `/api/v1/departments`).
@@ -205,6 +211,7 @@ pub fn group_query(by: &str, name: Option<&str>) -> String {
 
 async fn table(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<DepartmentsPage, PageError> {
     let p = Params::parse(raw.as_deref(), &["by", "sort", "dir"])?;
@@ -263,7 +270,7 @@ async fn table(
         })
         .collect();
     Ok(DepartmentsPage {
-        layout: Layout::new(&state, "departments"),
+        layout: Layout::new(&state, Some(&caller), "departments"),
         by,
         heading,
         switches: DIMENSIONS
@@ -288,6 +295,8 @@ pub struct GroupPage {
     states_chart: Chart,
     burn_down: Chart,
     forecast: String,
+    /// The people still on the phone (helpdesk and security leads; viewers see counts only).
+    show_people: bool,
     users: Vec<UserRow>,
     users_total: i64,
     list_href: String,
@@ -301,6 +310,7 @@ impl GroupPage {
 
 async fn group_page(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<GroupPage, PageError> {
     let p = Params::parse(raw.as_deref(), &["by", "name", "range"])?;
@@ -326,11 +336,17 @@ async fn group_page(
         "country" => filter.country = Some(name.unwrap_or("").to_owned()),
         _ => filter.department = Some(name.unwrap_or("").to_owned()),
     }
-    let (users, users_total) = first_page(&state, filter).await?;
+    let show_people = caller.may(Role::Helpdesk);
+    let (users, users_total) = if show_people {
+        first_page(&state, filter).await?
+    } else {
+        (Vec::new(), 0)
+    };
     let mut list = form_urlencoded::Serializer::new(String::new());
     list.append_pair(by, &filter_value);
     Ok(GroupPage {
-        layout: Layout::new(&state, "departments"),
+        layout: Layout::new(&state, Some(&caller), "departments"),
+        show_people,
         heading,
         query: group_query(by, name),
         tiles: tiles(&last.counts, &trend),

@@ -1,15 +1,16 @@
 //! `/healthz`: public, for load balancers. 200 when the database answers, 503 otherwise.
 
 use super::AppState;
+use super::access::{Access, Route};
 use crate::db::operations as ops;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+pub fn routes() -> Vec<Route> {
+    vec![Route::new("/healthz", Access::Public, get(healthz))]
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {

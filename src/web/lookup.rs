@@ -2,21 +2,22 @@
 //! sign in with, what changed, what to do next) and its JSON, `/api/v1/users/{id}`. Every
 //! search and view is written to the access log.
 
-use super::actor::Actor;
+use super::access::{Access, Caller, Route};
 use super::params::Params;
 use super::users::Row;
 use super::{AppError, AppState, Layout, PageError};
 use crate::advice::{self, class_label, default_label, priority_label, state_label};
+use crate::auth::Role;
 use crate::classify::{State as MigrationState, method_label};
 use crate::db::lookup::{self as db, Version};
 use crate::db::operations as ops;
 use crate::timeline::{Entry, lost_strong_methods, timeline};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -26,15 +27,11 @@ pub const SEARCH_RESULTS: i64 = 20;
 /// The longest search text taken.
 const MAX_SEARCH_CHARS: usize = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/lookup", get(search_page))
-        .route("/users/{id}", get(user_page))
-}
-
-/// The JSON API's part (mounted under `/api/v1`).
-pub fn api_router() -> Router<AppState> {
-    Router::new().route("/users/{id}", get(user_json))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/lookup", Access::Role(Role::Helpdesk), get(search_page)),
+        Route::new("/users/{id}", Access::Role(Role::Helpdesk), get(user_page)),
+    ]
 }
 
 #[derive(Template, WebTemplate)]
@@ -48,7 +45,7 @@ pub struct LookupPage {
 
 async fn search_page(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let p = Params::parse(raw.as_deref(), &["q"])?;
@@ -59,7 +56,7 @@ async fn search_page(
         ))
         .into());
     }
-    let mut layout = Layout::new(&state, "lookup");
+    let mut layout = Layout::new(&state, Some(&caller), "lookup");
     layout.search = query.clone();
     if query.is_empty() {
         return Ok(LookupPage {
@@ -71,11 +68,10 @@ async fn search_page(
     }
     db::record_access(
         &state.pool,
-        &actor.name,
+        caller.accessor(&caller.label()),
         "search",
         None,
         &query,
-        &actor.client,
     )
     .await?;
     let found = db::search(&state.pool, &query, SEARCH_RESULTS).await?;
@@ -135,7 +131,7 @@ pub struct Person {
 /// Loads one user and records the access; a friendly 404 for an id phoneless never saw.
 async fn load_person(
     state: &AppState,
-    actor: &Actor,
+    caller: &Caller,
     id: &str,
     action: &str,
 ) -> Result<Person, AppError> {
@@ -150,11 +146,10 @@ async fn load_person(
     let last: &Version = versions.last().ok_or_else(not_found)?;
     db::record_access(
         &state.pool,
-        &actor.name,
+        caller.accessor(&caller.label()),
         action,
         Some(user_id),
         &last.upn,
-        &actor.client,
     )
     .await?;
     let latest = ops::latest_succeeded_run(&state.pool).await?;
@@ -198,14 +193,14 @@ async fn load_person(
     })
 }
 
-async fn user_json(
+pub(super) async fn user_json(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Person>, AppError> {
     Params::parse(raw.as_deref(), &[])?;
-    Ok(Json(load_person(&state, &actor, &id, "api_view").await?))
+    Ok(Json(load_person(&state, &caller, &id, "api_view").await?))
 }
 
 /// A method as the page shows it.
@@ -240,12 +235,12 @@ impl PersonPage {
 
 async fn user_page(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<PersonPage, PageError> {
     Params::parse(raw.as_deref(), &[])?;
-    let p = load_person(&state, &actor, &id, "view").await?;
+    let p = load_person(&state, &caller, &id, "view").await?;
     let methods = p
         .methods
         .iter()
@@ -261,7 +256,7 @@ async fn user_page(
         .first()
         .map(|e| e.at.format("%-d %B %Y").to_string());
     Ok(PersonPage {
-        layout: Layout::new(&state, "lookup"),
+        layout: Layout::new(&state, Some(&caller), "lookup"),
         default_label: default_label(&p.default_method),
         methods,
         quiet_since,

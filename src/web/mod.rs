@@ -1,9 +1,10 @@
 //! The web front: one router built by [`app`] (tests call it directly), one module per page
 //! area, one error type that never shows internals.
 
-pub mod actor;
+pub mod access;
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod chart;
 pub mod departments;
 pub mod download;
@@ -12,16 +13,20 @@ pub mod lookup;
 pub mod overview;
 pub mod params;
 pub mod runs;
+pub mod security;
+pub mod sessions;
 pub mod trend;
 pub mod users;
 
+use crate::auth::{Oidc, Role};
 use crate::config::{AuthMode, WebConfig};
+use access::{Access, Caller, Route};
 use askama::Template;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use sqlx::PgPool;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -39,14 +44,27 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Answers that only change when a sync commits.
     pub cache: Arc<RunCache>,
+    /// Sign-in with Entra ID (none while sign-in is off, or when its settings are unusable).
+    pub oidc: Option<Arc<Oidc>>,
+    /// While sign-in is off, the forms' CSRF token (one per process).
+    pub local_csrf: String,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, config: WebConfig) -> AppState {
+        let oidc = config.sign_in.clone().and_then(|s| match Oidc::new(s) {
+            Ok(o) => Some(Arc::new(o)),
+            Err(e) => {
+                tracing::error!("{e}");
+                None
+            }
+        });
         AppState {
             pool,
             config: Arc::new(config),
             cache: Arc::default(),
+            oidc,
+            local_csrf: access::random_secret(),
         }
     }
 }
@@ -91,23 +109,52 @@ impl RunCache {
     }
 }
 
-/// The whole router.
+/// Every route, each with who may use it.
+pub fn routes() -> Vec<Route> {
+    [
+        health::routes(),
+        overview::routes(),
+        departments::routes(),
+        users::routes(),
+        runs::routes(),
+        lookup::routes(),
+        audit::routes(),
+        auth::routes(),
+        sessions::routes(),
+        api::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Each route's path and who may use it (for the navigation and the access tests).
+pub fn access_table() -> &'static [(&'static str, Access)] {
+    static TABLE: LazyLock<Vec<(&'static str, Access)>> =
+        LazyLock::new(|| routes().iter().map(|r| (r.path, r.access)).collect());
+    &TABLE
+}
+
+/// The whole router: every route behind its access check, every answer with the security
+/// headers.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(health::router())
-        .merge(overview::router())
-        .merge(departments::router())
-        .merge(users::router())
-        .merge(runs::router())
-        .merge(lookup::router())
-        .merge(audit::router())
-        .nest("/api/v1", api::router().merge(lookup::api_router()))
+    let mut router = Router::new();
+    for route in routes() {
+        let guard =
+            axum::middleware::from_fn_with_state((state.clone(), route.access), access::enforce);
+        router = router.route(route.path, route.handler.route_layer(guard));
+    }
+    router
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.https(),
+            security::headers,
         ))
         .layer(TraceLayer::new_for_http())
 }
@@ -127,6 +174,12 @@ pub enum AppError {
     NotFoundWith(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Not signed in (the API; pages redirect to sign-in instead).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -139,6 +192,8 @@ impl AppError {
             AppError::NotFound => (StatusCode::NOT_FOUND, "Not found.".to_owned()),
             AppError::NotFoundWith(m) => (StatusCode::NOT_FOUND, m.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone()),
+            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             AppError::Database(e) => {
                 tracing::error!("database error: {e}");
                 match e {
@@ -196,12 +251,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = self.0.status_and_message();
         let page = ErrorPage {
-            layout: Layout {
-                auth_off: false,
-                demo: false,
-                current: "",
-                search: String::new(),
-            },
+            layout: Layout::bare(),
             status: status.as_u16(),
             message: message.clone(),
         };
@@ -222,33 +272,74 @@ pub struct Layout {
     pub current: &'static str,
     /// The header's search box, filled in on the search page.
     pub search: String,
+    /// Who is signed in ("Name (username)") and their role, for the header.
+    pub signed_in: Option<(String, &'static str)>,
+    /// The sign-out form's CSRF token (empty: no sign-out button).
+    pub csrf_token: String,
+    /// The main navigation: address, label, current; only what the caller may open.
+    pub nav: Vec<(&'static str, &'static str, bool)>,
+    /// The header's search box (helpdesk and security leads).
+    pub can_search: bool,
 }
 
 /// The main navigation: address, label, section key.
-const NAV: [(&str, &str, &str); 6] = [
+const NAV: [(&str, &str, &str); 7] = [
     ("/", "Overview", "overview"),
     ("/departments", "Departments", "departments"),
     ("/users", "Still on the phone", "users"),
     ("/lookup", "Look up", "lookup"),
     ("/sync", "Sync", "sync"),
     ("/audit", "Access log", "audit"),
+    ("/sessions", "Sessions", "sessions"),
 ];
 
 impl Layout {
-    pub fn new(state: &AppState, current: &'static str) -> Layout {
+    /// The frame of a page for `caller` (none: not signed in).
+    pub fn new(state: &AppState, caller: Option<&Caller>, current: &'static str) -> Layout {
+        let may = |access: Access| match access {
+            Access::Public | Access::SignIn => true,
+            Access::Role(role) => caller.is_some_and(|c| c.may(role)),
+        };
+        let signed_in_mode = state.config.auth == AuthMode::Entra;
         Layout {
-            auth_off: state.config.auth == AuthMode::None,
+            auth_off: !signed_in_mode,
             demo: state.config.demo,
             current,
             search: String::new(),
+            signed_in: caller
+                .filter(|c| c.session.is_some())
+                .map(|c| (c.label(), c.role.map(Role::label).unwrap_or("no role yet"))),
+            csrf_token: caller
+                .filter(|c| c.session.is_some())
+                .map(|c| c.csrf_token.clone())
+                .unwrap_or_default(),
+            nav: NAV
+                .iter()
+                .filter(|(href, _, _)| *href != "/sessions" || signed_in_mode)
+                .filter(|(href, _, _)| {
+                    access_table()
+                        .iter()
+                        .find(|(path, _)| path == href)
+                        .is_some_and(|(_, access)| may(*access))
+                })
+                .map(|(href, label, key)| (*href, *label, *key == current))
+                .collect(),
+            can_search: caller.is_some_and(|c| c.may(Role::Helpdesk)),
         }
     }
 
-    /// The main navigation, with the current section marked.
-    pub fn nav_items(&self) -> Vec<(&'static str, &'static str, bool)> {
-        NAV.iter()
-            .map(|(href, label, key)| (*href, *label, *key == self.current))
-            .collect()
+    /// A frame with no navigation (error pages, which know nothing of the caller).
+    pub fn bare() -> Layout {
+        Layout {
+            auth_off: false,
+            demo: false,
+            current: "",
+            search: String::new(),
+            signed_in: None,
+            csrf_token: String::new(),
+            nav: Vec::new(),
+            can_search: false,
+        }
     }
 }
 

@@ -1,16 +1,17 @@
 //! `/`: the headline numbers of the newest complete run with their change over 7 and 30 days,
 //! the states over time and the burn-down to the deadline.
 
+use super::access::{Access, Caller, Route};
 use super::api::{Summary, load_summary};
 use super::chart::Chart;
 use super::params::Params;
 use super::trend::{self, DEFAULT_RANGE, RANGES, Trend};
 use super::{AppState, Layout, PageError, thousands};
+use crate::auth::Role;
 use crate::classify::State as MigrationState;
 use crate::db::operations::Counts;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -24,10 +25,11 @@ const STYLE_CSS: &str = include_str!("../../static/style.css");
 /// a few times a day.
 pub const STALE_AFTER: Duration = Duration::hours(48);
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(overview))
-        .route("/static/style.css", get(style))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/", Access::Role(Role::Viewer), get(overview)),
+        Route::new("/static/style.css", Access::Public, get(style)),
+    ]
 }
 
 async fn style() -> impl IntoResponse {
@@ -223,6 +225,7 @@ pub fn sentence(text: &str) -> String {
 
 async fn overview(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<OverviewPage, PageError> {
     let p = Params::parse(raw.as_deref(), &["range"])?;
@@ -230,7 +233,7 @@ async fn overview(
     let summary = load_summary(&state).await?;
     let trend = Trend::load(&state.pool, "tenant", None, state.config.deadline).await?;
     Ok(OverviewPage {
-        layout: Layout::new(&state, "overview"),
+        layout: Layout::new(&state, Some(&caller), "overview"),
         tiles: tiles(&summary.counts, &trend),
         ranges: range_links("/?", range_key),
         states_chart: trend.states_chart(days, "the tenant"),

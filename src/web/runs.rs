@@ -1,20 +1,21 @@
 //! `/sync`: recent sync runs, what went wrong in plain words, and what to fix.
 
+use super::access::{Access, Caller, Route};
 use super::overview::sentence;
 use super::params::Params;
 use super::{AppState, Layout, PageError, thousands};
+use crate::auth::Role;
 use crate::db::operations::{self as ops, Run};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 
 /// Runs the page lists.
 pub const PAGE_RUNS: i64 = 100;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/sync", get(page))
+pub fn routes() -> Vec<Route> {
+    vec![Route::new("/sync", Access::Role(Role::Viewer), get(page))]
 }
 
 /// What to do about a failed run, by the kind of its error.
@@ -101,12 +102,13 @@ pub struct SyncPage {
 
 async fn page(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<SyncPage, PageError> {
     Params::parse(raw.as_deref(), &[])?;
     let runs = ops::recent_runs(&state.pool, PAGE_RUNS).await?;
     Ok(SyncPage {
-        layout: Layout::new(&state, "sync"),
+        layout: Layout::new(&state, Some(&caller), "sync"),
         runs: runs.iter().map(RunRow::from).collect(),
     })
 }

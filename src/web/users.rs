@@ -1,15 +1,16 @@
 //! `/users`: the working list of people still on the phone (filters, keyset paging, counts),
 //! and `/users.csv`, the same list as a spreadsheet that is safe to open in Excel.
 
+use super::access::{Access, Caller, Route};
 use super::download::csv_download;
 use super::params::Params;
 use super::{AppError, AppState, Layout, PageError, StateCounts, thousands};
 use crate::advice::{default_label, state_label};
+use crate::auth::Role;
 use crate::classify::{State as MigrationState, method_label};
 use crate::db::dashboard::{self, ListKey, ListedUser, UserFilter};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -46,10 +47,16 @@ pub const FILTERS: [&str; 9] = [
     "q",
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(page))
-        .route("/users.csv", get(csv_export))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/users", Access::Role(Role::Helpdesk), get(page)),
+        // Bulk export of personal data: security leads only.
+        Route::new(
+            "/users.csv",
+            Access::Role(Role::SecurityLead),
+            get(csv_export),
+        ),
+    ]
 }
 
 /// Reads the filters; every bad value is a 400 that says what is allowed.
@@ -405,7 +412,8 @@ pub struct UsersPage {
     total: String,
     next_href: Option<String>,
     first_href: Option<String>,
-    csv_href: String,
+    /// Bulk export is for security leads.
+    csv_href: Option<String>,
     /// Group filters that have no menu here (set from a group's page), to show and keep.
     fixed: Vec<(&'static str, String, String)>,
 }
@@ -440,6 +448,7 @@ impl UsersPage {
 
 async fn page(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<UsersPage, PageError> {
     let mut allowed = FILTERS.to_vec();
@@ -498,7 +507,7 @@ async fn page(
     })
     .collect();
     Ok(UsersPage {
-        layout: Layout::new(&state, "users"),
+        layout: Layout::new(&state, Some(&caller), "users"),
         state_value,
         switches,
         departments,
@@ -509,7 +518,9 @@ async fn page(
             format!("/users?{query}{sep}after={c}")
         }),
         first_href: after.map(|_| format!("/users?{query}")),
-        csv_href: format!("/users.csv?{query}"),
+        csv_href: caller
+            .may(Role::SecurityLead)
+            .then(|| format!("/users.csv?{query}")),
         fixed,
         filter: f,
     })

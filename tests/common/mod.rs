@@ -248,7 +248,10 @@ pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
             auth: phoneless::config::AuthMode::None,
             deadline: NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
             demo: false,
-            local_identity: "tester".into(),
+            roles: phoneless::auth::RoleMap::default(),
+            session_idle: std::time::Duration::from_secs(3600),
+            session_max: std::time::Duration::from_secs(12 * 3600),
+            sign_in: None,
         },
     )
 }

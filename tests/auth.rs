@@ -216,7 +216,9 @@ impl Browser {
         roles: &str,
         groups: &str,
     ) -> Answer {
-        let callback = self.start_sign_in(state, sim, "/", upn, roles, groups).await;
+        let callback = self
+            .start_sign_in(state, sim, "/", upn, roles, groups)
+            .await;
         self.get(state, &callback).await
     }
 

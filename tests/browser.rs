@@ -1,6 +1,9 @@
 //! What a person sees: `phoneless demo` started as a newcomer would, its pages loaded in a real
 //! headless Chromium, the DOM and the painted pixels checked, and screenshots kept in
-//! `target/screenshots/` to look at.
+//! `target/screenshots/` to look at. Then sign-in, in the same browser, through the simulated
+//! tenant's identity provider.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -251,4 +254,126 @@ fn the_demo_in_a_real_browser() {
         false,
     );
     screenshot(&format!("{base}/audit"), "audit-1280", "1280,900", false);
+}
+
+/// A server with sign-in on, over a synced simulated tenant, for Chromium to sign in to.
+struct SignedInServer {
+    url: String,
+    sim: common::Sim,
+    _db: common::TestDb,
+}
+
+async fn start_signed_in() -> SignedInServer {
+    use phoneless::auth::{RoleMap, SignInSettings};
+    use phoneless::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
+    let db = common::TestDb::new().await;
+    let sim = common::Sim::start(300, 100).await;
+    common::sync_ok(&db, &sim).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let config = phoneless::config::WebConfig {
+        listen: listener.local_addr().expect("address"),
+        public_url: Some(url.clone()),
+        auth: phoneless::config::AuthMode::Entra,
+        deadline: chrono::NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
+        demo: false,
+        roles: RoleMap::default(),
+        session_idle: Duration::from_secs(3600),
+        session_max: Duration::from_secs(12 * 3600),
+        sign_in: Some(SignInSettings {
+            login_url: sim.url.clone(),
+            tenant_id: SIM_TENANT_ID.to_owned(),
+            client_id: SIM_CLIENT_ID.to_owned(),
+            credential: phoneless::graph::auth::Credential::Secret(
+                SIM_CLIENT_SECRET.to_owned().into(),
+            ),
+            redirect_url: format!("{url}/auth/callback"),
+        }),
+    };
+    let router = phoneless::web::app(phoneless::web::AppState::new(db.pool.clone(), config));
+    tokio::spawn(phoneless::web::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    SignedInServer { url, sim, _db: db }
+}
+
+/// Chromium run off the async runtime (the server keeps answering meanwhile).
+async fn dom(url: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        String::from_utf8_lossy(&browser(&["--dump-dom"], &url).stdout).into_owned()
+    })
+    .await
+    .expect("chromium")
+}
+
+async fn shot(url: String, name: &'static str, size: &'static str) {
+    tokio::task::spawn_blocking(move || screenshot(&url, name, size, false))
+        .await
+        .expect("chromium");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_in_a_real_browser() {
+    use phoneless::sim::SimSignIn;
+    let server = start_signed_in().await;
+    let base = &server.url;
+    let people: Vec<_> = server
+        .sim
+        .fake
+        .tenant()
+        .people
+        .iter()
+        .filter(|p| p.joins == 0 && p.leaves.is_none() && !p.disabled && !p.guest)
+        .take(3)
+        .collect();
+    let sign_in_as = |nth: usize, roles: &[&str]| {
+        server.sim.fake.set_signed_in(Some(SimSignIn {
+            user: people[nth].upn.clone(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            groups: Vec::new(),
+        }));
+    };
+
+    // Nobody signed in at Entra: the identity provider asks who, and phoneless shows nothing.
+    let picker = dom(format!("{base}/users")).await;
+    assert!(
+        picker.contains("Sign in to the simulated tenant"),
+        "the sign-in page: {picker}"
+    );
+    assert!(!picker.contains("Still on the phone"));
+    shot(format!("{base}/"), "sign-in-picker", "1280,900").await;
+
+    // A security lead: the page asked for, after the whole round trip, with their name.
+    sign_in_as(0, &["Phoneless.SecurityLead"]);
+    let sessions = dom(format!("{base}/sessions")).await;
+    for part in [
+        "<h1>Sessions</h1>",
+        people[0].upn.as_str(),
+        "Security lead",
+        "Sign out",
+    ] {
+        assert!(sessions.contains(part), "/sessions lacks {part:?}");
+    }
+    shot(format!("{base}/sessions"), "sessions-1280", "1280,900").await;
+    shot(format!("{base}/users"), "users-signed-in-1280", "1280,1000").await;
+
+    // Someone with no role: asked, politely, to request access.
+    sign_in_as(1, &[]);
+    let refused = dom(format!("{base}/")).await;
+    assert!(refused.contains("Ask for access"), "{refused}");
+    assert!(refused.contains("Phoneless.Helpdesk"));
+    shot(format!("{base}/"), "no-role-1280", "1280,900").await;
+
+    // A viewer: counts, and no way to people.
+    sign_in_as(2, &["Phoneless.Viewer"]);
+    let overview = dom(format!("{base}/")).await;
+    assert!(overview.contains("Viewer") && !overview.contains("href=\"/users\""));
+    shot(format!("{base}/"), "viewer-overview-390", "390,1400").await;
+    let not_theirs = dom(format!("{base}/lookup")).await;
+    assert!(not_theirs.contains("Not part of your role"), "{not_theirs}");
+    shot(format!("{base}/auth/logout"), "sign-out-1280", "1280,600").await;
 }

@@ -26,11 +26,11 @@ use super::server::{
     tenant_not_found, token_error,
 };
 use super::tenant::{Person, Tenant};
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -101,6 +101,26 @@ impl FakeGraph {
     pub fn rotate_signing_key(&self) {
         self.inner.idp.rotate();
     }
+
+    /// Someone already signed in to the simulated Entra ID, as a browser with Entra's own
+    /// session cookie is: authorize requests without `sim_user` sign them in at once instead of
+    /// showing the picker (`None`: show it again). Lets a real browser go through sign-in
+    /// unattended.
+    pub fn set_signed_in(&self, who: Option<SimSignIn>) {
+        *lock(&self.inner.idp.signed_in) = who;
+    }
+}
+
+/// Who [`FakeGraph::set_signed_in`] signs in: a simulated person (UPN or object id) with
+/// app roles and group ids.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSignIn {
+    pub user: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// The identity provider's routes, merged into [`FakeGraph::router`].
@@ -114,6 +134,16 @@ pub(super) fn routes() -> Router<FakeGraph> {
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
         .route("/{tenant}/oauth2/v2.0/logout", get(logout))
         .route("/_sim/rotate_keys", post(rotate_keys))
+        .route("/_sim/sign_in", post(set_signed_in))
+}
+
+/// `POST /_sim/sign_in` with `{"user": …, "roles": […], "groups": […]}`, or `null` to forget.
+async fn set_signed_in(
+    State(fake): State<FakeGraph>,
+    Json(who): Json<Option<SimSignIn>>,
+) -> StatusCode {
+    fake.set_signed_in(who);
+    StatusCode::NO_CONTENT
 }
 
 /// The identity provider's share of the fake's state.
@@ -121,6 +151,8 @@ pub(super) struct IdpState {
     key: Mutex<CurrentKey>,
     /// Authorization codes, kept until they expire so that a second redemption is recognised.
     codes: Mutex<HashMap<String, Grant>>,
+    /// Who is signed in already (see [`FakeGraph::set_signed_in`]).
+    signed_in: Mutex<Option<SimSignIn>>,
 }
 
 struct CurrentKey {
@@ -137,6 +169,7 @@ impl IdpState {
                 key: signing_key(0),
             }),
             codes: Mutex::new(HashMap::new()),
+            signed_in: Mutex::new(None),
         }
     }
 
@@ -599,17 +632,32 @@ async fn authorize(
         Err(description) => return refuse("invalid_request", description),
     };
 
-    let roles = params.list("sim_roles");
-    let groups = params.list("sim_groups");
-    let Some(who) = params.get("sim_user").filter(|u| !u.trim().is_empty()) else {
-        if params.get("prompt") == Some("none") {
-            return refuse(
-                "login_required",
-                "AADSTS50058: A silent sign-in request was sent but no user is signed in.",
-            );
+    let remembered = lock(&fake.inner.idp.signed_in)
+        .clone()
+        .filter(|_| !matches!(params.get("prompt"), Some("login" | "select_account")));
+    let (who, roles, groups) = match (
+        params.get("sim_user").filter(|u| !u.trim().is_empty()),
+        remembered,
+    ) {
+        (Some(user), _) => (
+            user.to_owned(),
+            params.list("sim_roles"),
+            params.list("sim_groups"),
+        ),
+        (None, Some(r)) => (r.user, r.roles, r.groups),
+        (None, None) => {
+            if params.get("prompt") == Some("none") {
+                return refuse(
+                    "login_required",
+                    "AADSTS50058: A silent sign-in request was sent but no user is signed in.",
+                );
+            }
+            let roles = params.list("sim_roles");
+            let groups = params.list("sim_groups");
+            return sign_in_page(&fake, &tenant, &params, &roles, &groups);
         }
-        return sign_in_page(&fake, &tenant, &params, &roles, &groups);
     };
+    let who = who.as_str();
     let tenant_people = fake.tenant();
     let found = find_person(tenant_people, who);
     let person = match found.map(|i| (i, account(&tenant_people.people[i], fake.day()))) {

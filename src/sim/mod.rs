@@ -7,6 +7,6 @@ pub mod idp;
 pub mod server;
 pub mod tenant;
 
-pub use idp::IdTokenFault;
+pub use idp::{IdTokenFault, SimSignIn};
 pub use server::{FakeGraph, FakeSettings, Faults};
 pub use tenant::Tenant;

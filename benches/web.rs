@@ -18,6 +18,8 @@
 //! - PHONELESS_BENCH_SECONDS (10): how long wrk loads each path.
 //! - PHONELESS_BENCH_CONNECTIONS (8): wrk's open connections (2 threads, fewer if fewer
 //!   connections).
+//! - PHONELESS_BENCH_SIGN_IN (1): 0 serves with sign-in off and no cookie, to see what the
+//!   session check costs.
 //! - PHONELESS_LOG: a log filter for the server's logs on standard error (none when unset).
 //!
 //! Bounded: the history is made once, every wrk run stops after its duration, the server and
@@ -251,7 +253,9 @@ async fn run_wrk(
     if let Some(script) = script {
         command.arg("-s").arg(script);
     }
-    command.arg("-H").arg(format!("Cookie: {cookie}"));
+    if !cookie.is_empty() {
+        command.arg("-H").arg(format!("Cookie: {cookie}"));
+    }
     let out = command
         .arg(format!("-t{threads}"))
         .arg(format!("-c{connections}"))
@@ -402,6 +406,7 @@ async fn main() -> Result<()> {
     let days = u32::try_from(env_num("PHONELESS_BENCH_DAYS", 365)?.max(1))
         .context("PHONELESS_BENCH_DAYS is too large")?;
     let seconds = env_num("PHONELESS_BENCH_SECONDS", 10)?.max(1) as u64;
+    let signed_in = env_num("PHONELESS_BENCH_SIGN_IN", 1)? != 0;
     let connections = env_num("PHONELESS_BENCH_CONNECTIONS", 8)?.max(1);
     let threads = WRK_THREADS.min(connections);
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -466,26 +471,41 @@ async fn main() -> Result<()> {
     )
     .await
     .context("a session for the benchmark")?;
-    let cookie = format!("phoneless={secret}");
+    let cookie = if signed_in {
+        format!("phoneless={secret}")
+    } else {
+        String::new()
+    };
     let router = web::app(AppState::new(
         pool.clone(),
         WebConfig {
             listen: addr,
             public_url: Some(base.clone()),
-            auth: AuthMode::Entra,
+            auth: if signed_in {
+                AuthMode::Entra
+            } else {
+                AuthMode::None
+            },
             deadline: NaiveDate::from_ymd_opt(2027, 2, 1).context("deadline")?,
             demo: false,
             roles: RoleMap::default(),
             session_idle: std::time::Duration::from_secs(3600),
             session_max: std::time::Duration::from_secs(12 * 3600),
-            sign_in: Some(sign_in),
+            sign_in: signed_in.then_some(sign_in),
         },
     ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(web::serve(listener, router, async {
         let _ = stopped.await;
     }));
-    println!("Serving on {base}, signed in as a security lead");
+    println!(
+        "Serving on {base}, {}",
+        if signed_in {
+            "signed in as a security lead"
+        } else {
+            "sign-in off"
+        }
+    );
 
     // 3. Warm-up (every path must answer 200), then wrk on each path in turn.
     let client = reqwest::Client::builder()
@@ -558,7 +578,12 @@ async fn main() -> Result<()> {
     println!();
     println!(
         "phoneless web benchmark: {users} users × {days} days ({runs} sync runs), {cores} CPU cores \
-         (server, PostgreSQL and wrk share them)"
+         (server, PostgreSQL and wrk share them), {}",
+        if signed_in {
+            "signed in (session checked on every request)"
+        } else {
+            "sign-in off"
+        }
     );
     println!("rows: user_versions {versions}, run_rollups {rollups}");
     println!(

@@ -8,15 +8,12 @@ mod common;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use common::{Sim, TestDb, count, sync_ok};
-use phoneless::auth::{Role, RoleMap, SignInSettings};
-use phoneless::config::{AuthMode, WebConfig};
-use phoneless::graph::auth::Credential;
-use phoneless::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
+use phoneless::auth::{Role, RoleMap};
+use phoneless::config::WebConfig;
 use phoneless::sim::{FakeSettings, Faults, IdTokenFault};
 use phoneless::web::access::Access;
 use phoneless::web::{self, AppState};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 use tower::ServiceExt as _;
 
 /// The address the app believes it is reached at (the router is driven directly).
@@ -35,13 +32,9 @@ async fn sim() -> Sim {
     .await
 }
 
+/// Sign-in against the simulated tenant; helpdesk also by group.
 fn config(sim: &Sim, public_url: &str) -> WebConfig {
     WebConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        public_url: Some(public_url.to_owned()),
-        auth: AuthMode::Entra,
-        deadline: chrono::NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
-        demo: false,
         roles: RoleMap::parse([
             (Role::SecurityLead, "Phoneless.SecurityLead"),
             (
@@ -51,15 +44,7 @@ fn config(sim: &Sim, public_url: &str) -> WebConfig {
             (Role::Viewer, "Phoneless.Viewer"),
         ])
         .expect("roles"),
-        session_idle: Duration::from_secs(3600),
-        session_max: Duration::from_secs(12 * 3600),
-        sign_in: Some(SignInSettings {
-            login_url: sim.url.clone(),
-            tenant_id: SIM_TENANT_ID.to_owned(),
-            client_id: SIM_CLIENT_ID.to_owned(),
-            credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
-            redirect_url: format!("{public_url}/auth/callback"),
-        }),
+        ..common::sign_in_config(sim, public_url)
     }
 }
 
@@ -791,6 +776,12 @@ async fn the_defences_are_in_every_answer() {
         .sign_in(&state, &sim, &upn, "Phoneless.Viewer", "")
         .await;
     let token = Browser::csrf(&browser.get(&state, "/auth/logout").await.body);
+    let mut missing = browser.clone();
+    assert_eq!(
+        missing.post(&state, "/auth/logout", "").await.status,
+        StatusCode::FORBIDDEN,
+        "no token at all"
+    );
     let mut cross = browser.clone();
     cross.extra = vec![("sec-fetch-site".into(), "cross-site".into())];
     assert_eq!(

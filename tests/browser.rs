@@ -264,8 +264,6 @@ struct SignedInServer {
 }
 
 async fn start_signed_in() -> SignedInServer {
-    use phoneless::auth::{RoleMap, SignInSettings};
-    use phoneless::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
     let db = common::TestDb::new().await;
     let sim = common::Sim::start(300, 100).await;
     common::sync_ok(&db, &sim).await;
@@ -273,25 +271,7 @@ async fn start_signed_in() -> SignedInServer {
         .await
         .expect("listen");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    let config = phoneless::config::WebConfig {
-        listen: listener.local_addr().expect("address"),
-        public_url: Some(url.clone()),
-        auth: phoneless::config::AuthMode::Entra,
-        deadline: chrono::NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
-        demo: false,
-        roles: RoleMap::default(),
-        session_idle: Duration::from_secs(3600),
-        session_max: Duration::from_secs(12 * 3600),
-        sign_in: Some(SignInSettings {
-            login_url: sim.url.clone(),
-            tenant_id: SIM_TENANT_ID.to_owned(),
-            client_id: SIM_CLIENT_ID.to_owned(),
-            credential: phoneless::graph::auth::Credential::Secret(
-                SIM_CLIENT_SECRET.to_owned().into(),
-            ),
-            redirect_url: format!("{url}/auth/callback"),
-        }),
-    };
+    let config = common::sign_in_config(&sim, &url);
     let router = phoneless::web::app(phoneless::web::AppState::new(db.pool.clone(), config));
     tokio::spawn(phoneless::web::serve(
         listener,

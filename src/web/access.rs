@@ -242,12 +242,13 @@ pub async fn enforce(
     if access == Access::Public {
         return next.run(request).await;
     }
+    let api = request.uri().path().starts_with("/api/");
     let client = client_address(request.extensions());
     let caller = match load_caller(&state, request.headers(), client).await {
         Ok(c) => c,
-        Err(e) => return e.into_response(),
+        Err(e) if api => return e.into_response(),
+        Err(e) => return super::PageError(e).into_response(),
     };
-    let api = request.uri().path().starts_with("/api/");
     if !request.method().is_safe() {
         match &caller {
             Some(c) => match check_csrf(request, &c.csrf_token).await {

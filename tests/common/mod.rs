@@ -300,3 +300,25 @@ pub async fn get_json(db: &TestDb, uri: &str) -> (axum::http::StatusCode, serde_
             .unwrap_or_else(|e| panic!("{uri} answered non-JSON ({e}): {body}")),
     )
 }
+
+/// Web settings with sign-in on, against this fake's identity provider, for an app reached at
+/// `public_url` (default roles, one-hour idle and twelve-hour sessions).
+pub fn sign_in_config(sim: &Sim, public_url: &str) -> phoneless::config::WebConfig {
+    phoneless::config::WebConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        public_url: Some(public_url.to_owned()),
+        auth: phoneless::config::AuthMode::Entra,
+        deadline: NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
+        demo: false,
+        roles: phoneless::auth::RoleMap::default(),
+        session_idle: Duration::from_secs(3600),
+        session_max: Duration::from_secs(12 * 3600),
+        sign_in: Some(phoneless::auth::SignInSettings {
+            login_url: sim.url.clone(),
+            tenant_id: SIM_TENANT_ID.to_owned(),
+            client_id: SIM_CLIENT_ID.to_owned(),
+            credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
+            redirect_url: format!("{public_url}/auth/callback"),
+        }),
+    }
+}

@@ -1,8 +1,9 @@
-//! Microsoft Graph payloads, as documented (graph-api.md §1, §3). The simulated tenant
+//! Microsoft Graph payloads, as documented (graph-api.md §1, §3, §5–§8). The simulated tenant
 //! serialises the same types, so the client and the fake cannot drift apart.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// One row of `GET /reports/authenticationMethods/userRegistrationDetails`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -110,4 +111,385 @@ pub struct TokenErrorBody {
     pub error: String,
     #[serde(default)]
     pub error_description: String,
+}
+
+/// `GET /policies/authenticationMethodsPolicy`: the tenant singleton with its method
+/// configurations expanded (graph-api.md §5).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationMethodsPolicy {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub last_modified_date_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub policy_version: Option<String>,
+    /// `preMigration`, `migrationInProgress`, `migrationComplete`; compare case-insensitively.
+    #[serde(default)]
+    pub policy_migration_state: Option<String>,
+    #[serde(default)]
+    pub registration_enforcement: Option<RegistrationEnforcement>,
+    #[serde(default)]
+    pub authentication_method_configurations: Vec<AuthenticationMethodConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationEnforcement {
+    #[serde(default)]
+    pub authentication_methods_registration_campaign: Option<RegistrationCampaign>,
+}
+
+/// The nudge to register the Authenticator app at sign-in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationCampaign {
+    #[serde(default)]
+    pub snooze_duration_in_days: u32,
+    /// `default` (behaves as disabled), `enabled`, `disabled`.
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub exclude_targets: Vec<ExcludeTarget>,
+    #[serde(default)]
+    pub include_targets: Vec<CampaignTarget>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignTarget {
+    pub id: String,
+    #[serde(default)]
+    pub target_type: String,
+    #[serde(default)]
+    pub targeted_authentication_method: String,
+}
+
+/// One method's configuration (`Sms`, `Voice`, `MicrosoftAuthenticator`, …). The fields the
+/// phone migration cares about are typed; the rest of each derived type is kept in `extra`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationMethodConfiguration {
+    /// The derived type, e.g. `#microsoft.graph.voiceAuthenticationMethodConfiguration`.
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub id: String,
+    /// `enabled` or `disabled`.
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub include_targets: Vec<MethodTarget>,
+    #[serde(default)]
+    pub exclude_targets: Vec<ExcludeTarget>,
+    /// Voice only: calls to office phones are allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_office_phone_allowed: Option<bool>,
+    /// Properties of the derived type not named above.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An include target of a method configuration (authenticationMethodTarget and its derived
+/// types: SMS adds `isUsableForSignIn`, Authenticator adds `authenticationMode`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodTarget {
+    /// A group id, or `all_users`.
+    pub id: String,
+    /// `group` or `user`.
+    #[serde(default)]
+    pub target_type: String,
+    #[serde(default)]
+    pub is_registration_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_usable_for_sign_in: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExcludeTarget {
+    pub id: String,
+    #[serde(default)]
+    pub target_type: String,
+}
+
+/// An authentication strength (graph-api.md §6); inlined in a Conditional Access policy's
+/// grant controls as well.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationStrengthPolicy {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `builtIn` or `custom`.
+    #[serde(default)]
+    pub policy_type: String,
+    /// `none` or `mfa`.
+    #[serde(default)]
+    pub requirements_satisfied: String,
+    /// Comma-separated method combinations, e.g. `password,sms`.
+    #[serde(default)]
+    pub allowed_combinations: Vec<String>,
+    #[serde(default)]
+    pub created_date_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub modified_date_time: Option<DateTime<Utc>>,
+}
+
+/// `GET /identity/conditionalAccess/policies` (graph-api.md §6); only what the migration needs
+/// is typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionalAccessPolicy {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: String,
+    /// `enabled`, `disabled` or `enabledForReportingButNotEnforced`.
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub created_date_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub modified_date_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub conditions: ConditionalAccessConditions,
+    #[serde(default)]
+    pub grant_controls: Option<GrantControls>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionalAccessConditions {
+    #[serde(default)]
+    pub users: Option<ConditionalAccessUsers>,
+    #[serde(default)]
+    pub applications: Option<Value>,
+    #[serde(default)]
+    pub client_app_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionalAccessUsers {
+    #[serde(default)]
+    pub include_users: Vec<String>,
+    #[serde(default)]
+    pub exclude_users: Vec<String>,
+    #[serde(default)]
+    pub include_groups: Vec<String>,
+    #[serde(default)]
+    pub exclude_groups: Vec<String>,
+    #[serde(default)]
+    pub include_roles: Vec<String>,
+    #[serde(default)]
+    pub exclude_roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantControls {
+    /// `AND` or `OR`.
+    #[serde(default)]
+    pub operator: String,
+    /// `mfa`, `block`, `compliantDevice`, …
+    #[serde(default)]
+    pub built_in_controls: Vec<String>,
+    #[serde(default)]
+    pub custom_authentication_factors: Vec<String>,
+    #[serde(default)]
+    pub terms_of_use: Vec<String>,
+    /// Inlined in list responses (id, displayName, allowedCombinations, …).
+    #[serde(default)]
+    pub authentication_strength: Option<AuthenticationStrengthPolicy>,
+}
+
+/// `GET /groups/{id}` (graph-api.md §7).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub security_enabled: bool,
+    #[serde(default)]
+    pub mail_enabled: bool,
+    #[serde(default)]
+    pub mail_nickname: Option<String>,
+    #[serde(default)]
+    pub group_types: Vec<String>,
+    #[serde(default)]
+    pub created_date_time: Option<DateTime<Utc>>,
+}
+
+/// A member of a group (`GET /groups/{id}/members`): usually `#microsoft.graph.user`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryObject {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: String,
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+}
+
+/// A page of `GET /groups/delta`: pages end with an `@odata.deltaLink` to call next time.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct DeltaPage<T> {
+    pub value: Vec<T>,
+    #[serde(
+        rename = "@odata.nextLink",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_link: Option<String>,
+    #[serde(
+        rename = "@odata.deltaLink",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delta_link: Option<String>,
+}
+
+/// A group in a delta response; `members@delta` holds added members and, with `@removed`,
+/// removed ones.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeltaGroup {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: String,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(
+        rename = "members@delta",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub members_delta: Option<Vec<DeltaMember>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DeltaMember {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: String,
+    pub id: String,
+    /// Present when the membership ended (`reason` is `deleted` either way).
+    #[serde(rename = "@removed", default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Removed>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Removed {
+    /// `deleted` or `changed`.
+    pub reason: String,
+}
+
+/// One entry of `GET /auditLogs/directoryAudits` (graph-api.md §8).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryAudit {
+    pub id: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    /// `success`, `failure`, `timeout`.
+    #[serde(default)]
+    pub result: String,
+    #[serde(default)]
+    pub result_reason: Option<String>,
+    #[serde(default)]
+    pub activity_display_name: String,
+    pub activity_date_time: DateTime<Utc>,
+    #[serde(default)]
+    pub logged_by_service: String,
+    #[serde(default)]
+    pub operation_type: String,
+    #[serde(default)]
+    pub initiated_by: AuditInitiator,
+    #[serde(default)]
+    pub target_resources: Vec<TargetResource>,
+    #[serde(default)]
+    pub additional_details: Vec<KeyValue>,
+}
+
+/// Who did it: a user or an app (the other is `null`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AuditInitiator {
+    #[serde(default)]
+    pub user: Option<AuditUser>,
+    #[serde(default)]
+    pub app: Option<AuditApp>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditUser {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    #[serde(default)]
+    pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditApp {
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub service_principal_id: Option<String>,
+}
+
+/// What an audited activity touched. For `Add member to group` Entra lists the user first,
+/// carrying `Group.ObjectID` and `Group.DisplayName` as modified properties, then the group.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetResource {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `User`, `Group`, `Policy`, …
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    #[serde(default)]
+    pub group_type: Option<String>,
+    #[serde(default)]
+    pub modified_properties: Vec<ModifiedProperty>,
+}
+
+/// Old and new values are JSON text (a string value arrives quoted: `"\"…\""`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifiedProperty {
+    pub display_name: String,
+    #[serde(default)]
+    pub old_value: Option<String>,
+    #[serde(default)]
+    pub new_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct KeyValue {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
 }

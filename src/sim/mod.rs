@@ -1,12 +1,17 @@
 //! The simulated tenant that stands in for Microsoft Graph in tests, benchmarks and the demo:
 //! a deterministic population with a day-by-day migration story ([`tenant`]), served over HTTP
 //! as a fake Graph and token endpoint with switchable faults ([`server`]), and signs people in
-//! as a fake Entra ID identity provider (OpenID Connect, [`idp`]).
+//! as a fake Entra ID identity provider (OpenID Connect, [`idp`]). Its security configuration
+//! (methods policy, strengths, Conditional Access, the exclusion group, the audit log) has a
+//! story of its own ([`policy`]), served by [`policy_api`].
 
 pub mod idp;
+pub mod policy;
+pub mod policy_api;
 pub mod server;
 pub mod tenant;
 
 pub use idp::{IdTokenFault, SimSignIn};
+pub use policy::PolicyStory;
 pub use server::{FakeGraph, FakeSettings, Faults};
 pub use tenant::Tenant;

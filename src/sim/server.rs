@@ -1,10 +1,13 @@
 //! The simulated tenant over HTTP: a fake Graph (registration report and `/users`, with
 //! `@odata.nextLink` paging and bearer checks) and a fake token endpoint (client secret or
 //! signed client assertion), answering with Graph's documented status codes and error bodies.
-//! The sign-in side (OpenID Connect) lives in [`super::idp`] on the same router.
+//! The sign-in side (OpenID Connect) lives in [`super::idp`] on the same router, and the
+//! policy, group and audit endpoints in [`super::policy_api`].
 //! Faults can be switched at run time (`POST /_sim/faults`) to exercise the client.
 
 use super::idp::{self, IdTokenFault, IdpState};
+use super::policy::PolicyStory;
+use super::policy_api;
 use super::tenant::Tenant;
 use crate::graph::model::{ErrorBody, ErrorDetail, Page, TokenErrorBody};
 use axum::extract::{Form, Path, Query, State};
@@ -89,6 +92,13 @@ pub struct Faults {
     pub bad_ids: u32,
     /// Make the next ID token bad in this way (applied once, then cleared).
     pub id_token: Option<IdTokenFault>,
+    /// The app lacks Policy.Read.All: the methods policy, strength and Conditional Access
+    /// endpoints answer 403.
+    pub deny_policies: bool,
+    /// The app lacks GroupMember.Read.All: `/groups/…` answers 403.
+    pub deny_group_members: bool,
+    /// The app lacks AuditLog.Read.All for the directory audit log: it answers 403.
+    pub deny_audit: bool,
 }
 
 /// Counts of what the fake has served, for tests and the `/_sim/state` page.
@@ -106,6 +116,19 @@ pub struct Served {
     pub jwks_requests: u32,
     pub discovery_requests: u32,
     pub authorize_requests: u32,
+    /// Answers of `/policies/authenticationMethodsPolicy`.
+    pub methods_policy_requests: u32,
+    pub strength_requests: u32,
+    /// Conditional Access answers, and the 429s of its one-request-per-second limit.
+    pub conditional_access_requests: u32,
+    pub conditional_access_throttled: u32,
+    /// `/groups/{id}` answers and `/groups/{id}/members` pages.
+    pub group_requests: u32,
+    pub member_pages: u32,
+    /// `/groups/delta` answers, and delta tokens refused as expired (410).
+    pub delta_pages: u32,
+    pub delta_expired: u32,
+    pub audit_pages: u32,
 }
 
 pub(super) struct Inner {
@@ -119,6 +142,10 @@ pub(super) struct Inner {
     report_requests: Mutex<Vec<Instant>>,
     /// Signing keys and outstanding authorization codes of the identity provider.
     pub(super) idp: IdpState,
+    /// The policies, groups and audit log of the tenant, drawn once.
+    pub(super) policy: PolicyStory,
+    /// When the last Conditional Access request arrived (its 1 request/second limit).
+    pub(super) last_conditional_access: Mutex<Option<Instant>>,
 }
 
 /// A handle on a running (or to-be-run) fake Graph; clones share state.
@@ -135,6 +162,7 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl FakeGraph {
     pub fn new(tenant: Tenant, settings: FakeSettings) -> Self {
         let day = tenant.days;
+        let policy = PolicyStory::new(&tenant);
         FakeGraph {
             inner: Arc::new(Inner {
                 tenant,
@@ -145,12 +173,19 @@ impl FakeGraph {
                 served: Mutex::new(Served::default()),
                 report_requests: Mutex::new(Vec::new()),
                 idp: IdpState::new(),
+                policy,
+                last_conditional_access: Mutex::new(None),
             }),
         }
     }
 
     pub fn tenant(&self) -> &Tenant {
         &self.inner.tenant
+    }
+
+    /// The tenant's policies, groups and audit log (the same as [`Tenant::policy_story`]).
+    pub fn policy_story(&self) -> &PolicyStory {
+        &self.inner.policy
     }
 
     pub fn day(&self) -> u32 {
@@ -194,6 +229,7 @@ impl FakeGraph {
             .route("/_sim/day", post(set_day))
             .route("/_sim/faults", post(set_faults))
             .merge(idp::routes())
+            .merge(policy_api::routes())
             .with_state(self.clone())
     }
 
@@ -216,7 +252,7 @@ impl FakeGraph {
     }
 }
 
-fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = ErrorBody {
         error: ErrorDetail {
             code: code.to_owned(),
@@ -452,7 +488,7 @@ fn verify_assertion(
 }
 
 /// Bearer check and fault injection shared by the data endpoints; `None` means go on.
-async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Response> {
+pub(super) async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -527,7 +563,7 @@ fn page_position(fake: &FakeGraph, q: &HashMap<String, String>) -> Option<(u32, 
     Some((day.parse().ok()?, index.parse().ok()?))
 }
 
-fn bad_skiptoken() -> Response {
+pub(super) fn bad_skiptoken() -> Response {
     graph_error(
         StatusCode::BAD_REQUEST,
         "Request_BadRequest",
@@ -562,7 +598,7 @@ fn collect_page<T>(
     (out, (i < tenant.people.len()).then_some(i))
 }
 
-fn json_bytes(body: Vec<u8>) -> Response {
+pub(super) fn json_bytes(body: Vec<u8>) -> Response {
     (
         [(
             header::CONTENT_TYPE,

@@ -400,6 +400,11 @@ impl Tenant {
             .filter_map(|i| self.directory_row(i, day))
             .collect()
     }
+
+    /// The tenant's policies, groups and audit log, day by day ([`super::policy`]).
+    pub fn policy_story(&self) -> super::policy::PolicyStory {
+        super::policy::PolicyStory::new(self)
+    }
 }
 
 impl Person {

@@ -1,0 +1,1231 @@
+//! The fake Graph's policy, group and audit endpoints, serving the story of [`super::policy`] on
+//! the day the fake is set to (graph-api.md §5–§8):
+//!
+//! - `GET /v1.0/policies/authenticationMethodsPolicy` (configurations expanded),
+//! - `GET /v1.0/policies/authenticationStrengthPolicies` (`$filter=policyType eq '…'`),
+//! - `GET /v1.0/identity/conditionalAccess/policies`, limited to one request per second per
+//!   tenant; a faster request gets 429 **without** `Retry-After`, as Graph does (§6, §9),
+//! - `GET /v1.0/groups/{id}` and `/v1.0/groups/{id}/members` (paged, `$top` 1–999),
+//! - `GET /v1.0/groups/delta` (`$filter` by id, members by `$select`/`$expand`; the delta token
+//!   carries the day it was issued and expires after [`DELTA_TOKEN_DAYS`] simulated days),
+//! - `GET /v1.0/auditLogs/directoryAudits` (`$filter` on `activityDateTime`,
+//!   `activityDisplayName`, `category`, `loggedByService` with `and`, `or` and parentheses;
+//!   newest first, paged).
+//!
+//! Every endpoint wants a bearer token and obeys the shared faults ([`guard`]); missing
+//! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults.
+
+use super::policy::{Member, PolicyStory};
+use super::server::{FakeGraph, bad_skiptoken, base_url, graph_error, guard, json_bytes, lock};
+use crate::graph::model::{
+    DeltaGroup, DeltaMember, DeltaPage, DirectoryAudit, DirectoryObject, Page, Removed,
+};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Conditional Access reads: one request per second per tenant (graph-api.md §6, §9).
+pub const CONDITIONAL_ACCESS_INTERVAL: Duration = Duration::from_secs(1);
+/// Directory delta tokens last seven days (graph-api.md §3); here, seven story days.
+pub const DELTA_TOKEN_DAYS: u32 = 7;
+/// Default and largest page of `/members` and the audit log.
+const DEFAULT_PAGE_SIZE: usize = 100;
+const MAX_PAGE_SIZE: usize = 999;
+/// Graph accepts up to 50 ids in a delta `$filter`.
+const MAX_DELTA_IDS: usize = 50;
+/// Graph's answer when the app lacks a permission.
+const INSUFFICIENT_PRIVILEGES: &str = "Insufficient privileges to complete the operation.";
+
+pub(super) fn routes() -> Router<FakeGraph> {
+    Router::new()
+        .route(
+            "/v1.0/policies/authenticationMethodsPolicy",
+            get(methods_policy),
+        )
+        .route(
+            "/v1.0/policies/authenticationStrengthPolicies",
+            get(strength_policies),
+        )
+        .route(
+            "/v1.0/identity/conditionalAccess/policies",
+            get(conditional_access),
+        )
+        .route("/v1.0/groups/delta", get(groups_delta))
+        .route("/v1.0/groups/{id}", get(group))
+        .route("/v1.0/groups/{id}/members", get(group_members))
+        .route("/v1.0/auditLogs/directoryAudits", get(directory_audits))
+}
+
+fn json<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => json_bytes(body),
+        Err(e) => graph_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            &e.to_string(),
+        ),
+    }
+}
+
+fn denied() -> Response {
+    graph_error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        INSUFFICIENT_PRIVILEGES,
+    )
+}
+
+fn unsupported(message: &str) -> Response {
+    graph_error(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", message)
+}
+
+fn story(fake: &FakeGraph) -> &PolicyStory {
+    fake.policy_story()
+}
+
+async fn methods_policy(State(fake): State<FakeGraph>, headers: HeaderMap) -> Response {
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    if fake.faults().deny_policies {
+        return denied();
+    }
+    lock(&fake.inner.served).methods_policy_requests += 1;
+    json(&story(&fake).methods_policy(fake.day()))
+}
+
+async fn strength_policies(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    if fake.faults().deny_policies {
+        return denied();
+    }
+    let mut value = story(&fake).strength_policies(fake.day());
+    if let Some(filter) = q.get("$filter") {
+        let Some(kind) = filter
+            .trim()
+            .strip_prefix("policyType eq '")
+            .and_then(|rest| rest.strip_suffix('\''))
+        else {
+            return unsupported(&format!("Invalid filter clause: '{filter}'."));
+        };
+        value.retain(|p| p.policy_type.eq_ignore_ascii_case(kind));
+    }
+    lock(&fake.inner.served).strength_requests += 1;
+    json(&Page {
+        value,
+        next_link: None,
+        count: None,
+    })
+}
+
+async fn conditional_access(State(fake): State<FakeGraph>, headers: HeaderMap) -> Response {
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    if fake.faults().deny_policies {
+        return denied();
+    }
+    let now = Instant::now();
+    // A throttled request counts too (graph-api.md §9): retrying at once keeps failing.
+    let too_soon = lock(&fake.inner.last_conditional_access)
+        .replace(now)
+        .is_some_and(|last| now.duration_since(last) < CONDITIONAL_ACCESS_INTERVAL);
+    if too_soon {
+        lock(&fake.inner.served).conditional_access_throttled += 1;
+        return graph_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Too many requests.",
+        );
+    }
+    lock(&fake.inner.served).conditional_access_requests += 1;
+    json(&Page {
+        value: story(&fake).conditional_access(fake.day()),
+        next_link: None,
+        count: None,
+    })
+}
+
+fn group_not_found(id: &str) -> Response {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+async fn group(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    if fake.faults().deny_group_members {
+        return denied();
+    }
+    let story = story(&fake);
+    let Some(group) = story.group(&id) else {
+        return group_not_found(&id);
+    };
+    lock(&fake.inner.served).group_requests += 1;
+    json(&group.to_graph(story.start()))
+}
+
+/// `$top` as Graph reads it: 1 to 999, [`DEFAULT_PAGE_SIZE`] when absent.
+fn page_size(q: &HashMap<String, String>) -> Result<usize, String> {
+    match q.get("$top") {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(top) if (1..=MAX_PAGE_SIZE).contains(&top) => Ok(top),
+            _ => Err(format!(
+                "Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive."
+            )),
+        },
+    }
+}
+
+/// The day and offset of a `$skiptoken` we issued (`{day}.{offset}`); the current day from
+/// the start without one.
+fn position(fake: &FakeGraph, q: &HashMap<String, String>) -> Option<(u32, usize)> {
+    let Some(token) = q.get("$skiptoken") else {
+        return Some((fake.day(), 0));
+    };
+    let (day, offset) = token.split_once('.')?;
+    Some((day.parse().ok()?, offset.parse().ok()?))
+}
+
+/// Query parameters percent-encoded for a nextLink.
+fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+fn user_object(m: &Member) -> DirectoryObject {
+    DirectoryObject {
+        odata_type: "#microsoft.graph.user".to_owned(),
+        id: m.id.clone(),
+        display_name: Some(m.display_name.clone()),
+        user_principal_name: Some(m.user_principal_name.clone()),
+    }
+}
+
+async fn group_members(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    if fake.faults().deny_group_members {
+        return denied();
+    }
+    let top = match page_size(&q) {
+        Ok(top) => top,
+        Err(message) => return unsupported(&message),
+    };
+    let Some((day, from)) = position(&fake, &q) else {
+        return bad_skiptoken();
+    };
+    // `$select` is tolerated: members always carry id, displayName and userPrincipalName.
+    let Some(members) = story(&fake).members(&id, day) else {
+        return group_not_found(&id);
+    };
+    let value: Vec<DirectoryObject> = members
+        .iter()
+        .skip(from)
+        .take(top)
+        .map(user_object)
+        .collect();
+    let next = from + value.len();
+    let select = q
+        .get("$select")
+        .map(|s| format!("$select={}&", encode(s)))
+        .unwrap_or_default();
+    let next_link = (next < members.len()).then(|| {
+        format!(
+            "{}/v1.0/groups/{id}/members?{select}$top={top}&$skiptoken={day}.{next}",
+            base_url(&headers)
+        )
+    });
+    lock(&fake.inner.served).member_pages += 1;
+    json(&Page {
+        value,
+        next_link,
+        count: None,
+    })
+}
+
+/// What a delta token remembers: the day it was issued, the groups asked for (all when
+/// empty) and whether members were asked for. Opaque to clients: base64url of
+/// `v1|{day}|{0 or 1}|{id,id,…}`.
+#[derive(Debug, Clone, PartialEq)]
+struct DeltaState {
+    day: u32,
+    members: bool,
+    ids: Vec<String>,
+}
+
+impl DeltaState {
+    fn token(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "v1|{}|{}|{}",
+            self.day,
+            u8::from(self.members),
+            self.ids.join(",")
+        ))
+    }
+
+    fn from_token(token: &str) -> Option<DeltaState> {
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
+        let mut parts = text.splitn(4, '|');
+        if parts.next()? != "v1" {
+            return None;
+        }
+        let day = parts.next()?.parse().ok()?;
+        let members = match parts.next()? {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        };
+        let ids = parts
+            .next()?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Some(DeltaState { day, members, ids })
+    }
+
+    /// The query of a fresh full sync asking for the same things (for a 410's `Location`).
+    fn restart_query(&self) -> String {
+        let mut query = String::new();
+        if !self.ids.is_empty() {
+            let filter = self
+                .ids
+                .iter()
+                .map(|id| format!("id eq '{id}'"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            query.push_str(&format!("$filter={}&", encode(&filter)));
+        }
+        query.push_str(if self.members {
+            "$select=displayName,members"
+        } else {
+            "$select=displayName"
+        });
+        query
+    }
+}
+
+/// The ids of `id eq '…' or id eq '…'` (the only `$filter` delta accepts).
+fn parse_id_filter(filter: &str) -> Option<Vec<String>> {
+    filter
+        .split(" or ")
+        .map(|clause| {
+            let value = clause.trim().strip_prefix("id eq '")?.strip_suffix('\'')?;
+            (!value.is_empty() && !value.contains('\'')).then(|| value.to_owned())
+        })
+        .collect()
+}
+
+/// The state a first delta call asks for, from its query.
+fn delta_request(q: &HashMap<String, String>, day: u32) -> Result<DeltaState, String> {
+    for option in ["$top", "$orderby", "$skip"] {
+        if q.contains_key(option) {
+            return Err(format!(
+                "The query option '{option}' is not supported with delta."
+            ));
+        }
+    }
+    let ids = match q.get("$filter") {
+        None => Vec::new(),
+        Some(f) => match parse_id_filter(f) {
+            Some(ids) if ids.len() <= MAX_DELTA_IDS => ids,
+            _ => {
+                return Err(format!(
+                    "Unsupported filter for delta: '{f}'. Only 'id eq' clauses joined by 'or' (up to {MAX_DELTA_IDS}) are supported."
+                ));
+            }
+        },
+    };
+    let expand_members = match q.get("$expand").map(String::as_str) {
+        None => false,
+        Some("members") => true,
+        Some(other) => {
+            return Err(format!(
+                "Expand of '{other}' is not supported with delta; only members."
+            ));
+        }
+    };
+    let select_members = q
+        .get("$select")
+        .is_some_and(|s| s.split(',').any(|f| f.trim() == "members"));
+    Ok(DeltaState {
+        day,
+        members: expand_members || select_members,
+        ids,
+    })
+}
+
+fn delta_member(m: &Member, removed: bool) -> DeltaMember {
+    DeltaMember {
+        odata_type: "#microsoft.graph.user".to_owned(),
+        id: m.id.clone(),
+        removed: removed.then(|| Removed {
+            reason: "deleted".to_owned(),
+        }),
+    }
+}
+
+async fn groups_delta(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    if fake.faults().deny_group_members {
+        return denied();
+    }
+    let day = fake.day();
+    let story = story(&fake);
+    // `since`: the day of the client's last sync, for a follow-up call.
+    let (state, since) = match q.get("$deltatoken").map(String::as_str) {
+        None => match delta_request(&q, day) {
+            Ok(state) => (state, None),
+            Err(message) => return unsupported(&message),
+        },
+        // "Sync from now": no data, just a deltaLink.
+        Some("latest") => match delta_request(&q, day) {
+            Ok(state) => (state, Some(day)),
+            Err(message) => return unsupported(&message),
+        },
+        Some(token) => {
+            let Some(old) = DeltaState::from_token(token) else {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "Invalid delta token.",
+                );
+            };
+            if day.saturating_sub(old.day) > DELTA_TOKEN_DAYS {
+                lock(&fake.inner.served).delta_expired += 1;
+                let mut resp = graph_error(
+                    StatusCode::GONE,
+                    "syncStateNotFound",
+                    "The sync state generation is not found; the delta token has expired. Restart the sync with a full query.",
+                );
+                let restart = format!(
+                    "{}/v1.0/groups/delta?{}",
+                    base_url(&headers),
+                    old.restart_query()
+                );
+                if let Ok(v) = HeaderValue::from_str(&restart) {
+                    resp.headers_mut().insert(header::LOCATION, v);
+                }
+                return resp;
+            }
+            let since = old.day;
+            (DeltaState { day, ..old }, Some(since))
+        }
+    };
+    let mut value = Vec::new();
+    for group in story.groups() {
+        if !state.ids.is_empty() && !state.ids.iter().any(|id| id.eq_ignore_ascii_case(group.id)) {
+            continue;
+        }
+        let now = story.members(group.id, day).unwrap_or_default();
+        let members_delta = match since {
+            None => now.iter().map(|m| delta_member(m, false)).collect(),
+            Some(since) => {
+                let before = story.members(group.id, since).unwrap_or_default();
+                let added = now
+                    .iter()
+                    .filter(|m| !before.iter().any(|b| b.id == m.id))
+                    .map(|m| delta_member(m, false));
+                let removed = before
+                    .iter()
+                    .filter(|b| !now.iter().any(|m| m.id == b.id))
+                    .map(|m| delta_member(m, true));
+                let changes: Vec<DeltaMember> = added.chain(removed).collect();
+                // Nothing changed in this group (its properties never change here).
+                if changes.is_empty() || !state.members {
+                    continue;
+                }
+                changes
+            }
+        };
+        value.push(DeltaGroup {
+            odata_type: "#microsoft.graph.group".to_owned(),
+            id: group.id.to_owned(),
+            display_name: Some(group.display_name.to_owned()),
+            members_delta: state.members.then_some(members_delta),
+        });
+    }
+    let delta_link = format!(
+        "{}/v1.0/groups/delta?$deltatoken={}",
+        base_url(&headers),
+        state.token()
+    );
+    lock(&fake.inner.served).delta_pages += 1;
+    json(&DeltaPage {
+        value,
+        next_link: None,
+        delta_link: Some(delta_link),
+    })
+}
+
+async fn directory_audits(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(resp) = guard(&fake, &headers).await {
+        return resp;
+    }
+    if fake.faults().deny_audit {
+        return denied();
+    }
+    let filter = match q.get("$filter").map(|f| AuditFilter::parse(f)) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(message)) => {
+            return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message);
+        }
+    };
+    let oldest_first = match q.get("$orderby").map(|o| o.trim()) {
+        None | Some("activityDateTime desc") => false,
+        Some("activityDateTime asc" | "activityDateTime") => true,
+        Some(other) => {
+            return unsupported(&format!("Unsupported $orderby: '{other}'."));
+        }
+    };
+    let top = match page_size(&q) {
+        Ok(top) => top,
+        Err(message) => return unsupported(&message),
+    };
+    let Some((day, from)) = position(&fake, &q) else {
+        return bad_skiptoken();
+    };
+    let mut entries: Vec<DirectoryAudit> = story(&fake)
+        .audits(day)
+        .into_iter()
+        .filter(|a| filter.as_ref().is_none_or(|f| f.matches(a)))
+        .collect();
+    if oldest_first {
+        entries.reverse();
+    }
+    let total = entries.len();
+    let value: Vec<DirectoryAudit> = entries.into_iter().skip(from).take(top).collect();
+    let next = from + value.len();
+    let mut carried = String::new();
+    for key in ["$filter", "$orderby"] {
+        if let Some(v) = q.get(key) {
+            carried.push_str(&format!("{key}={}&", encode(v)));
+        }
+    }
+    let next_link = (next < total).then(|| {
+        format!(
+            "{}/v1.0/auditLogs/directoryAudits?{carried}$top={top}&$skiptoken={day}.{next}",
+            base_url(&headers)
+        )
+    });
+    lock(&fake.inner.served).audit_pages += 1;
+    json(&Page {
+        value,
+        next_link,
+        count: None,
+    })
+}
+
+/// The directory-audit `$filter` forms the fake understands: comparisons on
+/// `activityDateTime` (`eq ge gt le lt`, an unquoted ISO 8601 instant) and `eq` on
+/// `activityDisplayName`, `category` and `loggedByService` (quoted, `''` for a quote),
+/// joined by `and`/`or` with parentheses. Anything else is refused with 400, as Graph does.
+#[derive(Debug, Clone, PartialEq)]
+enum AuditFilter {
+    And(Box<AuditFilter>, Box<AuditFilter>),
+    Or(Box<AuditFilter>, Box<AuditFilter>),
+    Time(Comparison, DateTime<Utc>),
+    Text(TextField, String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Comparison {
+    Eq,
+    Ge,
+    Gt,
+    Le,
+    Lt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TextField {
+    ActivityDisplayName,
+    Category,
+    LoggedByService,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    Word(String),
+    Quoted(String),
+}
+
+fn tokenize(s: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' => {
+                chars.next();
+                out.push(Token::Open);
+            }
+            ')' => {
+                chars.next();
+                out.push(Token::Close);
+            }
+            '\'' => {
+                chars.next();
+                let mut text = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err("Unterminated string literal in $filter.".into()),
+                        Some('\'') if chars.peek() == Some(&'\'') => {
+                            chars.next();
+                            text.push('\'');
+                        }
+                        Some('\'') => break,
+                        Some(c) => text.push(c),
+                    }
+                }
+                out.push(Token::Quoted(text));
+            }
+            _ => {
+                let mut word = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() || matches!(c, '(' | ')' | '\'') {
+                        break;
+                    }
+                    word.push(c);
+                    chars.next();
+                }
+                out.push(Token::Word(word));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl AuditFilter {
+    fn parse(s: &str) -> Result<AuditFilter, String> {
+        let tokens = tokenize(s)?;
+        let mut pos = 0;
+        let filter = Self::or(&tokens, &mut pos)?;
+        if pos != tokens.len() {
+            return Err(format!("Invalid filter clause: unexpected text in '{s}'."));
+        }
+        Ok(filter)
+    }
+
+    fn keyword(tokens: &[Token], pos: usize, word: &str) -> bool {
+        matches!(tokens.get(pos), Some(Token::Word(w)) if w.eq_ignore_ascii_case(word))
+    }
+
+    fn or(tokens: &[Token], pos: &mut usize) -> Result<AuditFilter, String> {
+        let mut left = Self::and(tokens, pos)?;
+        while Self::keyword(tokens, *pos, "or") {
+            *pos += 1;
+            left = AuditFilter::Or(Box::new(left), Box::new(Self::and(tokens, pos)?));
+        }
+        Ok(left)
+    }
+
+    fn and(tokens: &[Token], pos: &mut usize) -> Result<AuditFilter, String> {
+        let mut left = Self::primary(tokens, pos)?;
+        while Self::keyword(tokens, *pos, "and") {
+            *pos += 1;
+            left = AuditFilter::And(Box::new(left), Box::new(Self::primary(tokens, pos)?));
+        }
+        Ok(left)
+    }
+
+    fn primary(tokens: &[Token], pos: &mut usize) -> Result<AuditFilter, String> {
+        if tokens.get(*pos) == Some(&Token::Open) {
+            *pos += 1;
+            let inner = Self::or(tokens, pos)?;
+            if tokens.get(*pos) != Some(&Token::Close) {
+                return Err("Invalid filter clause: ')' expected.".into());
+            }
+            *pos += 1;
+            return Ok(inner);
+        }
+        let (Some(Token::Word(field)), Some(Token::Word(op)), Some(value)) =
+            (tokens.get(*pos), tokens.get(*pos + 1), tokens.get(*pos + 2))
+        else {
+            return Err("Invalid filter clause: expected 'property operator value'.".into());
+        };
+        *pos += 3;
+        let op = op.to_ascii_lowercase();
+        match (field.as_str(), value) {
+            ("activityDateTime", Token::Word(instant)) => {
+                let cmp = match op.as_str() {
+                    "eq" => Comparison::Eq,
+                    "ge" => Comparison::Ge,
+                    "gt" => Comparison::Gt,
+                    "le" => Comparison::Le,
+                    "lt" => Comparison::Lt,
+                    _ => return Err(format!("Unsupported operator '{op}' for activityDateTime.")),
+                };
+                let at = DateTime::parse_from_rfc3339(instant)
+                    .map_err(|_| format!("Invalid DateTimeOffset value '{instant}' in $filter."))?;
+                Ok(AuditFilter::Time(cmp, at.with_timezone(&Utc)))
+            }
+            (name, Token::Quoted(text)) if op == "eq" => {
+                let field = match name {
+                    "activityDisplayName" => TextField::ActivityDisplayName,
+                    "category" => TextField::Category,
+                    "loggedByService" => TextField::LoggedByService,
+                    _ => {
+                        return Err(format!(
+                            "Unsupported or invalid query filter clause specified for property '{name}' of resource 'DirectoryAudit'."
+                        ));
+                    }
+                };
+                Ok(AuditFilter::Text(field, text.clone()))
+            }
+            (name, _) => Err(format!(
+                "Unsupported or invalid query filter clause specified for property '{name}' of resource 'DirectoryAudit'."
+            )),
+        }
+    }
+
+    fn matches(&self, a: &DirectoryAudit) -> bool {
+        match self {
+            AuditFilter::And(l, r) => l.matches(a) && r.matches(a),
+            AuditFilter::Or(l, r) => l.matches(a) || r.matches(a),
+            AuditFilter::Time(cmp, at) => {
+                let t = a.activity_date_time;
+                match cmp {
+                    Comparison::Eq => t == *at,
+                    Comparison::Ge => t >= *at,
+                    Comparison::Gt => t > *at,
+                    Comparison::Le => t <= *at,
+                    Comparison::Lt => t < *at,
+                }
+            }
+            AuditFilter::Text(field, text) => {
+                let value = match field {
+                    TextField::ActivityDisplayName => &a.activity_display_name,
+                    TextField::Category => &a.category,
+                    TextField::LoggedByService => &a.logged_by_service,
+                };
+                value == text
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::policy::{
+        ADD_MEMBER, CA_NO_PHONE_ID, CUSTOM_STRENGTH_ID, EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME,
+        MembershipChange, REMOVE_MEMBER, SSPR_GROUP_ID,
+    };
+    use crate::sim::{FakeSettings, Faults, Tenant};
+    use axum::body::Body;
+    use axum::http::Request;
+    use chrono::NaiveDate;
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+    use tower::ServiceExt as _;
+
+    const BASE: &str = "http://graph.sim.test";
+    const TOKEN: &str = "sim.test-token";
+
+    fn fake() -> FakeGraph {
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        let fake = FakeGraph::new(
+            Tenant::generate(7, 1_000, 60, start),
+            FakeSettings::default(),
+        );
+        lock(&fake.inner.tokens)
+            .insert(TOKEN.to_owned(), Instant::now() + Duration::from_secs(3600));
+        fake
+    }
+
+    async fn send(
+        fake: &FakeGraph,
+        uri: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, HeaderMap, Value) {
+        let path = uri.strip_prefix(BASE).unwrap_or(uri);
+        let mut req = Request::get(path).header(header::HOST, "graph.sim.test");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let resp = fake
+            .router()
+            .oneshot(req.body(Body::empty()).expect("request"))
+            .await
+            .expect("answer");
+        let (parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (parts.status, parts.headers, json)
+    }
+
+    async fn get(fake: &FakeGraph, uri: &str) -> (StatusCode, HeaderMap, Value) {
+        send(fake, uri, Some(TOKEN)).await
+    }
+
+    /// A query value percent-encoded.
+    fn q(s: &str) -> String {
+        encode(s)
+    }
+
+    fn member_ids(fake: &FakeGraph, group: &str, day: u32) -> BTreeSet<String> {
+        fake.policy_story()
+            .members(group, day)
+            .expect("group")
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn methods_policy_as_graph_sends_it() {
+        let fake = fake();
+        let tighten = fake.policy_story().key_days().tighten;
+        let (status, _, _) = send(&fake, "/v1.0/policies/authenticationMethodsPolicy", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        fake.set_day(tighten - 1);
+        let (status, _, body) = get(&fake, "/v1.0/policies/authenticationMethodsPolicy").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["id"], "authenticationMethodsPolicy");
+        assert_eq!(body["policyMigrationState"], "migrationInProgress");
+        assert_eq!(
+            body["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"]["state"],
+            "enabled"
+        );
+        let configs = body["authenticationMethodConfigurations"]
+            .as_array()
+            .expect("configurations");
+        let by_id = |id: &str| {
+            configs
+                .iter()
+                .find(|c| c["id"] == id)
+                .cloned()
+                .expect("configuration")
+        };
+        let voice = by_id("Voice");
+        assert_eq!(
+            voice["@odata.type"],
+            "#microsoft.graph.voiceAuthenticationMethodConfiguration"
+        );
+        assert_eq!(voice["state"], "enabled");
+        assert_eq!(voice["isOfficePhoneAllowed"], true);
+        let sms = by_id("Sms");
+        assert_eq!(
+            sms["@odata.type"],
+            "#microsoft.graph.smsAuthenticationMethodConfiguration"
+        );
+        assert_eq!(sms["includeTargets"][0]["id"], "all_users");
+        assert_eq!(sms["includeTargets"][0]["targetType"], "group");
+        assert_eq!(sms["includeTargets"][0]["isUsableForSignIn"], true);
+        assert_eq!(
+            by_id("MicrosoftAuthenticator")["@odata.type"],
+            "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration"
+        );
+        assert_eq!(by_id("TemporaryAccessPass")["defaultLength"], 8);
+        assert_eq!(
+            by_id("Fido2")["keyRestrictions"]["enforcementType"],
+            "block"
+        );
+
+        fake.set_day(tighten);
+        let (_, _, body) = get(&fake, "/v1.0/policies/authenticationMethodsPolicy").await;
+        let configs = body["authenticationMethodConfigurations"]
+            .as_array()
+            .expect("configurations");
+        let voice = configs.iter().find(|c| c["id"] == "Voice").expect("voice");
+        assert_eq!(voice["state"], "disabled");
+        let sms = configs.iter().find(|c| c["id"] == "Sms").expect("sms");
+        assert_eq!(sms["includeTargets"][0]["id"], EXCLUSION_GROUP_ID);
+        assert_eq!(fake.served().methods_policy_requests, 2);
+    }
+
+    #[tokio::test]
+    async fn strengths_listed_and_filtered() {
+        let fake = fake();
+        let (status, _, body) = get(&fake, "/v1.0/policies/authenticationStrengthPolicies").await;
+        assert_eq!(status, StatusCode::OK);
+        let value = body["value"].as_array().expect("value");
+        assert_eq!(value.len(), 4);
+        assert_eq!(value[0]["id"], "00000000-0000-0000-0000-000000000002");
+        assert_eq!(value[0]["policyType"], "builtIn");
+        assert_eq!(value[0]["requirementsSatisfied"], "mfa");
+        assert!(
+            value[0]["allowedCombinations"]
+                .as_array()
+                .expect("combinations")
+                .contains(&"password,voice".into())
+        );
+        let uri = format!(
+            "/v1.0/policies/authenticationStrengthPolicies?$filter={}",
+            q("policyType eq 'custom'")
+        );
+        let (_, _, body) = get(&fake, &uri).await;
+        assert_eq!(body["value"].as_array().map(Vec::len), Some(1));
+        assert_eq!(body["value"][0]["id"], CUSTOM_STRENGTH_ID);
+        let uri = format!(
+            "/v1.0/policies/authenticationStrengthPolicies?$filter={}",
+            q("displayName startswith 'x'")
+        );
+        assert_eq!(get(&fake, &uri).await.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn conditional_access_allows_one_request_a_second_and_sends_no_retry_after() {
+        let fake = fake();
+        let uri = "/v1.0/identity/conditionalAccess/policies";
+        let (status, _, body) = get(&fake, uri).await;
+        assert_eq!(status, StatusCode::OK);
+        let policy = body["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .find(|p| p["id"] == CA_NO_PHONE_ID)
+            .cloned()
+            .expect("no-phone policy");
+        assert_eq!(policy["state"], "enabled");
+        assert_eq!(
+            policy["conditions"]["users"]["excludeGroups"][0],
+            EXCLUSION_GROUP_ID
+        );
+        let strength = &policy["grantControls"]["authenticationStrength"];
+        assert_eq!(strength["id"], CUSTOM_STRENGTH_ID);
+        assert!(strength["allowedCombinations"].is_array());
+        assert!(strength["displayName"].is_string());
+
+        let (status, headers, body) = get(&fake, uri).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(headers.get(header::RETRY_AFTER).is_none());
+        assert_eq!(body["error"]["code"], "TooManyRequests");
+
+        tokio::time::sleep(CONDITIONAL_ACCESS_INTERVAL + Duration::from_millis(100)).await;
+        assert_eq!(get(&fake, uri).await.0, StatusCode::OK);
+        let served = fake.served();
+        assert_eq!(
+            (
+                served.conditional_access_requests,
+                served.conditional_access_throttled
+            ),
+            (2, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn group_and_its_members_paged() {
+        let fake = fake();
+        let day = fake.day();
+        let (status, _, body) = get(&fake, &format!("/v1.0/groups/{EXCLUSION_GROUP_ID}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["displayName"], EXCLUSION_GROUP_NAME);
+        assert_eq!(body["securityEnabled"], true);
+        assert_eq!(body["mailEnabled"], false);
+
+        let (status, _, body) = get(
+            &fake,
+            "/v1.0/groups/00000000-0000-0000-0000-00000000dead/members",
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"]["code"], "Request_ResourceNotFound");
+
+        let mut uri = format!(
+            "/v1.0/groups/{EXCLUSION_GROUP_ID}/members?$select=id,displayName,userPrincipalName&$top=2"
+        );
+        let mut seen = BTreeSet::new();
+        let mut pages = 0;
+        loop {
+            let (status, _, body) = get(&fake, &uri).await;
+            assert_eq!(status, StatusCode::OK);
+            pages += 1;
+            for m in body["value"].as_array().expect("value") {
+                assert_eq!(m["@odata.type"], "#microsoft.graph.user");
+                assert!(m["userPrincipalName"].is_string() && m["displayName"].is_string());
+                seen.insert(m["id"].as_str().expect("id").to_owned());
+            }
+            match body["@odata.nextLink"].as_str() {
+                Some(next) => uri = next.to_owned(),
+                None => break,
+            }
+        }
+        assert_eq!(seen, member_ids(&fake, EXCLUSION_GROUP_ID, day));
+        assert!(pages > 1, "paged");
+        assert_eq!(fake.served().member_pages, pages);
+
+        let uri = format!("/v1.0/groups/{SSPR_GROUP_ID}/members?$top=1000");
+        assert_eq!(get(&fake, &uri).await.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn delta_first_then_changes_then_gone_after_seven_days() {
+        let fake = fake();
+        let story = fake.policy_story().clone();
+        // A window holding a join and a leave (see the story's steps).
+        let leave = story
+            .membership_events()
+            .iter()
+            .filter(|e| e.change == MembershipChange::Removed)
+            .nth(1)
+            .expect("a second leave")
+            .day;
+        let (from, to) = (leave - 5, leave);
+        fake.set_day(from);
+        let uri = format!(
+            "/v1.0/groups/delta?$filter={}&$select=displayName,members",
+            q(&format!(
+                "id eq '{EXCLUSION_GROUP_ID}' or id eq '{SSPR_GROUP_ID}'"
+            ))
+        );
+        let (status, _, body) = get(&fake, &uri).await;
+        assert_eq!(status, StatusCode::OK);
+        let groups = body["value"].as_array().expect("value");
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0]["@odata.type"], "#microsoft.graph.group");
+        let first: BTreeSet<String> = groups[0]["members@delta"]
+            .as_array()
+            .expect("members@delta")
+            .iter()
+            .map(|m| m["id"].as_str().expect("id").to_owned())
+            .collect();
+        assert_eq!(first, member_ids(&fake, EXCLUSION_GROUP_ID, from));
+        let delta_link = body["@odata.deltaLink"]
+            .as_str()
+            .expect("deltaLink")
+            .to_owned();
+        assert!(body.get("@odata.nextLink").is_none());
+
+        fake.set_day(to);
+        let (status, _, body) = get(&fake, &delta_link).await;
+        assert_eq!(status, StatusCode::OK);
+        let groups = body["value"].as_array().expect("value");
+        assert_eq!(groups.len(), 1, "only the group that changed: {body}");
+        assert_eq!(groups[0]["id"], EXCLUSION_GROUP_ID);
+        let (mut added, mut removed) = (BTreeSet::new(), BTreeSet::new());
+        for m in groups[0]["members@delta"]
+            .as_array()
+            .expect("members@delta")
+        {
+            let id = m["id"].as_str().expect("id").to_owned();
+            if m.get("@removed").is_some() {
+                assert_eq!(m["@removed"]["reason"], "deleted");
+                removed.insert(id);
+            } else {
+                added.insert(id);
+            }
+        }
+        let before = member_ids(&fake, EXCLUSION_GROUP_ID, from);
+        let after = member_ids(&fake, EXCLUSION_GROUP_ID, to);
+        assert_eq!(added, after.difference(&before).cloned().collect());
+        assert_eq!(removed, before.difference(&after).cloned().collect());
+        assert!(!added.is_empty() && !removed.is_empty());
+
+        // The first token is now 5 days old: still good. Past 7 days it is gone.
+        fake.set_day(from + DELTA_TOKEN_DAYS);
+        assert_eq!(get(&fake, &delta_link).await.0, StatusCode::OK);
+        fake.set_day(from + DELTA_TOKEN_DAYS + 1);
+        let (status, headers, body) = get(&fake, &delta_link).await;
+        assert_eq!(status, StatusCode::GONE);
+        assert_eq!(body["error"]["code"], "syncStateNotFound");
+        let restart = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .expect("Location");
+        assert!(restart.contains("/v1.0/groups/delta?$filter="), "{restart}");
+        assert_eq!(fake.served().delta_expired, 1);
+
+        let bad = "/v1.0/groups/delta?$filter=displayName%20eq%20'x'";
+        assert_eq!(get(&fake, bad).await.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn audit_log_filtered_by_date_and_activity_newest_first() {
+        let fake = fake();
+        let story = fake.policy_story().clone();
+        let since = story.membership_events().get(3).expect("events").at;
+        let filter = format!(
+            "activityDateTime ge {} and (activityDisplayName eq '{ADD_MEMBER}' or activityDisplayName eq '{REMOVE_MEMBER}')",
+            since.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        let mut uri = format!(
+            "/v1.0/auditLogs/directoryAudits?$filter={}&$top=2",
+            q(&filter)
+        );
+        let mut entries = Vec::new();
+        loop {
+            let (status, _, body) = get(&fake, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            entries.extend(body["value"].as_array().expect("value").iter().cloned());
+            match body["@odata.nextLink"].as_str() {
+                Some(next) => uri = next.to_owned(),
+                None => break,
+            }
+        }
+        let expected: Vec<String> = story
+            .audits(fake.day())
+            .into_iter()
+            .filter(|a| a.activity_date_time >= since && a.category == "GroupManagement")
+            .map(|a| a.id)
+            .collect();
+        let got: Vec<String> = entries
+            .iter()
+            .map(|e| e["id"].as_str().expect("id").to_owned())
+            .collect();
+        assert_eq!(got, expected);
+        assert!(expected.len() >= 4);
+        let first = &entries[0];
+        assert!(first["activityDateTime"].as_str() > entries[1]["activityDateTime"].as_str());
+        assert_eq!(first["loggedByService"], "Core Directory");
+        assert!(first["initiatedBy"]["user"]["userPrincipalName"].is_string());
+        assert_eq!(first["targetResources"][0]["type"], "User");
+        assert_eq!(first["targetResources"][1]["type"], "Group");
+        assert_eq!(
+            first["targetResources"][0]["modifiedProperties"][1]["displayName"],
+            "Group.DisplayName"
+        );
+
+        // Only what has happened by the current day.
+        fake.set_day(story.key_days().campaign);
+        let uri = format!(
+            "/v1.0/auditLogs/directoryAudits?$filter={}",
+            q("activityDisplayName eq 'Authentication Methods Policy Update'")
+        );
+        let (_, _, body) = get(&fake, &uri).await;
+        assert_eq!(body["value"].as_array().map(Vec::len), Some(1));
+
+        for bad in [
+            "targetResources/any(t: t/id eq 'x')",
+            "activityDateTime ge yesterday",
+            "activityDisplayName eq 'unterminated",
+            "(activityDisplayName eq 'x'",
+        ] {
+            let uri = format!("/v1.0/auditLogs/directoryAudits?$filter={}", q(bad));
+            assert_eq!(get(&fake, &uri).await.0, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+
+    /// For each endpoint in turn (three policy, three group, one audit): refused with 403?
+    async fn forbidden(fake: &FakeGraph, faults: Faults) -> Vec<bool> {
+        fake.set_faults(faults);
+        let uris = [
+            "/v1.0/policies/authenticationMethodsPolicy".to_owned(),
+            "/v1.0/policies/authenticationStrengthPolicies".to_owned(),
+            "/v1.0/identity/conditionalAccess/policies".to_owned(),
+            format!("/v1.0/groups/{EXCLUSION_GROUP_ID}"),
+            format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/members"),
+            "/v1.0/groups/delta?$select=members".to_owned(),
+            "/v1.0/auditLogs/directoryAudits".to_owned(),
+        ];
+        let mut out = Vec::new();
+        for uri in uris {
+            let (status, _, body) = get(fake, &uri).await;
+            assert!(
+                status == StatusCode::OK || status == StatusCode::FORBIDDEN,
+                "{uri}: {status}"
+            );
+            if status == StatusCode::FORBIDDEN {
+                assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+            }
+            out.push(status == StatusCode::FORBIDDEN);
+            // Keep the Conditional Access limit out of the way.
+            *lock(&fake.inner.last_conditional_access) = None;
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn missing_permissions_answer_403() {
+        let fake = fake();
+        let (t, f) = (true, false);
+        let faults = |policies, groups, audit| Faults {
+            deny_policies: policies,
+            deny_group_members: groups,
+            deny_audit: audit,
+            ..Faults::default()
+        };
+        assert_eq!(
+            forbidden(&fake, faults(t, f, f)).await,
+            [t, t, t, f, f, f, f]
+        );
+        assert_eq!(
+            forbidden(&fake, faults(f, t, f)).await,
+            [f, f, f, t, t, t, f]
+        );
+        assert_eq!(
+            forbidden(&fake, faults(f, f, t)).await,
+            [f, f, f, f, f, f, t]
+        );
+        assert_eq!(forbidden(&fake, Faults::default()).await, [f; 7]);
+    }
+
+    #[test]
+    fn faults_deserialize_with_the_new_names() {
+        let faults: Faults = serde_json::from_str(
+            r#"{"deny_policies":true,"deny_group_members":true,"deny_audit":true}"#,
+        )
+        .expect("faults");
+        assert!(faults.deny_policies && faults.deny_group_members && faults.deny_audit);
+        assert!(serde_json::from_str::<Faults>(r#"{"deny_policy":true}"#).is_err());
+    }
+
+    #[test]
+    fn delta_tokens_round_trip_and_filters_parse() {
+        let state = DeltaState {
+            day: 12,
+            members: true,
+            ids: vec![EXCLUSION_GROUP_ID.to_owned()],
+        };
+        assert_eq!(DeltaState::from_token(&state.token()), Some(state));
+        assert_eq!(DeltaState::from_token("garbage"), None);
+        assert_eq!(
+            parse_id_filter("id eq 'a' or id eq 'b'"),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(parse_id_filter("id eq 'a' and id eq 'b'"), None);
+        let f = AuditFilter::parse(
+            "activityDateTime ge 2026-01-01T00:00:00Z and (activityDisplayName eq 'O''Brien' or category eq 'Policy')",
+        )
+        .expect("filter");
+        assert!(matches!(f, AuditFilter::And(_, _)));
+    }
+}

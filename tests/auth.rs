@@ -351,16 +351,7 @@ async fn bad_id_tokens_are_refused() {
     let sim = sim().await;
     let state = state(&db, &sim);
     let (upn, _) = someone(&sim, 1);
-    for fault in [
-        IdTokenFault::Tampered,
-        IdTokenFault::Expired,
-        IdTokenFault::WrongAudience,
-        IdTokenFault::WrongIssuer,
-        IdTokenFault::WrongNonce,
-        IdTokenFault::WrongTenant,
-        IdTokenFault::Unsigned,
-        IdTokenFault::UnknownKey,
-    ] {
+    for fault in IdTokenFault::ALL {
         sim.fake.set_faults(Faults {
             id_token: Some(fault),
             ..Faults::default()

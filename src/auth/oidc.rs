@@ -146,11 +146,6 @@ impl Oidc {
         })
     }
 
-    /// Where sign-in sends people back.
-    pub fn redirect_url(&self) -> &str {
-        &self.settings.redirect_url
-    }
-
     /// A new sign-in: the authorize URL with fresh `state`, `nonce` and PKCE (S256) challenge.
     pub async fn start(&self) -> Result<SignInStart, SignInError> {
         let provider = self.provider().await?;

@@ -94,6 +94,20 @@ pub enum IdTokenFault {
     UnknownKey,
 }
 
+impl IdTokenFault {
+    /// Every fault, for tests that try each.
+    pub const ALL: [IdTokenFault; 8] = [
+        IdTokenFault::Tampered,
+        IdTokenFault::Expired,
+        IdTokenFault::WrongAudience,
+        IdTokenFault::WrongIssuer,
+        IdTokenFault::WrongNonce,
+        IdTokenFault::WrongTenant,
+        IdTokenFault::Unsigned,
+        IdTokenFault::UnknownKey,
+    ];
+}
+
 impl FakeGraph {
     /// Rolls the signing key as Entra does now and then: new ID tokens are signed with a new key
     /// (a new `kid`) and the JWKS lists only that key, so a relying party that cached the old
@@ -1718,17 +1732,7 @@ mod tests {
     async fn each_id_token_fault_spoils_one_token() {
         let fake = fake();
         let p = member(&fake);
-        let faults = [
-            IdTokenFault::Tampered,
-            IdTokenFault::Expired,
-            IdTokenFault::WrongAudience,
-            IdTokenFault::WrongIssuer,
-            IdTokenFault::WrongNonce,
-            IdTokenFault::WrongTenant,
-            IdTokenFault::Unsigned,
-            IdTokenFault::UnknownKey,
-        ];
-        for fault in faults {
+        for fault in IdTokenFault::ALL {
             fake.set_faults(Faults {
                 id_token: Some(fault),
                 ..Faults::default()

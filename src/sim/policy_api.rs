@@ -16,7 +16,7 @@
 //! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults.
 
 use super::policy::{Member, PolicyStory};
-use super::server::{FakeGraph, bad_skiptoken, base_url, graph_error, guard, json_bytes, lock};
+use super::server::{FakeGraph, admit, bad_skiptoken, base_url, graph_error, json_bytes, lock};
 use crate::graph::model::{
     DeltaGroup, DeltaMember, DeltaPage, DirectoryAudit, DirectoryObject, Page, Removed,
 };
@@ -41,8 +41,6 @@ const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: usize = 999;
 /// Graph accepts up to 50 ids in a delta `$filter`.
 const MAX_DELTA_IDS: usize = 50;
-/// Graph's answer when the app lacks a permission.
-const INSUFFICIENT_PRIVILEGES: &str = "Insufficient privileges to complete the operation.";
 
 pub(super) fn routes() -> Router<FakeGraph> {
     Router::new()
@@ -75,14 +73,6 @@ fn json<T: Serialize>(value: &T) -> Response {
     }
 }
 
-fn denied() -> Response {
-    graph_error(
-        StatusCode::FORBIDDEN,
-        "Authorization_RequestDenied",
-        INSUFFICIENT_PRIVILEGES,
-    )
-}
-
 fn unsupported(message: &str) -> Response {
     graph_error(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", message)
 }
@@ -92,11 +82,8 @@ fn story(fake: &FakeGraph) -> &PolicyStory {
 }
 
 async fn methods_policy(State(fake): State<FakeGraph>, headers: HeaderMap) -> Response {
-    if let Some(resp) = guard(&fake, &headers).await {
-        return resp;
-    }
-    if fake.faults().deny_policies {
-        return denied();
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_policies).await {
+        return refused;
     }
     lock(&fake.inner.served).methods_policy_requests += 1;
     json(&story(&fake).methods_policy(fake.day()))
@@ -107,11 +94,8 @@ async fn strength_policies(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(resp) = guard(&fake, &headers).await {
-        return resp;
-    }
-    if fake.faults().deny_policies {
-        return denied();
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_policies).await {
+        return refused;
     }
     let mut value = story(&fake).strength_policies(fake.day());
     if let Some(filter) = q.get("$filter") {
@@ -133,11 +117,8 @@ async fn strength_policies(
 }
 
 async fn conditional_access(State(fake): State<FakeGraph>, headers: HeaderMap) -> Response {
-    if let Some(resp) = guard(&fake, &headers).await {
-        return resp;
-    }
-    if fake.faults().deny_policies {
-        return denied();
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_policies).await {
+        return refused;
     }
     let now = Instant::now();
     // A throttled request counts too (graph-api.md §9): retrying at once keeps failing.
@@ -175,11 +156,8 @@ async fn group(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(resp) = guard(&fake, &headers).await {
-        return resp;
-    }
-    if fake.faults().deny_group_members {
-        return denied();
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_group_members).await {
+        return refused;
     }
     let story = story(&fake);
     let Some(group) = story.group(&id) else {
@@ -232,11 +210,8 @@ async fn group_members(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(resp) = guard(&fake, &headers).await {
-        return resp;
-    }
-    if fake.faults().deny_group_members {
-        return denied();
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_group_members).await {
+        return refused;
     }
     let top = match page_size(&q) {
         Ok(top) => top,
@@ -401,11 +376,8 @@ async fn groups_delta(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(resp) = guard(&fake, &headers).await {
-        return resp;
-    }
-    if fake.faults().deny_group_members {
-        return denied();
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_group_members).await {
+        return refused;
     }
     let day = fake.day();
     let story = story(&fake);
@@ -500,11 +472,8 @@ async fn directory_audits(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(resp) = guard(&fake, &headers).await {
-        return resp;
-    }
-    if fake.faults().deny_audit {
-        return denied();
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_audit).await {
+        return refused;
     }
     let filter = match q.get("$filter").map(|f| AuditFilter::parse(f)) {
         None => None,

@@ -487,6 +487,28 @@ fn verify_assertion(
     Ok(())
 }
 
+/// Graph's answer when the app lacks a permission (a `deny_*` fault).
+pub(super) fn permission_denied() -> Response {
+    graph_error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )
+}
+
+/// The prologue of every data endpoint: the bearer check, then the permission the endpoint
+/// needs (`lacks` reads its `deny_*` fault). `None` means go on.
+pub(super) async fn admit(
+    fake: &FakeGraph,
+    headers: &HeaderMap,
+    lacks: impl Fn(&Faults) -> bool,
+) -> Option<Response> {
+    if let Some(refused) = guard(fake, headers).await {
+        return Some(refused);
+    }
+    lacks(&fake.faults()).then(permission_denied)
+}
+
 /// Bearer check and fault injection shared by the data endpoints; `None` means go on.
 pub(super) async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Response> {
     let token = headers
@@ -627,11 +649,7 @@ async fn report(
         );
     }
     if faults.deny_report {
-        return graph_error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        );
+        return permission_denied();
     }
     let Some((day, from)) = page_position(&fake, &q) else {
         return bad_skiptoken();
@@ -678,15 +696,8 @@ async fn users(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(resp) = guard(&fake, &headers).await {
-        return resp;
-    }
-    if fake.faults().deny_users {
-        return graph_error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        );
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_users).await {
+        return refused;
     }
     let top = match q.get("$top").map(|t| t.parse::<usize>()) {
         None => DEFAULT_USERS_PAGE_SIZE,

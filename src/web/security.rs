@@ -42,7 +42,11 @@ const HSTS: &str = "max-age=31536000";
 /// are not stored by browsers or proxies (`no-store`: they hold personal data), unless the
 /// handler chose otherwise (the stylesheet).
 pub async fn headers(State(https): State<bool>, request: Request, next: Next) -> Response {
-    let refused = if request.uri().to_string().len() > MAX_URI_BYTES {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    let refused = if target > MAX_URI_BYTES {
         Some((StatusCode::URI_TOO_LONG, "The address is too long."))
     } else if request
         .headers()

@@ -65,6 +65,7 @@ impl Bench {
             client_id: SIM_CLIENT_ID.to_owned(),
             credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
             report_rate: Rate::UNLIMITED,
+            conditional_access_rate: phoneless::graph::DEFAULT_CONDITIONAL_ACCESS_RATE,
             request_timeout: Duration::from_secs(60),
             retry_budget: Duration::from_secs(60),
             backoff_base: Duration::from_millis(100),

@@ -491,6 +491,7 @@ async fn main() -> Result<()> {
             roles: RoleMap::default(),
             session_idle: std::time::Duration::from_secs(3600),
             session_max: std::time::Duration::from_secs(12 * 3600),
+            alert_targets: Vec::new(),
             sign_in: signed_in.then_some(sign_in),
         },
     ));

@@ -1,6 +1,6 @@
 //! The `phoneless` command line: `serve`, `sync`, `migrate`, `fake-graph`.
 
-use crate::config::{self, AuthMode, ConfigError, GraphArgs, WebArgs};
+use crate::config::{self, AlertArgs, AuthMode, ConfigError, GraphArgs, WebArgs};
 use crate::graph::Client;
 use crate::sim::server::{
     DEFAULT_REPORT_PAGE_SIZE, FakeSettings, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID,
@@ -10,7 +10,7 @@ use crate::sim::{FakeGraph, Faults, Tenant};
 use crate::sync::progress::Console;
 use crate::sync::{self, Outcome, SyncOptions};
 use crate::web::{self, AppState};
-use crate::{db, demo};
+use crate::{alerts, db, demo};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write as _;
@@ -36,7 +36,7 @@ enum Command {
     /// Serve the web front and API, with the background syncer unless --no-sync.
     Serve(Box<ServeArgs>),
     /// Sync once now, showing progress; exits non-zero if the sync fails.
-    Sync(SyncArgs),
+    Sync(Box<SyncArgs>),
     /// Apply database migrations (serve and sync apply them too).
     Migrate(DbArgs),
     /// Serve a simulated tenant with months of history locally, with no set-up (sign-in off).
@@ -99,6 +99,8 @@ struct ServeArgs {
     web: WebArgs,
     #[command(flatten)]
     graph: GraphArgs,
+    #[command(flatten)]
+    alerts: AlertArgs,
     /// Do not run the background syncer in this process (another replica or a cron job syncs).
     #[arg(long)]
     no_sync: bool,
@@ -113,6 +115,8 @@ struct SyncArgs {
     db: DbArgs,
     #[command(flatten)]
     graph: GraphArgs,
+    #[command(flatten)]
+    alerts: AlertArgs,
     /// Wait for a sync running elsewhere to finish instead of skipping.
     #[arg(long)]
     wait: bool,
@@ -156,7 +160,7 @@ pub async fn main() -> ExitCode {
     init_logging(quiet);
     let result = match cli.command {
         Command::Serve(a) => serve(*a).await,
-        Command::Sync(a) => sync_once(a).await,
+        Command::Sync(a) => sync_once(*a).await,
         Command::Migrate(a) => migrate(a).await,
         Command::Demo(a) => run_demo(a).await,
         Command::FakeGraph(a) => fake_graph(a).await,
@@ -215,8 +219,10 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
         a.graph.settings(&mut problems)
     };
     let interval = config::sync_interval(&a.sync_interval, &mut problems);
+    let alerts = a.alerts.config(&mut problems);
     check(problems)?;
     let mut web_config = web_config.context("web configuration")?;
+    web_config.alert_targets = alerts.posture_options().alert_targets;
     if let Some(g) = &graph {
         web_config = web_config.with_sign_in(g);
     }
@@ -235,10 +241,23 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
                 pool.clone(),
                 client,
                 interval,
+                alerts.posture_options(),
                 cancel.clone(),
             )))
         }
         None => None,
+    };
+    // Any replica may deliver alerts (deliveries are claimed with a lease).
+    let deliverer = if alerts.webhooks.is_empty() {
+        None
+    } else {
+        let d = alerts::Deliverer::new(
+            pool.clone(),
+            alerts.webhooks.clone(),
+            web_config.public_url.as_deref(),
+            alerts::DeliverySettings::default(),
+        )?;
+        Some(tokio::spawn(d.run(cancel.clone())))
     };
     let listener = tokio::net::TcpListener::bind(web_config.listen)
         .await
@@ -252,6 +271,9 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
     })
     .await?;
     cancel.cancel();
+    if let Some(task) = deliverer {
+        let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+    }
     if let Some(task) = syncer {
         // A sync in flight rolls back and records itself as interrupted.
         let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
@@ -263,6 +285,7 @@ async fn sync_once(a: SyncArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     let url = a.db.url(&mut problems);
     let settings = a.graph.settings(&mut problems);
+    let alerts = a.alerts.config(&mut problems);
     check(problems)?;
     let pool = open_database(&url).await?;
     let client = Arc::new(Client::new(settings.context("Graph configuration")?)?);
@@ -275,6 +298,7 @@ async fn sync_once(a: SyncArgs) -> Result<ExitCode> {
     });
     let options = SyncOptions {
         wait_for_lock: a.wait,
+        posture: alerts.posture_options(),
         ..SyncOptions::default()
     };
     let outcome = sync::run(

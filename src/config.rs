@@ -69,6 +69,71 @@ pub struct GraphArgs {
     pub graph_retry_budget: String,
 }
 
+/// Allowlist oversight and alerts (`sync` and `serve`).
+#[derive(Args, Clone)]
+pub struct AlertArgs {
+    /// Exclusion groups (allowlists) to watch, comma-separated group object ids. The groups the
+    /// policies exclude are watched too.
+    #[arg(long, env = "PHONELESS_EXCLUSION_GROUPS", default_value = "")]
+    pub exclusion_groups: String,
+    /// Where alerts are sent: comma-separated `kind=url`, kind `json`, `teams` or `slack` (a
+    /// bare URL is `json`). The URLs are secrets and are never printed.
+    #[arg(
+        long,
+        env = "PHONELESS_WEBHOOKS",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub webhooks: String,
+}
+
+/// Validated allowlist and alert settings.
+#[derive(Debug, Clone, Default)]
+pub struct AlertConfig {
+    pub exclusion_groups: Vec<uuid::Uuid>,
+    pub webhooks: Vec<crate::alerts::webhook::Webhook>,
+}
+
+impl AlertArgs {
+    pub fn config(&self, problems: &mut Vec<String>) -> AlertConfig {
+        let mut exclusion_groups = Vec::new();
+        for item in self.exclusion_groups.split(',').map(str::trim) {
+            if item.is_empty() {
+                continue;
+            }
+            match uuid::Uuid::parse_str(item) {
+                Ok(id) if !exclusion_groups.contains(&id) => exclusion_groups.push(id),
+                Ok(_) => {}
+                Err(_) => problems.push(format!(
+                    "PHONELESS_EXCLUSION_GROUPS: {item:?} is not a group object id (a GUID such as 6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f)"
+                )),
+            }
+        }
+        let webhooks = match crate::alerts::webhook::parse_webhooks(&self.webhooks) {
+            Ok(w) => w,
+            Err(e) => {
+                problems.push(format!("PHONELESS_WEBHOOKS: {e}"));
+                Vec::new()
+            }
+        };
+        AlertConfig {
+            exclusion_groups,
+            webhooks,
+        }
+    }
+}
+
+impl AlertConfig {
+    /// What the sync needs of it.
+    pub fn posture_options(&self) -> crate::sync::posture::PostureOptions {
+        crate::sync::posture::PostureOptions {
+            exclusion_groups: self.exclusion_groups.clone(),
+            alert_targets: crate::alerts::Deliverer::targets(&self.webhooks),
+        }
+    }
+}
+
 fn duration(name: &str, value: &str, problems: &mut Vec<String>) -> Duration {
     match humantime::parse_duration(value.trim()) {
         Ok(d) if !d.is_zero() => d,
@@ -209,6 +274,7 @@ impl GraphArgs {
             client_id,
             credential: credential?,
             report_rate,
+            conditional_access_rate: graph::DEFAULT_CONDITIONAL_ACCESS_RATE,
             request_timeout,
             retry_budget,
             backoff_base: graph::DEFAULT_BACKOFF_BASE,
@@ -291,6 +357,8 @@ pub struct WebConfig {
     pub roles: RoleMap,
     pub session_idle: Duration,
     pub session_max: Duration,
+    /// The webhooks alerts go to (listed on `/alerts`; the posture checks one is set).
+    pub alert_targets: Vec<crate::db::alerts::Target>,
     /// Sign-in with Entra ID (`PHONELESS_AUTH=entra`): the app registration and redirect URI.
     pub sign_in: Option<SignInSettings>,
 }
@@ -394,6 +462,7 @@ impl WebArgs {
             roles: roles?,
             session_idle,
             session_max,
+            alert_targets: Vec::new(),
             sign_in: None,
         })
     }

@@ -111,7 +111,13 @@ pub async fn sync_days(
     mut on_day: impl FnMut(NaiveDate, u32),
 ) -> Result<()> {
     let today = Utc::now().date_naive();
-    let fake = FakeGraph::new(tenant, FakeSettings::default());
+    let fake = FakeGraph::new(
+        tenant,
+        FakeSettings {
+            conditional_access_interval: std::time::Duration::ZERO,
+            ..FakeSettings::default()
+        },
+    );
     let graph_url = fake
         .spawn()
         .await
@@ -123,6 +129,9 @@ pub async fn sync_days(
         client_id: SIM_CLIENT_ID.to_owned(),
         credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
         report_rate: Rate::UNLIMITED,
+        // The history is made faster than Conditional Access's one request a second, which
+        // the fake made here does not enforce.
+        conditional_access_rate: Rate::UNLIMITED,
         request_timeout: std::time::Duration::from_secs(30),
         retry_budget: std::time::Duration::from_secs(60),
         backoff_base: std::time::Duration::from_millis(50),
@@ -131,6 +140,7 @@ pub async fn sync_days(
     let options = SyncOptions {
         wait_for_lock: true,
         runner,
+        ..SyncOptions::default()
     };
     let cancel = CancellationToken::new();
     for day in days {

@@ -4,6 +4,7 @@
 //! and [`graph`]; [`classify`] is pure; [`sim`] stands in for Microsoft Graph.
 
 pub mod advice;
+pub mod alerts;
 pub mod auth;
 pub mod classify;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod forecast;
 pub mod graph;
+pub mod posture;
 pub mod sim;
 pub mod sync;
 pub mod timeline;

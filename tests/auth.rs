@@ -564,7 +564,7 @@ enum Expect {
 
 /// Every route with the least role it needs: **add a row here when you add a route**; the test
 /// fails until the table and the router agree.
-const MATRIX: [(&str, &str, Option<Role>); 23] = [
+const MATRIX: [(&str, &str, Option<Role>); 29] = [
     ("GET", "/healthz", None),
     ("GET", "/static/style.css", None),
     ("GET", "/auth/login", None),
@@ -574,6 +574,9 @@ const MATRIX: [(&str, &str, Option<Role>); 23] = [
     ("GET", "/departments", Some(Role::Viewer)),
     ("GET", "/departments/view", Some(Role::Viewer)),
     ("GET", "/sync", Some(Role::Viewer)),
+    ("GET", "/posture", Some(Role::Viewer)),
+    ("GET", "/exclusions", Some(Role::Helpdesk)),
+    ("GET", "/alerts", Some(Role::SecurityLead)),
     ("GET", "/users", Some(Role::Helpdesk)),
     ("GET", "/users.csv", Some(Role::SecurityLead)),
     ("GET", "/lookup", Some(Role::Helpdesk)),
@@ -592,6 +595,9 @@ const MATRIX: [(&str, &str, Option<Role>); 23] = [
     ("GET", "/api/v1/sync/runs", Some(Role::Viewer)),
     ("GET", "/api/v1/users", Some(Role::Helpdesk)),
     ("GET", "/api/v1/users/{id}", Some(Role::Helpdesk)),
+    ("GET", "/api/v1/posture", Some(Role::Viewer)),
+    ("GET", "/api/v1/exclusions", Some(Role::Helpdesk)),
+    ("GET", "/api/v1/alerts", Some(Role::SecurityLead)),
 ];
 
 #[tokio::test]

@@ -173,6 +173,23 @@ fn the_demo_in_a_real_browser() {
             vec!["<table class=\"people\">", "Download as CSV"],
         ),
         ("/sync", vec!["status succeeded"]),
+        (
+            "/posture",
+            vec![
+                "class=\"check-item green\"",
+                "Voice calls",
+                "Policy changes",
+            ],
+        ),
+        (
+            "/exclusions",
+            vec![
+                "Phone MFA exceptions",
+                "Joins and leaves",
+                "class=\"phone-only\"",
+            ],
+        ),
+        ("/alerts", vec!["was added to Phone MFA exceptions"]),
     ] {
         let out = browser(&["--dump-dom"], &format!("{base}{path}"));
         let dom = String::from_utf8_lossy(&out.stdout);
@@ -227,6 +244,20 @@ fn the_demo_in_a_real_browser() {
         false,
     );
     screenshot(&format!("{base}/sync"), "sync-1280", "1280,900", false);
+    screenshot(
+        &format!("{base}/posture"),
+        "posture-1280",
+        "1280,2600",
+        false,
+    );
+    screenshot(&format!("{base}/posture"), "posture-390", "390,3000", true);
+    screenshot(
+        &format!("{base}/exclusions"),
+        "exclusions-1280",
+        "1280,1800",
+        false,
+    );
+    screenshot(&format!("{base}/alerts"), "alerts-1280", "1280,1400", false);
 
     // The helpdesk: a search for a person of the demo reaches their page.
     let list = browser(&["--dump-dom"], &format!("{base}/users"));

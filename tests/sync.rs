@@ -557,6 +557,7 @@ async fn only_one_syncer_runs_at_a_time() {
             let options = SyncOptions {
                 wait_for_lock: wait,
                 runner: "test".into(),
+                ..SyncOptions::default()
             };
             sync::run(
                 &pool,

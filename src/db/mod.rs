@@ -1,10 +1,12 @@
 //! PostgreSQL: connection pool, migrations, the private server for tests and the demo
 //! ([`embedded`]), and every query the product runs ([`operations`]).
 
+pub mod alerts;
 pub mod dashboard;
 pub mod embedded;
 pub mod lookup;
 pub mod operations;
+pub mod posture;
 pub mod sessions;
 
 use anyhow::{Context, Result};

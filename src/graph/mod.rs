@@ -6,7 +6,11 @@ pub mod model;
 pub mod pacing;
 
 use auth::{Credential, TokenProvider, error_chain};
-use model::{DirectoryUser, ErrorBody, Page, USER_SELECT, UserRegistrationDetails};
+use model::{
+    AuthenticationMethodsPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy,
+    DirectoryAudit, DirectoryObject, DirectoryUser, ErrorBody, Group, Page, USER_SELECT,
+    UserRegistrationDetails,
+};
 use pacing::{Pacer, Rate};
 use rand::Rng as _;
 use reqwest::StatusCode;
@@ -20,6 +24,12 @@ use tokio::time::Instant;
 pub const DEFAULT_REPORT_RATE: Rate = Rate {
     limit: 4,
     window: Duration::from_secs(10),
+};
+/// Conditional Access reads are limited to one request per second per tenant, across all apps,
+/// and a faster one gets 429 without `Retry-After` (graph-api.md §6, §9).
+pub const DEFAULT_CONDITIONAL_ACCESS_RATE: Rate = Rate {
+    limit: 1,
+    window: Duration::from_millis(1100),
 };
 /// How long one request may take before it is abandoned (and retried).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -107,6 +117,11 @@ impl GraphError {
 pub enum Endpoint {
     RegistrationReport,
     Users,
+    MethodsPolicy,
+    Strengths,
+    ConditionalAccess,
+    Groups,
+    DirectoryAudit,
 }
 
 impl Endpoint {
@@ -114,12 +129,22 @@ impl Endpoint {
         match self {
             Endpoint::RegistrationReport => "the authentication-methods registration report",
             Endpoint::Users => "the directory's users",
+            Endpoint::MethodsPolicy => "the authentication methods policy",
+            Endpoint::Strengths => "the authentication strengths",
+            Endpoint::ConditionalAccess => "the Conditional Access policies",
+            Endpoint::Groups => "the exclusion groups' members",
+            Endpoint::DirectoryAudit => "the directory audit log",
         }
     }
     fn permission(self) -> &'static str {
         match self {
             Endpoint::RegistrationReport => "AuditLog.Read.All",
             Endpoint::Users => "User.Read.All",
+            Endpoint::MethodsPolicy | Endpoint::Strengths | Endpoint::ConditionalAccess => {
+                "Policy.Read.All"
+            }
+            Endpoint::Groups => "GroupMember.Read.All",
+            Endpoint::DirectoryAudit => "AuditLog.Read.All",
         }
     }
 }
@@ -133,6 +158,7 @@ pub struct GraphSettings {
     pub client_id: String,
     pub credential: Credential,
     pub report_rate: Rate,
+    pub conditional_access_rate: Rate,
     pub request_timeout: Duration,
     pub retry_budget: Duration,
     pub backoff_base: Duration,
@@ -145,6 +171,7 @@ pub struct Client {
     settings: GraphSettings,
     tokens: TokenProvider,
     report_pacer: Pacer,
+    conditional_access_pacer: Pacer,
     retries: AtomicU32,
     pages: AtomicU32,
 }
@@ -169,6 +196,7 @@ impl Client {
         );
         Ok(Client {
             report_pacer: Pacer::new(settings.report_rate),
+            conditional_access_pacer: Pacer::new(settings.conditional_access_rate),
             http,
             tokens,
             settings,
@@ -217,20 +245,102 @@ impl Client {
         )
     }
 
+    /// The authentication methods policy, its configurations expanded (graph-api.md §5).
+    pub async fn methods_policy(&self) -> Result<AuthenticationMethodsPolicy, GraphError> {
+        let url = format!("{}/v1.0/policies/authenticationMethodsPolicy", self.base());
+        self.get(Endpoint::MethodsPolicy, &url).await
+    }
+
+    /// Every authentication strength, built-in and custom (graph-api.md §6).
+    pub async fn strength_policies(&self) -> Result<Vec<AuthenticationStrengthPolicy>, GraphError> {
+        let url = format!(
+            "{}/v1.0/policies/authenticationStrengthPolicies",
+            self.base()
+        );
+        self.collect(Endpoint::Strengths, url).await
+    }
+
+    /// Every Conditional Access policy, paced to one request a second (graph-api.md §6).
+    pub async fn conditional_access_policies(
+        &self,
+    ) -> Result<Vec<ConditionalAccessPolicy>, GraphError> {
+        let url = format!("{}/v1.0/identity/conditionalAccess/policies", self.base());
+        self.collect(Endpoint::ConditionalAccess, url).await
+    }
+
+    /// A group's name and other properties; `None` when the group does not exist.
+    pub async fn group(&self, id: &str) -> Result<Option<Group>, GraphError> {
+        let url = format!(
+            "{}/v1.0/groups/{}?$select=id,displayName,description",
+            self.base(),
+            form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+        );
+        match self.get(Endpoint::Groups, &url).await {
+            Ok(group) => Ok(Some(group)),
+            Err(GraphError::Http { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A group's direct members (graph-api.md §7), every page.
+    pub async fn group_members(&self, id: &str) -> Result<Vec<DirectoryObject>, GraphError> {
+        let url = format!(
+            "{}/v1.0/groups/{}/members?$select=id,displayName,userPrincipalName&$top=999",
+            self.base(),
+            form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+        );
+        self.collect(Endpoint::Groups, url).await
+    }
+
+    /// Directory audit entries matching an OData `$filter` (graph-api.md §8), every page.
+    pub async fn directory_audits(&self, filter: &str) -> Result<Vec<DirectoryAudit>, GraphError> {
+        let url = format!(
+            "{}/v1.0/auditLogs/directoryAudits?$filter={}",
+            self.base(),
+            form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        );
+        self.collect(Endpoint::DirectoryAudit, url).await
+    }
+
+    /// Every item of a collection, following its pages.
+    async fn collect<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        first: String,
+    ) -> Result<Vec<T>, GraphError> {
+        let mut pages = Pages::new(self, endpoint, first);
+        let mut all = Vec::new();
+        while let Some(page) = pages.next_page().await {
+            all.extend(page?.value);
+        }
+        Ok(all)
+    }
+
     /// One page, paced and retried.
     async fn get_page<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
         url: &str,
     ) -> Result<Page<T>, GraphError> {
+        self.get(endpoint, url).await
+    }
+
+    /// One JSON document, paced and retried.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+    ) -> Result<T, GraphError> {
         let what = endpoint.what();
         let started = Instant::now();
         let mut attempts = 0u32;
         let mut renewed_token = false;
         loop {
             attempts += 1;
-            if endpoint == Endpoint::RegistrationReport {
-                self.report_pacer.wait().await;
+            match endpoint {
+                Endpoint::RegistrationReport => self.report_pacer.wait().await,
+                Endpoint::ConditionalAccess => self.conditional_access_pacer.wait().await,
+                _ => {}
             }
             let token = self.tokens.token().await?;
             let result = self
@@ -244,7 +354,7 @@ impl Client {
             let (retry_after, detail, status) = match result {
                 Ok(resp) if resp.status().is_success() => match resp.bytes().await {
                     Ok(body) => {
-                        return serde_json::from_slice::<Page<T>>(&body)
+                        return serde_json::from_slice::<T>(&body)
                             .inspect(|_| {
                                 self.pages.fetch_add(1, Ordering::Relaxed);
                             })

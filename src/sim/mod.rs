@@ -13,5 +13,5 @@ pub mod tenant;
 
 pub use idp::{IdTokenFault, SimSignIn};
 pub use policy::PolicyStory;
-pub use server::{FakeGraph, FakeSettings, Faults};
+pub use server::{FakeGraph, FakeSettings, Faults, PolicyOverride};
 pub use tenant::Tenant;

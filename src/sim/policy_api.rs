@@ -86,7 +86,10 @@ async fn methods_policy(State(fake): State<FakeGraph>, headers: HeaderMap) -> Re
         return refused;
     }
     lock(&fake.inner.served).methods_policy_requests += 1;
-    json(&story(&fake).methods_policy(fake.day()))
+    match fake.policy_override().methods {
+        Some(m) => json(&m),
+        None => json(&story(&fake).methods_policy(fake.day())),
+    }
 }
 
 async fn strength_policies(
@@ -97,7 +100,10 @@ async fn strength_policies(
     if let Some(refused) = admit(&fake, &headers, |f| f.deny_policies).await {
         return refused;
     }
-    let mut value = story(&fake).strength_policies(fake.day());
+    let mut value = fake
+        .policy_override()
+        .strengths
+        .unwrap_or_else(|| story(&fake).strength_policies(fake.day()));
     if let Some(filter) = q.get("$filter") {
         let Some(kind) = filter
             .trim()
@@ -124,7 +130,9 @@ async fn conditional_access(State(fake): State<FakeGraph>, headers: HeaderMap) -
     // A throttled request counts too (graph-api.md §9): retrying at once keeps failing.
     let too_soon = lock(&fake.inner.last_conditional_access)
         .replace(now)
-        .is_some_and(|last| now.duration_since(last) < CONDITIONAL_ACCESS_INTERVAL);
+        .is_some_and(|last| {
+            now.duration_since(last) < fake.inner.settings.conditional_access_interval
+        });
     if too_soon {
         lock(&fake.inner.served).conditional_access_throttled += 1;
         return graph_error(
@@ -135,7 +143,10 @@ async fn conditional_access(State(fake): State<FakeGraph>, headers: HeaderMap) -
     }
     lock(&fake.inner.served).conditional_access_requests += 1;
     json(&Page {
-        value: story(&fake).conditional_access(fake.day()),
+        value: fake
+            .policy_override()
+            .conditional_access
+            .unwrap_or_else(|| story(&fake).conditional_access(fake.day())),
         next_link: None,
         count: None,
     })

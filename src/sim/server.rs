@@ -49,6 +49,9 @@ pub struct FakeSettings {
     /// Redirect URIs registered on the app, matched exactly at sign-in. Empty (the default)
     /// accepts any redirect URI, so a test or demo need not know its port in advance.
     pub redirect_uris: Vec<String>,
+    /// Conditional Access allows one request per this interval (zero: no limit, for making
+    /// months of history in seconds).
+    pub conditional_access_interval: Duration,
 }
 
 impl Default for FakeSettings {
@@ -62,6 +65,7 @@ impl Default for FakeSettings {
             token_lifetime: Duration::from_secs(3599),
             retry_after_secs: 1,
             redirect_uris: Vec::new(),
+            conditional_access_interval: super::policy_api::CONDITIONAL_ACCESS_INTERVAL,
         }
     }
 }
@@ -146,6 +150,17 @@ pub(super) struct Inner {
     pub(super) policy: PolicyStory,
     /// When the last Conditional Access request arrived (its 1 request/second limit).
     pub(super) last_conditional_access: Mutex<Option<Instant>>,
+    /// Policies served instead of the story's (tests that need a configuration the story
+    /// never has).
+    pub(super) policy_override: Mutex<PolicyOverride>,
+}
+
+/// Policies to serve instead of the story's; `None` serves the story's.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyOverride {
+    pub methods: Option<crate::graph::model::AuthenticationMethodsPolicy>,
+    pub strengths: Option<Vec<crate::graph::model::AuthenticationStrengthPolicy>>,
+    pub conditional_access: Option<Vec<crate::graph::model::ConditionalAccessPolicy>>,
 }
 
 /// A handle on a running (or to-be-run) fake Graph; clones share state.
@@ -175,6 +190,7 @@ impl FakeGraph {
                 idp: IdpState::new(),
                 policy,
                 last_conditional_access: Mutex::new(None),
+                policy_override: Mutex::new(PolicyOverride::default()),
             }),
         }
     }
@@ -190,6 +206,15 @@ impl FakeGraph {
 
     pub fn day(&self) -> u32 {
         self.inner.day.load(Ordering::SeqCst)
+    }
+
+    /// Serves these policies instead of the story's until set back to the default.
+    pub fn set_policy_override(&self, o: PolicyOverride) {
+        *lock(&self.inner.policy_override) = o;
+    }
+
+    pub(super) fn policy_override(&self) -> PolicyOverride {
+        lock(&self.inner.policy_override).clone()
     }
 
     /// Which day of the story the fake serves.

@@ -11,6 +11,7 @@
 //! - **Streamed**: report pages are classified and written while the next ones are fetched.
 
 pub mod facts;
+pub mod posture;
 pub mod progress;
 pub mod rollup;
 pub mod schedule;
@@ -45,6 +46,8 @@ pub struct SyncOptions {
     pub wait_for_lock: bool,
     /// Which process runs it, stored with the run.
     pub runner: String,
+    /// Exclusion groups and alert webhooks.
+    pub posture: posture::PostureOptions,
 }
 
 impl Default for SyncOptions {
@@ -52,6 +55,7 @@ impl Default for SyncOptions {
         SyncOptions {
             wait_for_lock: false,
             runner: runner_name(),
+            posture: posture::PostureOptions::default(),
         }
     }
 }
@@ -76,6 +80,8 @@ pub struct RunReport {
     /// Report rows whose id is not a GUID (left out).
     pub invalid_ids: u32,
     pub elapsed: Duration,
+    /// Policy changes, exclusion-group joins and leaves, and alerts raised.
+    pub posture: posture::Stats,
 }
 
 #[derive(Debug)]
@@ -156,7 +162,7 @@ pub async fn run(
     let (pages0, retries0) = (graph.pages(), graph.retries());
 
     let result = tokio::select! {
-        r = store_run(&mut conn, run_id, graph.clone(), (pages0, retries0), now, started, progress) => r,
+        r = store_run(&mut conn, run_id, graph.clone(), (pages0, retries0), now, started, progress, &options.posture) => r,
         _ = cancel.cancelled() => Err(SyncError::Stopped("the service is shutting down")),
     };
     // Release the lock at once (after any rollback the dropped transaction left queued), then
@@ -184,13 +190,56 @@ pub async fn run(
             .await
             {
                 tracing::error!(run_id, "could not record the failure of the sync run: {db}");
+            } else if let Err(db) =
+                alert_repeated_failure(pool, run_id, finished, &e, &options.posture).await
+            {
+                tracing::error!(
+                    run_id,
+                    "could not record the alert for repeated failures: {db}"
+                );
             }
             Err(e)
         }
     }
 }
 
+/// Raises the "sync failing" alert when this failure is the second in a row (not at the third
+/// and later: one alert per spell of failures).
+async fn alert_repeated_failure(
+    pool: &PgPool,
+    run_id: i64,
+    at: DateTime<Utc>,
+    error: &SyncError,
+    options: &posture::PostureOptions,
+) -> sqlx::Result<()> {
+    if crate::db::alerts::failures_in_a_row(pool).await? != 2 {
+        return Ok(());
+    }
+    let alert = crate::db::alerts::NewAlert {
+        event_key: format!("sync_failing:{run_id}"),
+        kind: "sync_failing",
+        created_at: at,
+        run_id: Some(run_id),
+        title: "The sync failed twice in a row".to_owned(),
+        text: format!(
+            "The last two syncs failed, so phoneless shows data that is getting old. The last error: {error}"
+        ),
+        facts: vec![
+            ("Run".to_owned(), run_id.to_string()),
+            ("Kind of error".to_owned(), error.kind().to_owned()),
+            (
+                "When".to_owned(),
+                at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ),
+        ],
+    };
+    let mut conn = pool.acquire().await?;
+    crate::db::alerts::insert(&mut conn, &alert, &options.alert_targets).await?;
+    Ok(())
+}
+
 /// Fetches, classifies and writes one run inside one transaction.
+#[expect(clippy::too_many_arguments, reason = "the run's context")]
 async fn store_run(
     conn: &mut PgConnection,
     run_id: i64,
@@ -199,7 +248,18 @@ async fn store_run(
     now: DateTime<Utc>,
     started: Instant,
     progress: Arc<dyn Progress>,
+    options: &posture::PostureOptions,
 ) -> Result<RunReport, SyncError> {
+    // The security configuration is fetched alongside; it never fails the run.
+    let stored = crate::db::posture::StoredPolicies::from_versions(
+        &crate::db::posture::current_policies(&mut *conn).await?,
+    );
+    let security = AbortOnDropHandle::new(tokio::spawn(posture::fetch(
+        graph.clone(),
+        stored,
+        options.clone(),
+        now,
+    )));
     // Both collections are fetched at once; the join needs the whole directory first, so the
     // report runs ahead (up to REPORT_PAGES_AHEAD pages) while the fingerprints load.
     let directory = AbortOnDropHandle::new(tokio::spawn(fetch_directory(
@@ -286,6 +346,10 @@ async fn store_run(
 
     let tenant = rollup.tenant();
     rows_written += ops::insert_rollups(&mut *tx, run_id, &rollup.into_batch()).await?;
+    let security = security
+        .await
+        .map_err(|e| SyncError::Internal(format!("security configuration fetch: {e}")))?;
+    let posture = posture::store(&mut tx, run_id, now, security, &options.alert_targets).await?;
     counts.pages = graph.pages().saturating_sub(pages0) as i32;
     counts.retries = graph.retries().saturating_sub(retries0) as i32;
     let elapsed = started.elapsed();
@@ -325,6 +389,7 @@ async fn store_run(
         duplicates,
         invalid_ids,
         elapsed,
+        posture,
     })
 }
 
@@ -445,10 +510,19 @@ pub fn summary(r: &RunReport) -> String {
         1 => ", after 1 retry".to_owned(),
         n => format!(", after {n} retries"),
     };
+    let p = &r.posture;
+    let security = if p.policy_changes + p.joins + p.leaves + p.alerts == 0 {
+        String::new()
+    } else {
+        format!(
+            " Security configuration: {} policy changes; exclusion groups: {} joined, {} left; {} alerts raised.",
+            p.policy_changes, p.joins, p.leaves, p.alerts
+        )
+    };
     format!(
         "Sync run {} succeeded in {:.1} s: {} users read in {} pages{retries}; {} changed ({} appeared, {} gone). \
          In scope: {} members — {} phone-only, {} phone-default, {} phone-backup, {} phone-free, {} without MFA; \
-         {:.1}% migrated; {} admins still phone-only. {} guests counted apart, {} disabled accounts out of scope.{as_of}",
+         {:.1}% migrated; {} admins still phone-only. {} guests counted apart, {} disabled accounts out of scope.{as_of}{security}",
         r.run_id,
         r.elapsed.as_secs_f64(),
         c.users,

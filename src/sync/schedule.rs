@@ -20,9 +20,13 @@ pub async fn run_periodically(
     pool: PgPool,
     graph: Arc<Client>,
     interval: Duration,
+    posture: super::posture::PostureOptions,
     cancel: CancellationToken,
 ) {
-    let options = SyncOptions::default();
+    let options = SyncOptions {
+        posture,
+        ..SyncOptions::default()
+    };
     loop {
         let wait = match ops::recent_runs(&pool, 20).await {
             Ok(runs) => match runs

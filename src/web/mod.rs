@@ -12,6 +12,7 @@ pub mod health;
 pub mod lookup;
 pub mod overview;
 pub mod params;
+pub mod posture;
 pub mod runs;
 pub mod security;
 pub mod sessions;
@@ -121,6 +122,7 @@ pub fn routes() -> Vec<Route> {
         audit::routes(),
         auth::routes(),
         sessions::routes(),
+        posture::routes(),
         api::routes(),
     ]
     .into_iter()
@@ -283,11 +285,14 @@ pub struct Layout {
 }
 
 /// The main navigation: address, label, section key.
-const NAV: [(&str, &str, &str); 7] = [
+const NAV: [(&str, &str, &str); 10] = [
     ("/", "Overview", "overview"),
     ("/departments", "Departments", "departments"),
     ("/users", "Still on the phone", "users"),
     ("/lookup", "Look up", "lookup"),
+    ("/posture", "Posture", "posture"),
+    ("/exclusions", "Allowlist", "exclusions"),
+    ("/alerts", "Alerts", "alerts"),
     ("/sync", "Sync", "sync"),
     ("/audit", "Access log", "audit"),
     ("/sessions", "Sessions", "sessions"),

@@ -152,6 +152,8 @@ impl Sim {
             users,
             FakeSettings {
                 report_page_size,
+                // Tests sync many times a second; one test checks the real limit and pacing.
+                conditional_access_interval: Duration::ZERO,
                 ..FakeSettings::default()
             },
         )
@@ -175,6 +177,7 @@ impl Sim {
             client_id: SIM_CLIENT_ID.to_owned(),
             credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
             report_rate: Rate::UNLIMITED,
+            conditional_access_rate: Rate::UNLIMITED,
             request_timeout: Duration::from_secs(5),
             retry_budget: Duration::from_secs(20),
             backoff_base: Duration::from_millis(10),
@@ -251,6 +254,7 @@ pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
             roles: phoneless::auth::RoleMap::default(),
             session_idle: std::time::Duration::from_secs(3600),
             session_max: std::time::Duration::from_secs(12 * 3600),
+            alert_targets: Vec::new(),
             sign_in: None,
         },
     )
@@ -313,6 +317,7 @@ pub fn sign_in_config(sim: &Sim, public_url: &str) -> phoneless::config::WebConf
         roles: phoneless::auth::RoleMap::default(),
         session_idle: Duration::from_secs(3600),
         session_max: Duration::from_secs(12 * 3600),
+        alert_targets: Vec::new(),
         sign_in: Some(phoneless::auth::SignInSettings {
             login_url: sim.url.clone(),
             tenant_id: SIM_TENANT_ID.to_owned(),

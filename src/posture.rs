@@ -887,7 +887,7 @@ fn authenticator_mode(mode: &str) -> String {
 }
 
 fn passkeys_enabled(m: &AuthenticationMethodsPolicy, ctx: &Context) -> Verdict {
-    let name = "Passkeys (FIDO2)";
+    let name = "Passkey (FIDO2)";
     let c = method(m, "Fido2");
     let mut evidence = method_evidence(c, name, ctx);
     let Some(c) = c.filter(|c| is_enabled(c)) else {
@@ -1048,13 +1048,13 @@ fn migration_complete(m: &AuthenticationMethodsPolicy, _ctx: &Context) -> Verdic
     }
     let found = if is(state, "migrationInProgress") {
         "The migration is in progress (migrationInProgress): the authentication methods policy \
-         governs sign-in and password reset, and the legacy MFA and SSPR settings are still \
-         consulted alongside it."
+         governs sign-in and password reset, with the legacy MFA and SSPR settings meant to \
+         be respected alongside it until the migration is marked complete."
             .to_owned()
     } else if is(state, "preMigration") {
         format!(
-            "The migration has not started ({state}): the authentication methods policy governs \
-             sign-in only, and the legacy MFA and SSPR settings still apply."
+            "The migration has not started ({state}): the authentication methods policy is meant \
+             to govern sign-in only, with the legacy MFA and SSPR settings alongside it."
         )
     } else if state.is_empty() {
         "The policy does not report a migration state.".to_owned()
@@ -1066,8 +1066,8 @@ fn migration_complete(m: &AuthenticationMethodsPolicy, _ctx: &Context) -> Verdic
         vec![
             found,
             format!(
-                "{LEGACY_CUTOFF}: only the authentication methods policy counts now, and marking \
-                 the migration complete makes that explicit."
+                "{LEGACY_CUTOFF}, so only the authentication methods policy counts now whatever \
+                 the migration state says; marking the migration complete makes that explicit."
             ),
         ],
         Some(format!(

@@ -210,7 +210,7 @@ impl Client {
         self.retries.load(Ordering::Relaxed)
     }
 
-    /// Pages fetched so far (all requests).
+    /// Pages of the report and the directory fetched so far.
     pub fn pages(&self) -> u32 {
         self.pages.load(Ordering::Relaxed)
     }
@@ -356,7 +356,13 @@ impl Client {
                     Ok(body) => {
                         return serde_json::from_slice::<T>(&body)
                             .inspect(|_| {
-                                self.pages.fetch_add(1, Ordering::Relaxed);
+                                // A run's pages are those of the report and the directory.
+                                if matches!(
+                                    endpoint,
+                                    Endpoint::RegistrationReport | Endpoint::Users
+                                ) {
+                                    self.pages.fetch_add(1, Ordering::Relaxed);
+                                }
                             })
                             .map_err(|e| GraphError::Malformed {
                                 what,

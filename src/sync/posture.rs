@@ -809,8 +809,8 @@ mod tests {
         assert_eq!(
             d,
             vec![
-                "Sms › includeTargets › Phone MFA exceptions added",
                 "Sms › includeTargets › all users removed",
+                "Sms › includeTargets › Phone MFA exceptions added",
                 "Voice › state: enabled → disabled",
             ],
             "{d:?}"

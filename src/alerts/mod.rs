@@ -108,7 +108,9 @@ impl Deliverer {
 
     /// Sends every delivery due now (in batches), and records each outcome.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> sqlx::Result<Pass> {
-        let keys: Vec<String> = self.hooks.iter().map(Webhook::key).collect();
+        // Each webhook's key, computed once per pass (a hash of its URL).
+        let keyed: Vec<(String, &Webhook)> = self.hooks.iter().map(|h| (h.key(), h)).collect();
+        let keys: Vec<String> = keyed.iter().map(|(k, _)| k.clone()).collect();
         let mut pass = Pass::default();
         if keys.is_empty() {
             return Ok(pass);
@@ -119,11 +121,12 @@ impl Deliverer {
             if claimed.is_empty() {
                 return Ok(pass);
             }
+            let keyed = &keyed;
             let sent = join_all(
                 claimed
                     .into_iter()
                     .map(|(alert, key, attempts)| async move {
-                        let result = match self.hooks.iter().find(|h| h.key() == key) {
+                        let result = match keyed.iter().find(|(k, _)| *k == key).map(|(_, h)| *h) {
                             Some(hook) => {
                                 webhook::send(&self.http, hook, &self.message(&alert)).await
                             }

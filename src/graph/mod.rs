@@ -316,15 +316,6 @@ impl Client {
         Ok(all)
     }
 
-    /// One page, paced and retried.
-    async fn get_page<T: DeserializeOwned>(
-        &self,
-        endpoint: Endpoint,
-        url: &str,
-    ) -> Result<Page<T>, GraphError> {
-        self.get(endpoint, url).await
-    }
-
     /// One JSON document, paced and retried.
     async fn get<T: DeserializeOwned>(
         &self,
@@ -527,7 +518,7 @@ impl<'c, T: DeserializeOwned> Pages<'c, T> {
     /// The next page, or `None` after the last one.
     pub async fn next_page(&mut self) -> Option<Result<Page<T>, GraphError>> {
         let url = self.next.take()?;
-        let page = match self.client.get_page::<T>(self.endpoint, &url).await {
+        let page = match self.client.get::<Page<T>>(self.endpoint, &url).await {
             Ok(p) => p,
             Err(e) => return Some(Err(e)),
         };

@@ -250,10 +250,10 @@ async fn store_run(
     progress: Arc<dyn Progress>,
     options: &posture::PostureOptions,
 ) -> Result<RunReport, SyncError> {
-    // The security configuration is fetched alongside; it never fails the run.
-    let stored = crate::db::posture::StoredPolicies::from_versions(
-        &crate::db::posture::current_policies(&mut *conn).await?,
-    );
+    // The security configuration is fetched alongside; it never fails the run. The stored
+    // policies are read once: the lock keeps them as they are until this run writes them.
+    let current_policies = crate::db::posture::current_policies(&mut *conn).await?;
+    let stored = crate::db::posture::StoredPolicies::from_versions(&current_policies);
     let security = AbortOnDropHandle::new(tokio::spawn(posture::fetch(
         graph.clone(),
         stored,
@@ -349,7 +349,15 @@ async fn store_run(
     let security = security
         .await
         .map_err(|e| SyncError::Internal(format!("security configuration fetch: {e}")))?;
-    let posture = posture::store(&mut tx, run_id, now, security, &options.alert_targets).await?;
+    let posture = posture::store(
+        &mut tx,
+        run_id,
+        now,
+        security,
+        &current_policies,
+        &options.alert_targets,
+    )
+    .await?;
     counts.pages = graph.pages().saturating_sub(pages0) as i32;
     counts.retries = graph.retries().saturating_sub(retries0) as i32;
     let elapsed = started.elapsed();

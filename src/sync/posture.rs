@@ -209,6 +209,7 @@ pub async fn store(
     run_id: i64,
     now: DateTime<Utc>,
     fetched: Fetched,
+    current: &[db::PolicyVersion],
     targets: &[Target],
 ) -> sqlx::Result<Stats> {
     let mut stats = Stats::default();
@@ -229,7 +230,6 @@ pub async fn store(
         }
     }
 
-    let current = db::current_policies(&mut *tx).await?;
     let parts: [(&str, &str, PolicyRead); 3] = [
         (
             METHODS_POLICY,

@@ -13,8 +13,8 @@
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
+use phoneless::credential::Credential;
 use phoneless::db::embedded::EmbeddedPostgres;
-use phoneless::graph::auth::Credential;
 use phoneless::graph::pacing::Rate;
 use phoneless::graph::{Client, GraphSettings};
 use phoneless::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};

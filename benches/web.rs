@@ -29,13 +29,14 @@
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate, Utc};
 use phoneless::auth::{Identity, Role, RoleMap, SignInSettings};
-use phoneless::config::{AuthMode, WebConfig};
+use phoneless::config::AuthMode;
+use phoneless::credential::Credential;
 use phoneless::db::embedded::EmbeddedPostgres;
 use phoneless::db::operations as ops;
 use phoneless::db::sessions;
-use phoneless::graph::auth::Credential;
 use phoneless::sim::Tenant;
 use phoneless::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
+use phoneless::web::WebSettings;
 use phoneless::web::access;
 use phoneless::web::{self, AppState};
 use std::io::Write as _;
@@ -478,7 +479,7 @@ async fn main() -> Result<()> {
     };
     let router = web::app(AppState::new(
         pool.clone(),
-        WebConfig {
+        WebSettings {
             listen: addr,
             public_url: Some(base.clone()),
             auth: if signed_in {

@@ -1,7 +1,7 @@
 //! What the helpdesk reads: a user's state in words, why they are in it, and what to do next.
 //! All the wording is here, in one place. Pure: facts in, sentences out.
 
-use crate::classify::{MethodClass, State, method_class, method_label};
+use crate::domain::classify::{DefaultMethod, MethodClass, State, method_class, method_label};
 use chrono::NaiveDate;
 
 /// Where users register and change their own methods.
@@ -29,15 +29,16 @@ pub fn priority_label(s: State) -> &'static str {
     }
 }
 
-/// The stored effective default in plain words.
-pub fn default_label(stored: &str) -> String {
-    match stored {
-        "sms" => "Text message (SMS)".into(),
-        "voice" => "Voice call".into(),
-        "app" => "Authenticator app (push or code)".into(),
-        "phishing_resistant" => "Passkey, FIDO2 or Windows Hello".into(),
-        "none" | "" => "None set".into(),
-        other => other.into(),
+/// The effective default in plain words.
+pub fn default_label(d: &DefaultMethod) -> String {
+    match d {
+        DefaultMethod::Sms => "Text message (SMS)".into(),
+        DefaultMethod::Voice => "Voice call".into(),
+        DefaultMethod::App => "Authenticator app (push or code)".into(),
+        DefaultMethod::PhishingResistant => "Passkey, FIDO2 or Windows Hello".into(),
+        DefaultMethod::None => "None set".into(),
+        DefaultMethod::Other(raw) if raw.is_empty() => "None set".into(),
+        DefaultMethod::Other(raw) => raw.clone(),
     }
 }
 
@@ -76,7 +77,7 @@ fn list(items: &[String]) -> String {
 }
 
 /// Why the user is in their state, in one sentence.
-pub fn reason(state: State, methods: &[String], default_method: &str) -> String {
+pub fn reason(state: State, methods: &[String], default_method: &DefaultMethod) -> String {
     let phones = list(&labels_of(methods, |c| c == MethodClass::Phone));
     let stronger = list(&labels_of(methods, strong));
     let default = default_label(default_method);
@@ -117,7 +118,7 @@ pub fn reason(state: State, methods: &[String], default_method: &str) -> String 
 pub fn next_steps(
     state: State,
     methods: &[String],
-    default_method: &str,
+    default_method: &DefaultMethod,
     lost: Option<(&[String], NaiveDate)>,
     deadline: NaiveDate,
 ) -> Vec<String> {
@@ -141,7 +142,7 @@ pub fn next_steps(
             ));
         }
         State::PhoneDefault => {
-            let kind = if default_method == "voice" {
+            let kind = if *default_method == DefaultMethod::Voice {
                 "a voice call"
             } else {
                 "a text message"
@@ -194,19 +195,23 @@ mod tests {
     #[test]
     fn reasons_name_the_methods() {
         assert_eq!(
-            reason(State::PhoneOnly, &m(&["mobilePhone"]), "sms"),
+            reason(State::PhoneOnly, &m(&["mobilePhone"]), &DefaultMethod::Sms),
             "Only a phone is registered as a second factor: Mobile phone (SMS + voice)."
         );
         assert!(
             reason(
                 State::PhoneDefault,
                 &m(&["microsoftAuthenticatorPush", "mobilePhone"]),
-                "voice"
+                &DefaultMethod::Voice
             )
             .ends_with("default sign-in method is still voice call.")
         );
         assert_eq!(
-            reason(State::NoMfa, &m(&["email", "qrCodePin"]), "none"),
+            reason(
+                State::NoMfa,
+                &m(&["email", "qrCodePin"]),
+                &DefaultMethod::None
+            ),
             "No MFA method phoneless knows is registered (unknown: qrCodePin)."
         );
     }
@@ -216,7 +221,7 @@ mod tests {
         let only = next_steps(
             State::PhoneOnly,
             &m(&["mobilePhone"]),
-            "sms",
+            &DefaultMethod::Sms,
             None,
             deadline(),
         );
@@ -227,7 +232,7 @@ mod tests {
         let tap = next_steps(
             State::PhoneOnly,
             &m(&["mobilePhone"]),
-            "sms",
+            &DefaultMethod::Sms,
             Some((&lost, when)),
             deadline(),
         );
@@ -235,7 +240,7 @@ mod tests {
         let voice = next_steps(
             State::PhoneDefault,
             &m(&["microsoftAuthenticatorPush", "officePhone"]),
-            "voice",
+            &DefaultMethod::Voice,
             None,
             deadline(),
         );

@@ -1,18 +1,24 @@
 //! The `phoneless` command line: `serve`, `sync`, `migrate`, `fake-graph`.
 
-use crate::config::{self, AlertArgs, AuthMode, ConfigError, GraphArgs, WebArgs};
-use crate::graph::Client;
+use crate::alerts::webhook::{Webhook, parse_webhooks};
+use crate::auth::SignInSettings;
+use crate::config::{
+    self, AlertArgs, AlertConfig, AuthMode, ConfigError, GraphArgs, GraphConfig, WebArgs, WebConfig,
+};
+use crate::graph::{self, Client, GraphSettings};
 use crate::sim::server::{
     DEFAULT_REPORT_PAGE_SIZE, FakeSettings, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID,
 };
 use crate::sim::tenant::{DEFAULT_DAYS, DEFAULT_USERS};
 use crate::sim::{FakeGraph, Faults, Tenant};
+use crate::sync::posture::PostureOptions;
 use crate::sync::progress::Console;
 use crate::sync::{self, Outcome, SyncOptions};
-use crate::web::{self, AppState};
+use crate::web::{self, AppState, WebSettings};
 use crate::{alerts, db, demo};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -207,6 +213,63 @@ async fn open_database(url: &str) -> Result<sqlx::PgPool> {
     Ok(pool)
 }
 
+/// The Graph client's settings for the app registration in `c`.
+fn graph_settings(c: &GraphConfig) -> GraphSettings {
+    GraphSettings {
+        graph_url: c.graph_url.clone(),
+        login_url: c.login_url.clone(),
+        tenant_id: c.tenant_id.clone(),
+        client_id: c.client_id.clone(),
+        credential: c.credential.clone(),
+        report_rate: c.report_rate,
+        conditional_access_rate: graph::DEFAULT_CONDITIONAL_ACCESS_RATE,
+        request_timeout: c.request_timeout,
+        retry_budget: c.retry_budget,
+        backoff_base: graph::DEFAULT_BACKOFF_BASE,
+        users_page_size: graph::USERS_PAGE_SIZE,
+    }
+}
+
+/// The webhooks of `c` (a list the configuration cannot check: its format is the alerts'),
+/// and what the sync needs of the allowlist settings.
+fn alert_settings(c: &AlertConfig, problems: &mut Vec<String>) -> (Vec<Webhook>, PostureOptions) {
+    let webhooks = parse_webhooks(c.webhooks.expose_secret()).unwrap_or_else(|e| {
+        problems.push(format!("PHONELESS_WEBHOOKS: {e}"));
+        Vec::new()
+    });
+    let posture = PostureOptions {
+        exclusion_groups: c.exclusion_groups.clone(),
+        alert_targets: alerts::Deliverer::targets(&webhooks),
+    };
+    (webhooks, posture)
+}
+
+/// The web front's settings: sign-in with the syncer's app registration (Entra sends people
+/// back to `PHONELESS_PUBLIC_URL/auth/callback`), and where alerts go.
+fn web_settings(
+    web: WebConfig,
+    graph: Option<&GraphConfig>,
+    posture: &PostureOptions,
+) -> WebSettings {
+    let sign_in = graph
+        .filter(|_| web.auth == AuthMode::Entra)
+        .map(|g| SignInSettings {
+            login_url: g.login_url.clone(),
+            tenant_id: g.tenant_id.clone(),
+            client_id: g.client_id.clone(),
+            credential: g.credential.clone(),
+            redirect_url: format!(
+                "{}/auth/callback",
+                web.public_url.as_deref().unwrap_or_default()
+            ),
+        });
+    WebSettings {
+        alert_targets: posture.alert_targets.clone(),
+        sign_in,
+        ..WebSettings::new(web)
+    }
+}
+
 async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     let url = a.db.url(&mut problems);
@@ -219,20 +282,21 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
         a.graph.settings(&mut problems)
     };
     let interval = config::sync_interval(&a.sync_interval, &mut problems);
-    let alerts = a.alerts.config(&mut problems);
+    let alert_config = a.alerts.config(&mut problems);
+    let (webhooks, posture) = alert_settings(&alert_config, &mut problems);
     check(problems)?;
-    let mut web_config = web_config.context("web configuration")?;
-    web_config.alert_targets = alerts.posture_options().alert_targets;
-    if let Some(g) = &graph {
-        web_config = web_config.with_sign_in(g);
-    }
+    let web_config = web_settings(
+        web_config.context("web configuration")?,
+        graph.as_ref(),
+        &posture,
+    );
     let graph = graph.filter(|_| !a.no_sync);
     let pool = open_database(&url).await?;
 
     let cancel = CancellationToken::new();
     let syncer = match graph {
-        Some(settings) => {
-            let client = Arc::new(Client::new(settings)?);
+        Some(g) => {
+            let client = Arc::new(Client::new(graph_settings(&g))?);
             tracing::info!(
                 "background syncer on, every {}",
                 humantime::format_duration(interval)
@@ -241,19 +305,19 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
                 pool.clone(),
                 client,
                 interval,
-                alerts.posture_options(),
+                posture,
                 cancel.clone(),
             )))
         }
         None => None,
     };
     // Any replica may deliver alerts (deliveries are claimed with a lease).
-    let deliverer = if alerts.webhooks.is_empty() {
+    let deliverer = if webhooks.is_empty() {
         None
     } else {
         let d = alerts::Deliverer::new(
             pool.clone(),
-            alerts.webhooks.clone(),
+            webhooks,
             web_config.public_url.as_deref(),
             alerts::DeliverySettings::default(),
         )?;
@@ -284,11 +348,14 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
 async fn sync_once(a: SyncArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     let url = a.db.url(&mut problems);
-    let settings = a.graph.settings(&mut problems);
-    let alerts = a.alerts.config(&mut problems);
+    let graph = a.graph.settings(&mut problems);
+    let alert_config = a.alerts.config(&mut problems);
+    let (_, posture) = alert_settings(&alert_config, &mut problems);
     check(problems)?;
     let pool = open_database(&url).await?;
-    let client = Arc::new(Client::new(settings.context("Graph configuration")?)?);
+    let client = Arc::new(Client::new(graph_settings(
+        &graph.context("Graph configuration")?,
+    ))?);
     let console = Arc::new(Console::new());
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
@@ -298,7 +365,7 @@ async fn sync_once(a: SyncArgs) -> Result<ExitCode> {
     });
     let options = SyncOptions {
         wait_for_lock: a.wait,
-        posture: alerts.posture_options(),
+        posture,
         ..SyncOptions::default()
     };
     let outcome = sync::run(

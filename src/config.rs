@@ -2,10 +2,14 @@
 //! start-up with every problem listed at once. Secrets are held in `SecretString` and never
 //! printed, not even in `Debug` output.
 
-use crate::auth::{Role, RoleMap, SignInSettings};
-use crate::graph::auth::Credential;
+//!
+//! A leaf: it holds plain, validated values and knows nothing of the layers that use them
+//! (only the value types it validates: a credential, a rate, a role map). `cli` assembles the
+//! sync, alert and sign-in settings from them, in one place.
+
+use crate::auth::roles::{Role, RoleMap};
+use crate::credential::Credential;
 use crate::graph::pacing::Rate;
-use crate::graph::{self, GraphSettings};
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use secrecy::SecretString;
@@ -88,11 +92,12 @@ pub struct AlertArgs {
     pub webhooks: String,
 }
 
-/// Validated allowlist and alert settings.
+/// Validated allowlist settings, and the webhook list (read by the alerts, which know its
+/// format; a secret: the URLs carry their keys).
 #[derive(Debug, Clone, Default)]
 pub struct AlertConfig {
     pub exclusion_groups: Vec<uuid::Uuid>,
-    pub webhooks: Vec<crate::alerts::webhook::Webhook>,
+    pub webhooks: SecretString,
 }
 
 impl AlertArgs {
@@ -110,26 +115,9 @@ impl AlertArgs {
                 )),
             }
         }
-        let webhooks = match crate::alerts::webhook::parse_webhooks(&self.webhooks) {
-            Ok(w) => w,
-            Err(e) => {
-                problems.push(format!("PHONELESS_WEBHOOKS: {e}"));
-                Vec::new()
-            }
-        };
         AlertConfig {
             exclusion_groups,
-            webhooks,
-        }
-    }
-}
-
-impl AlertConfig {
-    /// What the sync needs of it.
-    pub fn posture_options(&self) -> crate::sync::posture::PostureOptions {
-        crate::sync::posture::PostureOptions {
-            exclusion_groups: self.exclusion_groups.clone(),
-            alert_targets: crate::alerts::Deliverer::targets(&self.webhooks),
+            webhooks: SecretString::from(self.webhooks.clone()),
         }
     }
 }
@@ -177,7 +165,7 @@ fn read_secret_file(name: &str, path: &PathBuf, problems: &mut Vec<String>) -> O
 
 impl GraphArgs {
     /// Validated Graph settings, or every problem found.
-    pub fn settings(&self, problems: &mut Vec<String>) -> Option<GraphSettings> {
+    pub fn settings(&self, problems: &mut Vec<String>) -> Option<GraphConfig> {
         let before = problems.len();
         let required =
             |v: &Option<String>, name: &str, what: &str, problems: &mut Vec<String>| match v
@@ -255,7 +243,7 @@ impl GraphArgs {
             Ok(r) => r,
             Err(e) => {
                 problems.push(format!("PHONELESS_REPORT_RATE: {e}"));
-                graph::DEFAULT_REPORT_RATE
+                Rate::UNLIMITED
             }
         };
         let request_timeout = duration("PHONELESS_GRAPH_TIMEOUT", &self.graph_timeout, problems);
@@ -267,20 +255,34 @@ impl GraphArgs {
         if problems.len() > before {
             return None;
         }
-        Some(GraphSettings {
+        Some(GraphConfig {
             graph_url,
             login_url,
             tenant_id,
             client_id,
             credential: credential?,
             report_rate,
-            conditional_access_rate: graph::DEFAULT_CONDITIONAL_ACCESS_RATE,
             request_timeout,
             retry_budget,
-            backoff_base: graph::DEFAULT_BACKOFF_BASE,
-            users_page_size: graph::USERS_PAGE_SIZE,
         })
     }
+}
+
+/// The app registration and how Graph is reached, validated.
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    /// Without a trailing slash, as every URL here.
+    pub graph_url: String,
+    pub login_url: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub credential: Credential,
+    /// Pace of the reports API.
+    pub report_rate: Rate,
+    /// How long one request may take.
+    pub request_timeout: Duration,
+    /// How long one request may keep being retried.
+    pub retry_budget: Duration,
 }
 
 /// Who may use the web front.
@@ -351,42 +353,16 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     pub auth: AuthMode,
     pub deadline: NaiveDate,
-    /// Serving a simulated tenant (`phoneless demo`): pages carry a banner.
-    pub demo: bool,
     /// Which app roles or groups give which role.
     pub roles: RoleMap,
     pub session_idle: Duration,
     pub session_max: Duration,
-    /// The webhooks alerts go to (listed on `/alerts`; the posture checks one is set).
-    pub alert_targets: Vec<crate::db::alerts::Target>,
-    /// Sign-in with Entra ID (`PHONELESS_AUTH=entra`): the app registration and redirect URI.
-    pub sign_in: Option<SignInSettings>,
 }
 
 impl WebConfig {
     /// Served over https: cookies are `Secure` and browsers are told to stay on https (HSTS).
     pub fn https(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
-    }
-
-    /// Sign-in settings for this app registration, sending people back to
-    /// `PHONELESS_PUBLIC_URL/auth/callback`.
-    pub fn with_sign_in(mut self, graph: &GraphSettings) -> WebConfig {
-        if self.auth == AuthMode::Entra {
-            self.sign_in = Some(SignInSettings {
-                login_url: graph.login_url.clone(),
-                tenant_id: graph.tenant_id.clone(),
-                client_id: graph.client_id.clone(),
-                credential: graph.credential.clone(),
-                redirect_url: format!(
-                    "{}/auth/callback",
-                    self.public_url.as_deref().unwrap_or_default()
-                ),
-            });
-        }
-        self
+        is_https(self.public_url.as_deref())
     }
 }
 
@@ -458,14 +434,16 @@ impl WebArgs {
             public_url,
             auth: self.auth,
             deadline: deadline?,
-            demo: false,
             roles: roles?,
             session_idle,
             session_max,
-            alert_targets: Vec::new(),
-            sign_in: None,
         })
     }
+}
+
+/// Whether a public URL is https.
+pub fn is_https(public_url: Option<&str>) -> bool {
+    public_url.is_some_and(|u| u.starts_with("https://"))
 }
 
 /// https, or http to this machine (trials).

@@ -3,15 +3,16 @@
 //! and the real syncer runs once per simulated day, dated on that day.
 
 use crate::config::{AuthMode, WebConfig};
+use crate::credential::Credential;
 use crate::db::embedded::EmbeddedPostgres;
 use crate::db::{self, operations as ops};
-use crate::graph::auth::Credential;
 use crate::graph::pacing::Rate;
 use crate::graph::{Client, GraphSettings};
 use crate::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
 use crate::sim::{FakeGraph, FakeSettings, Tenant};
 use crate::sync::progress::Silent;
 use crate::sync::{self, Outcome, SyncOptions};
+use crate::web::WebSettings;
 use crate::web::{self, AppState};
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
@@ -263,10 +264,10 @@ pub async fn run(o: DemoOptions) -> Result<()> {
     );
     let router = web::app(AppState::new(
         pool,
-        WebConfig {
+        WebSettings {
             auth: AuthMode::None,
             demo: true,
-            ..o.web
+            ..WebSettings::new(o.web)
         },
     ));
     web::serve(listener, router, web::shutdown_signal()).await?;

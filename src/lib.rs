@@ -6,11 +6,12 @@
 pub mod advice;
 pub mod alerts;
 pub mod auth;
-pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod credential;
 pub mod db;
 pub mod demo;
+pub mod domain;
 pub mod forecast;
 pub mod graph;
 pub mod posture;

@@ -2,8 +2,8 @@
 //! words, newest first. Pure: versions in, entries out.
 
 use crate::advice::{default_label, state_label};
-use crate::classify::{MethodClass, State, method_class, method_label};
-use crate::db::lookup::Version;
+use crate::domain::UserVersion as Version;
+use crate::domain::classify::{MethodClass, method_class, method_label};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -17,10 +17,6 @@ pub struct Entry {
     /// `state_changed` or `department_changed`.
     pub change: &'static str,
     pub detail: String,
-}
-
-fn state_words(stored: &str) -> &'static str {
-    State::parse(stored).map_or("Unknown", state_label)
 }
 
 fn department_words(d: Option<&str>) -> String {
@@ -41,8 +37,8 @@ fn changes(before: &Version, after: &Version, at: DateTime<Utc>, run_id: i64) ->
             "state_changed",
             format!(
                 "State changed from {} to {}",
-                state_words(&before.state),
-                state_words(&after.state)
+                state_label(before.state),
+                state_label(after.state)
             ),
         ));
     }
@@ -163,6 +159,7 @@ pub fn lost_strong_methods(versions: &[Version]) -> Option<(Vec<String>, DateTim
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{DefaultMethod, UserType};
 
     fn at(day: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_225_600 + day * 86_400, 0).expect("time")
@@ -181,14 +178,14 @@ mod tests {
             office: None,
             country: None,
             job_title: None,
-            user_type: "member".into(),
+            user_type: UserType::Member,
             account_enabled: Some(true),
             in_scope: true,
             is_admin: false,
             methods: methods.iter().map(|s| (*s).to_owned()).collect(),
-            default_method: default.into(),
+            default_method: DefaultMethod::from_stored(default),
             system_preferred: false,
-            state: state.into(),
+            state: state.parse().expect("a state"),
             voice_capable: false,
             voice_default: false,
             phishing_resistant: false,

@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use common::{Sim, TestDb, count, sync_ok};
 use phoneless::auth::{Role, RoleMap};
-use phoneless::config::WebConfig;
 use phoneless::sim::{FakeSettings, Faults, IdTokenFault};
+use phoneless::web::WebSettings;
 use phoneless::web::access::Access;
 use phoneless::web::{self, AppState};
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,8 +33,8 @@ async fn sim() -> Sim {
 }
 
 /// Sign-in against the simulated tenant; helpdesk also by group.
-fn config(sim: &Sim, public_url: &str) -> WebConfig {
-    WebConfig {
+fn config(sim: &Sim, public_url: &str) -> WebSettings {
+    WebSettings {
         roles: RoleMap::parse([
             (Role::SecurityLead, "Phoneless.SecurityLead"),
             (

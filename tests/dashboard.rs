@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{Sim, TestDb, get, get_json, start_date, sync_ok};
-use phoneless::classify::{Registration, State, classify};
+use phoneless::domain::classify::{Registration, State, classify};
 use phoneless::sim::Tenant;
 use phoneless::web::thousands;
 use serde_json::Value;
@@ -388,7 +388,11 @@ async fn the_list_pages_filters_and_exports_exactly() {
             }),
         ),
     ];
-    let rank = |s: &str| State::parse(s).and_then(|s| State::ALL.iter().position(|x| *x == s));
+    let rank = |s: &str| {
+        s.parse::<State>()
+            .ok()
+            .and_then(|s| State::ALL.iter().position(|x| *x == s))
+    };
     for (query, pick) in &cases {
         let expected: HashSet<String> = who
             .iter()

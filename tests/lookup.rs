@@ -7,7 +7,8 @@ mod common;
 use axum::http::StatusCode;
 use common::{Sim, TestDb, count, get, get_in, get_json, start_date, sync_ok, web_state};
 use phoneless::advice::{default_label, state_label};
-use phoneless::classify::{Registration, classify, method_label};
+use phoneless::domain::DefaultMethod;
+use phoneless::domain::classify::{Registration, classify, method_label};
 use phoneless::sim::Tenant;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,7 +56,7 @@ fn shown(t: &Tenant, day: u32) -> BTreeMap<String, Shown> {
 /// The changes the timeline must hold for one person: (day, change, detail), in any order.
 fn expected_changes(days: &[BTreeMap<String, Shown>], id: &str) -> BTreeSet<(u32, String, String)> {
     let mut out = BTreeSet::new();
-    let state = |s: &str| state_label(phoneless::classify::State::parse(s).expect("state"));
+    let state = |s: &str| state_label(s.parse::<phoneless::domain::State>().expect("state"));
     let dept = |d: &Option<String>| d.clone().unwrap_or_else(|| "(no department)".into());
     let mut before: Option<&Shown> = None;
     let mut seen = false;
@@ -98,8 +99,8 @@ fn expected_changes(days: &[BTreeMap<String, Shown>], id: &str) -> BTreeSet<(u32
                         "default_changed".into(),
                         format!(
                             "Default method changed from {} to {}",
-                            default_label(&b.default),
-                            default_label(&a.default)
+                            default_label(&DefaultMethod::from_stored(&b.default)),
+                            default_label(&DefaultMethod::from_stored(&a.default))
                         ),
                     ));
                 }

@@ -3,8 +3,9 @@
 mod common;
 
 use common::{Sim, TestDb, count, spawn_sync, sync_ok, sync_with};
-use phoneless::classify::{Registration, State, classify, effective_default};
-use phoneless::db::operations::{self as ops, Counts};
+use phoneless::db::operations as ops;
+use phoneless::domain::Counts;
+use phoneless::domain::classify::{Registration, State, classify, effective_default};
 use phoneless::sim::server::FakeSettings;
 use phoneless::sim::{Faults, Tenant};
 use phoneless::sync::progress::Silent;
@@ -142,7 +143,7 @@ async fn a_full_sync_stores_every_user_and_counts_match_the_data() {
         .expect("query")
         .expect("tenant rollup");
     assert_eq!(stored, expected);
-    for st in State::ALL {
+    for &st in State::ALL {
         assert!(
             expected.state(st) > 0,
             "the test data should hold {st} users"
@@ -307,7 +308,7 @@ async fn failing_sync(
         0
     );
     let run = ops::recent_runs(&db.pool, 1).await.expect("runs").remove(0);
-    assert_eq!(run.status, "failed");
+    assert_eq!(run.status.as_str(), "failed");
     assert_eq!(run.error.as_deref(), Some(err.to_string().as_str()));
     (err, run)
 }
@@ -405,7 +406,12 @@ async fn failures_are_recorded_in_plain_words_and_write_nothing() {
 
     // Readers still saw the first run until a run succeeded.
     let runs = ops::recent_runs(&db.pool, 20).await.expect("runs");
-    assert_eq!(runs.iter().filter(|r| r.status == "succeeded").count(), 2);
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status.as_str() == "succeeded")
+            .count(),
+        2
+    );
     assert!(runs.iter().any(|r| r.id == first.run_id));
 }
 
@@ -473,7 +479,7 @@ async fn certificate_credentials_and_wrong_secrets() {
     .await;
 
     let mut settings = sim.settings();
-    settings.credential = phoneless::graph::auth::Credential::Certificate {
+    settings.credential = phoneless::credential::Credential::Certificate {
         certificate_pem: fixture("sim-app.crt"),
         private_key_pem: fixture("sim-app.key").into(),
     };
@@ -484,7 +490,7 @@ async fn certificate_credentials_and_wrong_secrets() {
     ));
 
     // A certificate the app does not know.
-    settings.credential = phoneless::graph::auth::Credential::Certificate {
+    settings.credential = phoneless::credential::Credential::Certificate {
         certificate_pem: fixture("sim-other.crt"),
         private_key_pem: fixture("sim-other.key").into(),
     };
@@ -494,7 +500,7 @@ async fn certificate_credentials_and_wrong_secrets() {
     assert_eq!(run.error_kind.as_deref(), Some("sign_in"));
 
     // The right certificate with another key: the signature does not verify.
-    settings.credential = phoneless::graph::auth::Credential::Certificate {
+    settings.credential = phoneless::credential::Credential::Certificate {
         certificate_pem: fixture("sim-app.crt"),
         private_key_pem: fixture("sim-other.key").into(),
     };
@@ -504,7 +510,7 @@ async fn certificate_credentials_and_wrong_secrets() {
 
     // A wrong secret: plain words, and the secret itself appears nowhere.
     settings.credential =
-        phoneless::graph::auth::Credential::Secret("not-the-secret-4711".to_owned().into());
+        phoneless::credential::Credential::Secret("not-the-secret-4711".to_owned().into());
     let client = Arc::new(phoneless::graph::Client::new(settings).expect("client"));
     let (err, run) = failing_sync(&db, &sim, client).await;
     assert!(
@@ -585,7 +591,7 @@ async fn only_one_syncer_runs_at_a_time() {
         .await
         .expect("runs")
         .into_iter()
-        .map(|r| r.status)
+        .map(|r| r.status.to_string())
         .collect();
     assert_eq!(
         statuses,
@@ -619,7 +625,7 @@ async fn a_database_that_goes_away_mid_sync_leaves_nothing_half_written() {
     assert_eq!(err.kind(), "database", "{err}");
 
     let runs = ops::recent_runs(&db.pool, 5).await.expect("runs");
-    assert_eq!(runs[0].status, "failed");
+    assert_eq!(runs[0].status.as_str(), "failed");
     assert!(
         runs[0]
             .error

@@ -24,7 +24,8 @@ pub struct DeliverySettings {
     pub max_attempts: i32,
     /// How often the worker looks for due deliveries.
     pub poll: Duration,
-    /// How long one webhook request may take.
+    /// How long one webhook request may take, connection included (the client's timeout, the
+    /// only one): a receiver that hangs must not hold up the alerts behind it.
     pub timeout: Duration,
     /// A claimed delivery is not taken by another worker for this long (covers a crash
     /// mid-request: it is retried after the lease).
@@ -39,7 +40,7 @@ impl Default for DeliverySettings {
             // 30 s doubling to the 1 h cap: about a day of tries.
             max_attempts: 30,
             poll: Duration::from_secs(10),
-            timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(15),
             lease: Duration::from_secs(120),
         }
     }

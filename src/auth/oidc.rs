@@ -7,7 +7,7 @@
 //! names a key id we do not have (Entra rolls its keys), discovery once a day.
 
 use super::Identity;
-use crate::graph::auth::{Credential, client_assertion};
+use crate::credential::{Credential, client_assertion};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
     BasicTokenType,
@@ -197,7 +197,7 @@ impl Oidc {
                     certificate_pem,
                     private_key_pem,
                 )
-                .map_err(|e| SignInError::Config(e.to_string()))?;
+                .map_err(SignInError::Config)?;
                 (client, Some(assertion))
             }
         };

@@ -1,7 +1,7 @@
 //! The dashboard's reads: daily trend points from the rollups, and the list of users still on
 //! the phone. Checked at compile time like every other query.
 
-use super::operations::Counts;
+use crate::domain::{Counts, DefaultMethod, Dimension, State, UserType};
 use chrono::NaiveDate;
 use futures_util::Stream;
 use sqlx::PgExecutor;
@@ -68,7 +68,7 @@ impl DayRow {
 /// `name` None) or one of the group dimensions; days without the group are zeros.
 pub async fn group_trend(
     db: impl PgExecutor<'_>,
-    dimension: &str,
+    dimension: Dimension,
     name: Option<&str>,
     since: Option<NaiveDate>,
 ) -> sqlx::Result<Vec<DayCounts>> {
@@ -85,7 +85,7 @@ pub async fn group_trend(
                                   AND (r.name = $2 OR ($2::text IS NULL AND r.name IS NULL))
            WHERE $3::date IS NULL OR d.day >= $3
            ORDER BY d.day"#,
-        dimension,
+        dimension.as_str(),
         name,
         since
     )
@@ -98,7 +98,7 @@ pub async fn group_trend(
 /// the days it had users.
 pub async fn dimension_trend(
     db: impl PgExecutor<'_>,
-    dimension: &str,
+    dimension: Dimension,
     since: NaiveDate,
 ) -> sqlx::Result<Vec<DayCounts>> {
     let rows = sqlx::query_as!(
@@ -110,7 +110,7 @@ pub async fn dimension_trend(
            JOIN run_rollups r ON r.run_id = d.id AND r.dimension = $1
            WHERE d.day >= $2
            ORDER BY d.day, r.name"#,
-        dimension,
+        dimension.as_str(),
         since
     )
     .fetch_all(db)
@@ -120,23 +120,33 @@ pub async fn dimension_trend(
 
 /// Which users a list shows. `None` means "any"; for the group filters `Some("")` means "no
 /// department" (and so on): stored names are never empty.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UserFilter {
-    /// States to show (stored spellings); never empty.
-    pub states: Vec<String>,
+    /// States to show; never empty.
+    pub states: Vec<State>,
     pub department: Option<String>,
     pub company: Option<String>,
     pub office: Option<String>,
     pub country: Option<String>,
     pub admin: Option<bool>,
-    /// `member` (in scope) or `guest`; `None` for both.
-    pub user_type: Option<String>,
+    /// Members (in scope) or guests; `None` for both.
+    pub user_type: Option<UserType>,
     pub voice_capable: Option<bool>,
     /// A case-insensitive substring of the display name or UPN.
     pub text: Option<String>,
 }
 
 impl UserFilter {
+    /// The filter on one grouping's attribute (the tenant has none: department stands in).
+    pub fn group_mut(&mut self, by: Dimension) -> &mut Option<String> {
+        match by {
+            Dimension::Company => &mut self.company,
+            Dimension::Office => &mut self.office,
+            Dimension::Country => &mut self.country,
+            Dimension::Tenant | Dimension::Department => &mut self.department,
+        }
+    }
+
     /// `text` as an ILIKE pattern, its wildcards escaped.
     fn pattern(&self) -> Option<String> {
         self.text
@@ -165,10 +175,10 @@ pub struct ListedUser {
     pub office: Option<String>,
     pub country: Option<String>,
     pub job_title: Option<String>,
-    pub user_type: String,
-    pub state: String,
+    pub user_type: UserType,
+    pub state: State,
     pub methods: Vec<String>,
-    pub default_method: String,
+    pub default_method: DefaultMethod,
     pub is_admin: bool,
     pub voice_capable: bool,
     pub phishing_resistant: bool,
@@ -195,7 +205,8 @@ macro_rules! list_query {
         sqlx::query_as!(
             ListedUser,
             r#"SELECT user_id, upn, display_name, department, company, office, country, job_title,
-                      user_type, state, methods, default_method, is_admin, voice_capable,
+                      user_type AS "user_type: UserType", state AS "state: State", methods,
+                      default_method AS "default_method: DefaultMethod", is_admin, voice_capable,
                       phishing_resistant,
                       phoneless_rank(state) AS "rank!"
                FROM user_versions
@@ -214,13 +225,13 @@ macro_rules! list_query {
                        > ($10, $11, $12, $13))
                ORDER BY phoneless_rank(state), NOT is_admin, display_name, user_id
                LIMIT $14"#,
-            &$f.states,
+            &$f.states as &[State],
             $f.department.as_deref(),
             $f.company.as_deref(),
             $f.office.as_deref(),
             $f.country.as_deref(),
             $f.admin,
-            $f.user_type.as_deref(),
+            $f.user_type.map(UserType::as_str),
             $f.voice_capable,
             $f.pattern(),
             $after.map(|k: &ListKey| k.rank),
@@ -255,10 +266,10 @@ pub fn stream_users<'e>(
 pub async fn count_users_by_state(
     db: impl PgExecutor<'_>,
     f: &UserFilter,
-) -> sqlx::Result<(Option<i64>, Vec<(String, i64)>)> {
+) -> sqlx::Result<(Option<i64>, Vec<(State, i64)>)> {
     let rows = sqlx::query!(
         r#"SELECT (SELECT max(id) FROM sync_runs WHERE status = 'succeeded') AS run_id,
-                  state, count(*) AS "n!"
+                  state AS "state: State", count(*) AS "n!"
            FROM user_versions
            WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
              AND ($1::text IS NULL OR department IS NOT DISTINCT FROM NULLIF($1, ''))
@@ -275,7 +286,7 @@ pub async fn count_users_by_state(
         f.office.as_deref(),
         f.country.as_deref(),
         f.admin,
-        f.user_type.as_deref(),
+        f.user_type.map(UserType::as_str),
         f.voice_capable,
         f.pattern(),
     )
@@ -290,7 +301,7 @@ pub async fn count_users_by_state(
 /// `None` before the first run; zeros when the group has no row in that run.
 pub async fn group_counts(
     db: impl PgExecutor<'_>,
-    dimension: &str,
+    dimension: Dimension,
     name: Option<&str>,
 ) -> sqlx::Result<Option<(i64, Counts)>> {
     let row = sqlx::query!(
@@ -300,7 +311,7 @@ pub async fn group_counts(
            FROM (SELECT max(id) AS id FROM sync_runs WHERE status = 'succeeded') s
            LEFT JOIN run_rollups r ON r.run_id = s.id AND r.dimension = $1
                                   AND (r.name = $2 OR ($2::text IS NULL AND r.name IS NULL))"#,
-        dimension,
+        dimension.as_str(),
         name
     )
     .fetch_one(db)
@@ -339,14 +350,14 @@ pub async fn latest_run_id(db: impl PgExecutor<'_>) -> sqlx::Result<Option<i64>>
 /// `None` for "(no department)" and the like.
 pub async fn group_names(
     db: impl PgExecutor<'_>,
-    dimension: &str,
+    dimension: Dimension,
 ) -> sqlx::Result<Vec<Option<String>>> {
     sqlx::query_scalar!(
         "SELECT name FROM run_rollups
          WHERE dimension = $1
            AND run_id = (SELECT max(id) FROM sync_runs WHERE status = 'succeeded')
          ORDER BY name NULLS LAST",
-        dimension
+        dimension.as_str()
     )
     .fetch_all(db)
     .await

@@ -2,6 +2,7 @@
 
 use super::dashboard::ListedUser;
 use super::like_literal;
+use crate::domain::{DefaultMethod, State, UserType, UserVersion};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use sqlx::PgExecutor;
@@ -47,7 +48,8 @@ pub async fn search(
                      UNION ALL SELECT * FROM name UNION ALL SELECT * FROM word) h
                GROUP BY user_id)
            SELECT v.user_id, v.upn, v.display_name, v.department, v.company, v.office, v.country,
-                  v.job_title, v.user_type, v.state, v.methods, v.default_method, v.is_admin,
+                  v.job_title, v.user_type AS "user_type: UserType", v.state AS "state: State",
+                  v.methods, v.default_method AS "default_method: DefaultMethod", v.is_admin,
                   v.voice_capable, v.phishing_resistant,
                   phoneless_rank(v.state) AS "rank!"
            FROM hits JOIN user_versions v ON v.user_id = hits.user_id AND v.ended_run IS NULL
@@ -63,41 +65,15 @@ pub async fn search(
     .await
 }
 
-/// One stored version of a user's facts, with the dates of the runs that began and ended it.
-#[derive(Debug, Clone)]
-pub struct Version {
-    pub first_run: i64,
-    pub first_at: DateTime<Utc>,
-    pub ended_run: Option<i64>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub upn: String,
-    pub display_name: String,
-    pub department: Option<String>,
-    pub company: Option<String>,
-    pub office: Option<String>,
-    pub country: Option<String>,
-    pub job_title: Option<String>,
-    pub user_type: String,
-    pub account_enabled: Option<bool>,
-    pub in_scope: bool,
-    pub is_admin: bool,
-    pub methods: Vec<String>,
-    pub default_method: String,
-    pub system_preferred: bool,
-    pub state: String,
-    pub voice_capable: bool,
-    pub voice_default: bool,
-    pub phishing_resistant: bool,
-}
-
 /// Every version of one user, oldest first (empty for an id never seen).
-pub async fn history(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<Version>> {
+pub async fn history(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<UserVersion>> {
     sqlx::query_as!(
-        Version,
+        UserVersion,
         r#"SELECT v.first_run, f.started_at AS first_at, v.ended_run, e.started_at AS "ended_at?",
                   v.upn, v.display_name, v.department, v.company, v.office, v.country, v.job_title,
-                  v.user_type, v.account_enabled, v.in_scope, v.is_admin, v.methods,
-                  v.default_method, v.system_preferred, v.state, v.voice_capable, v.voice_default,
+                  v.user_type AS "user_type: UserType", v.account_enabled, v.in_scope, v.is_admin,
+                  v.methods, v.default_method AS "default_method: DefaultMethod",
+                  v.system_preferred, v.state AS "state: State", v.voice_capable, v.voice_default,
                   v.phishing_resistant
            FROM user_versions v
            JOIN sync_runs f ON f.id = v.first_run

@@ -8,6 +8,7 @@ pub mod lookup;
 pub mod operations;
 pub mod posture;
 pub mod sessions;
+pub mod words;
 
 use anyhow::{Context, Result};
 use sqlx::migrate::Migrator;

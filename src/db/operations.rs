@@ -1,5 +1,6 @@
 //! Every query phoneless runs, checked at compile time against the migrations.
 
+use crate::domain::{Counts, DefaultMethod, Dimension, RunStatus, State, UserType};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor};
@@ -191,15 +192,15 @@ pub struct VersionBatch {
     pub office: Vec<Option<String>>,
     pub country: Vec<Option<String>>,
     pub job_title: Vec<Option<String>>,
-    pub user_type: Vec<String>,
+    pub user_type: Vec<UserType>,
     pub account_enabled: Vec<Option<bool>>,
     pub in_scope: Vec<bool>,
     pub is_admin: Vec<bool>,
     /// Methods joined with [`METHOD_SEPARATOR`].
     pub methods: Vec<String>,
-    pub default_method: Vec<String>,
+    pub default_method: Vec<DefaultMethod>,
     pub system_preferred: Vec<bool>,
-    pub state: Vec<String>,
+    pub state: Vec<State>,
     pub voice_capable: Vec<bool>,
     pub voice_default: Vec<bool>,
     pub phishing_resistant: Vec<bool>,
@@ -248,14 +249,14 @@ pub async fn insert_versions(
         &b.office as &[Option<String>],
         &b.country as &[Option<String>],
         &b.job_title as &[Option<String>],
-        &b.user_type,
+        &b.user_type as &[UserType],
         &b.account_enabled as &[Option<bool>],
         &b.in_scope,
         &b.is_admin,
         &b.methods,
-        &b.default_method,
+        &b.default_method as &[DefaultMethod],
         &b.system_preferred,
-        &b.state,
+        &b.state as &[State],
         &b.voice_capable,
         &b.voice_default,
         &b.phishing_resistant,
@@ -265,29 +266,10 @@ pub async fn insert_versions(
     Ok(r.rows_affected())
 }
 
-/// Per-group counts of one run (docs/design.md §2 for the terms).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    /// In-scope members.
-    pub users: i32,
-    pub phone_only: i32,
-    pub phone_default: i32,
-    pub phone_backup: i32,
-    pub phone_free: i32,
-    pub no_mfa: i32,
-    pub voice_capable: i32,
-    pub voice_default: i32,
-    pub phishing_resistant: i32,
-    pub admins: i32,
-    pub admins_phone_only: i32,
-    pub guests: i32,
-    pub out_of_scope: i32,
-}
-
 /// Rollup rows of one run, column by column.
 #[derive(Debug, Default)]
 pub struct RollupBatch {
-    pub dimension: Vec<String>,
+    pub dimension: Vec<Dimension>,
     pub name: Vec<Option<String>>,
     pub counts: Vec<Counts>,
 }
@@ -306,7 +288,7 @@ pub async fn insert_rollups(
                 $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[],
                 $14::int[], $15::int[], $16::int[])"#,
         run_id,
-        &b.dimension,
+        &b.dimension as &[Dimension],
         &b.name as &[Option<String>],
         &col(|c| c.users),
         &col(|c| c.phone_only),
@@ -333,7 +315,7 @@ pub struct Run {
     pub id: i64,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: RunStatus,
     pub users: i32,
     pub changes: i32,
     pub appeared: i32,
@@ -349,9 +331,10 @@ pub struct Run {
 pub async fn recent_runs(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Run>> {
     sqlx::query_as!(
         Run,
-        "SELECT id, started_at, finished_at, status, users, changes, appeared, gone, pages, retries,
+        r#"SELECT id, started_at, finished_at, status AS "status: RunStatus", users, changes,
+                appeared, gone, pages, retries,
                 data_as_of, error, error_kind
-         FROM sync_runs ORDER BY id DESC LIMIT $1",
+         FROM sync_runs ORDER BY id DESC LIMIT $1"#,
         limit
     )
     .fetch_all(db)
@@ -362,9 +345,10 @@ pub async fn recent_runs(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Ve
 pub async fn latest_succeeded_run(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Run>> {
     sqlx::query_as!(
         Run,
-        "SELECT id, started_at, finished_at, status, users, changes, appeared, gone, pages, retries,
+        r#"SELECT id, started_at, finished_at, status AS "status: RunStatus", users, changes,
+                appeared, gone, pages, retries,
                 data_as_of, error, error_kind
-         FROM sync_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1"
+         FROM sync_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1"#
     )
     .fetch_optional(db)
     .await

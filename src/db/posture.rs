@@ -1,6 +1,7 @@
 //! SQL of the policy posture and the exclusion groups: what a run could read, policy versions
 //! and their changes, watched groups and their members over time.
 
+use crate::domain::{PolicyKind, RunPart, State};
 use crate::graph::model::{
     AuthenticationMethodsPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy,
 };
@@ -14,13 +15,13 @@ use uuid::Uuid;
 pub async fn insert_run_part(
     db: impl PgExecutor<'_>,
     run_id: i64,
-    part: &str,
+    part: RunPart,
     error: Option<&str>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO run_parts (run_id, part, available, error) VALUES ($1, $2, $3, $4)",
         run_id,
-        part,
+        part.as_str(),
         error.is_none(),
         error
     )
@@ -31,8 +32,8 @@ pub async fn insert_run_part(
 
 /// One optional part of a run and whether it could be read.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunPart {
-    pub part: String,
+pub struct RunPartRow {
+    pub part: RunPart,
     pub available: bool,
     pub error: Option<String>,
 }
@@ -40,10 +41,10 @@ pub struct RunPart {
 /// The parts of the newest run that recorded any (a run that failed recorded none).
 pub async fn latest_run_parts(
     db: impl PgExecutor<'_>,
-) -> sqlx::Result<(Option<i64>, Vec<RunPart>)> {
+) -> sqlx::Result<(Option<i64>, Vec<RunPartRow>)> {
     let rows = sqlx::query!(
-        "SELECT run_id, part, available, error FROM run_parts
-         WHERE run_id = (SELECT max(run_id) FROM run_parts) ORDER BY part"
+        r#"SELECT run_id, part AS "part: RunPart", available, error FROM run_parts
+           WHERE run_id = (SELECT max(run_id) FROM run_parts) ORDER BY part"#
     )
     .fetch_all(db)
     .await?;
@@ -51,7 +52,7 @@ pub async fn latest_run_parts(
     Ok((
         run,
         rows.into_iter()
-            .map(|r| RunPart {
+            .map(|r| RunPartRow {
                 part: r.part,
                 available: r.available,
                 error: r.error,
@@ -59,11 +60,6 @@ pub async fn latest_run_parts(
             .collect(),
     ))
 }
-
-/// Policy kinds as stored.
-pub const METHODS_POLICY: &str = "methods_policy";
-pub const STRENGTH: &str = "strength";
-pub const CONDITIONAL_ACCESS: &str = "conditional_access";
 
 /// The current policies, parsed back into Graph's types.
 #[derive(Debug, Default, Clone)]
@@ -77,15 +73,16 @@ impl StoredPolicies {
     pub fn from_versions(versions: &[PolicyVersion]) -> StoredPolicies {
         let mut s = StoredPolicies::default();
         for v in versions {
-            match v.kind.as_str() {
-                METHODS_POLICY => s.methods = serde_json::from_value(v.body.clone()).ok(),
-                STRENGTH => s
+            match v.kind {
+                PolicyKind::MethodsPolicy => {
+                    s.methods = serde_json::from_value(v.body.clone()).ok()
+                }
+                PolicyKind::Strength => s
                     .strengths
                     .extend(serde_json::from_value(v.body.clone()).ok()),
-                CONDITIONAL_ACCESS => s
+                PolicyKind::ConditionalAccess => s
                     .conditional_access
                     .extend(serde_json::from_value(v.body.clone()).ok()),
-                _ => {}
             }
         }
         s
@@ -96,7 +93,7 @@ impl StoredPolicies {
 #[derive(Debug, Clone)]
 pub struct PolicyVersion {
     pub id: i64,
-    pub kind: String,
+    pub kind: PolicyKind,
     pub object_id: String,
     pub display_name: String,
     pub body: Value,
@@ -106,18 +103,18 @@ pub struct PolicyVersion {
 pub async fn current_policies(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<PolicyVersion>> {
     sqlx::query_as!(
         PolicyVersion,
-        "SELECT id, kind, object_id, display_name, body FROM policy_versions
-         WHERE ended_run IS NULL ORDER BY kind, display_name, object_id"
+        r#"SELECT id, kind AS "kind: PolicyKind", object_id, display_name, body FROM policy_versions
+           WHERE ended_run IS NULL ORDER BY kind, display_name, object_id"#
     )
     .fetch_all(db)
     .await
 }
 
 /// Whether any version of `kind` was ever stored (the first read of a kind is not a change).
-pub async fn policies_known(db: impl PgExecutor<'_>, kind: &str) -> sqlx::Result<bool> {
+pub async fn policies_known(db: impl PgExecutor<'_>, kind: PolicyKind) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         "SELECT EXISTS (SELECT 1 FROM policy_versions WHERE kind = $1) AS \"known!\"",
-        kind
+        kind.as_str()
     )
     .fetch_one(db)
     .await
@@ -140,22 +137,29 @@ pub async fn close_policy(
     Ok(())
 }
 
+/// A policy object as read now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyObject {
+    pub kind: PolicyKind,
+    pub object_id: String,
+    pub display_name: String,
+    pub body: Value,
+}
+
+/// Stores `p` as a new version beginning in `run_id`.
 pub async fn insert_policy(
     db: impl PgExecutor<'_>,
-    kind: &str,
-    object_id: &str,
-    display_name: &str,
-    body: &Value,
+    p: &PolicyObject,
     run_id: i64,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO policy_versions (kind, object_id, display_name, body, first_run, first_seen_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
-        kind,
-        object_id,
-        display_name,
-        body,
+        p.kind.as_str(),
+        p.object_id,
+        p.display_name,
+        p.body,
         run_id,
         at
     )
@@ -171,36 +175,45 @@ pub struct PolicyChange {
     pub run_id: i64,
     pub seen_at: DateTime<Utc>,
     pub modified_at: Option<DateTime<Utc>>,
-    pub kind: String,
+    pub kind: PolicyKind,
     pub object_id: String,
     pub display_name: String,
     pub change: String,
     pub details: Vec<String>,
 }
 
-#[expect(clippy::too_many_arguments, reason = "one column each")]
+/// A policy change to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPolicyChange {
+    /// When Graph says the object was modified, if it says.
+    pub modified_at: Option<DateTime<Utc>>,
+    pub kind: PolicyKind,
+    pub object_id: String,
+    pub display_name: String,
+    /// `added`, `changed` or `removed`.
+    pub change: &'static str,
+    /// Each difference in words.
+    pub details: Vec<String>,
+}
+
+/// Records a change seen by `run_id` at `seen_at`; its id.
 pub async fn insert_policy_change(
     db: impl PgExecutor<'_>,
     run_id: i64,
     seen_at: DateTime<Utc>,
-    modified_at: Option<DateTime<Utc>>,
-    kind: &str,
-    object_id: &str,
-    display_name: &str,
-    change: &str,
-    details: &[String],
+    c: &NewPolicyChange,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "INSERT INTO policy_changes (run_id, seen_at, modified_at, kind, object_id, display_name, change, details)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         run_id,
         seen_at,
-        modified_at,
-        kind,
-        object_id,
-        display_name,
-        change,
-        details
+        c.modified_at,
+        c.kind.as_str(),
+        c.object_id,
+        c.display_name,
+        c.change,
+        &c.details
     )
     .fetch_one(db)
     .await
@@ -213,8 +226,9 @@ pub async fn policy_changes(
 ) -> sqlx::Result<Vec<PolicyChange>> {
     sqlx::query_as!(
         PolicyChange,
-        "SELECT id, run_id, seen_at, modified_at, kind, object_id, display_name, change, details
-         FROM policy_changes ORDER BY seen_at DESC, id DESC LIMIT $1",
+        r#"SELECT id, run_id, seen_at, modified_at, kind AS "kind: PolicyKind", object_id,
+                  display_name, change, details
+           FROM policy_changes ORDER BY seen_at DESC, id DESC LIMIT $1"#,
         limit
     )
     .fetch_all(db)
@@ -255,18 +269,28 @@ pub async fn unwatch_groups(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// A group the policies name, as read by a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRead {
+    pub group_id: Uuid,
+    /// `None` when it could not be read (the stored name is kept).
+    pub display_name: Option<String>,
+    pub member_count: Option<i32>,
+    /// An exclusion group, whose members are watched.
+    pub watched: bool,
+    /// Named in `PHONELESS_EXCLUSION_GROUPS`.
+    pub configured: bool,
+    /// Why it is watched or named, in words.
+    pub reasons: Vec<String>,
+    /// Graph says it does not exist.
+    pub missing: bool,
+}
+
 /// Records a group the policies name, as read by this run: watched (an exclusion group) or
 /// only named (for its name and size).
-#[expect(clippy::too_many_arguments, reason = "one column each")]
 pub async fn upsert_group(
     db: impl PgExecutor<'_>,
-    group_id: Uuid,
-    display_name: Option<&str>,
-    member_count: Option<i32>,
-    watched: bool,
-    configured: bool,
-    reasons: &[String],
-    missing: bool,
+    g: &GroupRead,
     run_id: i64,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -279,13 +303,13 @@ pub async fn upsert_group(
              member_count = COALESCE(EXCLUDED.member_count, watched_groups.member_count),
              configured = EXCLUDED.configured, reasons = EXCLUDED.reasons,
              watched = EXCLUDED.watched, missing = EXCLUDED.missing, last_run = EXCLUDED.last_run",
-        group_id,
-        display_name,
-        member_count,
-        configured,
-        reasons,
-        watched,
-        missing,
+        g.group_id,
+        g.display_name,
+        g.member_count,
+        g.configured,
+        &g.reasons,
+        g.watched,
+        g.missing,
         run_id,
         at
     )
@@ -295,16 +319,26 @@ pub async fn upsert_group(
 }
 
 /// Whether a group's members were read before (then new members are joins, not the
-/// members it already had); marks them read from now on.
-pub async fn mark_members_read(db: impl PgExecutor<'_>, group_id: Uuid) -> sqlx::Result<bool> {
+/// members it already had).
+pub async fn members_read(db: impl PgExecutor<'_>, group_id: Uuid) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
-        "UPDATE watched_groups g SET members_read = true FROM watched_groups old
-         WHERE g.group_id = $1 AND old.group_id = g.group_id
-         RETURNING old.members_read AS \"was_read!\"",
+        "SELECT EXISTS (SELECT 1 FROM watched_groups WHERE group_id = $1 AND members_read)
+         AS \"was_read!\"",
         group_id
     )
     .fetch_one(db)
     .await
+}
+
+/// Marks a group's members read from now on.
+pub async fn mark_members_read(db: impl PgExecutor<'_>, group_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE watched_groups SET members_read = true WHERE group_id = $1",
+        group_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// A stay of a person in a watched group.
@@ -339,32 +373,39 @@ pub async fn current_members(
     .await
 }
 
-#[expect(clippy::too_many_arguments, reason = "one column each")]
+/// A person found in a watched group who was not in it before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMembership {
+    pub group_id: Uuid,
+    pub user_id: Uuid,
+    pub display_name: Option<String>,
+    pub upn: Option<String>,
+    /// Found by the group's first read: there already, not a join.
+    pub initial: bool,
+    /// Who added them and when, from the audit log.
+    pub added: Option<(String, DateTime<Utc>)>,
+}
+
+/// Records a stay beginning in `run_id`; its id.
 pub async fn insert_membership(
     db: impl PgExecutor<'_>,
-    group_id: Uuid,
-    user_id: Uuid,
-    display_name: Option<&str>,
-    upn: Option<&str>,
+    m: &NewMembership,
     run_id: i64,
     at: DateTime<Utc>,
-    initial: bool,
-    added_by: Option<&str>,
-    added_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "INSERT INTO group_memberships
              (group_id, user_id, display_name, upn, joined_run, joined_at, initial, added_by, added_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        group_id,
-        user_id,
-        display_name,
-        upn,
+        m.group_id,
+        m.user_id,
+        m.display_name,
+        m.upn,
         run_id,
         at,
-        initial,
-        added_by,
-        added_at
+        m.initial,
+        m.added.as_ref().map(|a| a.0.as_str()),
+        m.added.as_ref().map(|a| a.1)
     )
     .fetch_one(db)
     .await
@@ -430,7 +471,7 @@ pub struct MemberRow {
     pub left_at: Option<DateTime<Utc>>,
     pub removed_by: Option<String>,
     /// The migration state now (None when the person is not in the report).
-    pub state: Option<String>,
+    pub state: Option<State>,
     pub department: Option<String>,
 }
 
@@ -440,7 +481,7 @@ pub async fn memberships(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<MemberRow>
         MemberRow,
         "SELECT m.id, m.group_id, m.user_id, m.display_name, m.upn, m.joined_at, m.initial,
                 m.added_by, m.added_at, m.left_at, m.removed_by,
-                v.state AS \"state?\", v.department AS \"department?\"
+                v.state AS \"state?: State\", v.department AS \"department?\"
          FROM group_memberships m
          LEFT JOIN user_versions v ON v.user_id = m.user_id AND v.ended_run IS NULL
          ORDER BY m.group_id, (m.left_at IS NULL) DESC, COALESCE(m.left_at, m.joined_at) DESC, m.id DESC"
@@ -450,9 +491,10 @@ pub async fn memberships(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<MemberRow>
 }
 
 /// The current migration state of these people (those in the report).
-pub async fn states_of(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<(Uuid, String)>> {
+pub async fn states_of(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<(Uuid, State)>> {
     let rows = sqlx::query!(
-        "SELECT user_id, state FROM user_versions WHERE ended_run IS NULL AND user_id = ANY($1)",
+        r#"SELECT user_id, state AS "state: State" FROM user_versions
+           WHERE ended_run IS NULL AND user_id = ANY($1)"#,
         ids
     )
     .fetch_all(db)

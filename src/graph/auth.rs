@@ -2,40 +2,15 @@
 //! (signed client assertion), cached and renewed before they expire.
 
 use super::GraphError;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crate::credential::{Credential, client_assertion};
 use oauth2::basic::{BasicClient, BasicErrorResponse};
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// Renew a cached token this long before Graph would reject it.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
-/// Lifetime of a signed client assertion (Microsoft advises 5–10 minutes).
-const ASSERTION_LIFETIME_SECS: i64 = 10 * 60;
-
-/// How the app proves who it is to the token endpoint.
-#[derive(Clone)]
-pub enum Credential {
-    Secret(SecretString),
-    /// An X.509 certificate registered on the app, and its RSA private key (both PEM).
-    Certificate {
-        certificate_pem: String,
-        private_key_pem: SecretString,
-    },
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credential::Secret(_) => f.write_str("Credential::Secret([redacted])"),
-            Credential::Certificate { .. } => f.write_str("Credential::Certificate([redacted])"),
-        }
-    }
-}
 
 struct CachedToken {
     value: SecretString,
@@ -50,17 +25,6 @@ pub struct TokenProvider {
     scope: String,
     credential: Credential,
     cached: Mutex<Option<CachedToken>>,
-}
-
-#[derive(Serialize)]
-struct AssertionClaims<'a> {
-    aud: &'a str,
-    iss: &'a str,
-    sub: &'a str,
-    jti: String,
-    nbf: i64,
-    iat: i64,
-    exp: i64,
 }
 
 impl TokenProvider {
@@ -145,7 +109,8 @@ impl TokenProvider {
                     &self.client_id,
                     certificate_pem,
                     private_key_pem,
-                )?;
+                )
+                .map_err(GraphError::Config)?;
                 client
                     .exchange_client_credentials()
                     .add_scope(Scope::new(self.scope.clone()))
@@ -169,48 +134,6 @@ impl TokenProvider {
             Err(e) => Err(token_error(&self.token_url, e)),
         }
     }
-}
-
-/// A client assertion JWT for the token endpoint `token_url`, signed with the certificate's key:
-/// PS256 with the `x5t#S256` thumbprint, as Microsoft's current documentation asks. Used by the
-/// syncer's app-only tokens and by sign-in's code redemption.
-pub(crate) fn client_assertion(
-    token_url: &str,
-    client_id: &str,
-    certificate_pem: &str,
-    private_key_pem: &SecretString,
-) -> Result<String, GraphError> {
-    let cert = pem::parse(certificate_pem).map_err(|e| {
-        GraphError::Config(format!(
-            "the client certificate is not a PEM certificate: {e}"
-        ))
-    })?;
-    if cert.tag() != "CERTIFICATE" {
-        return Err(GraphError::Config(format!(
-            "the client certificate file holds a {:?}, not a CERTIFICATE",
-            cert.tag()
-        )));
-    }
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose_secret().as_bytes())
-        .map_err(|e| {
-        GraphError::Config(format!(
-            "the client certificate's private key is not an RSA PEM key: {e}"
-        ))
-    })?;
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
-    header.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(Sha256::digest(cert.contents())));
-    let now = chrono::Utc::now().timestamp();
-    let claims = AssertionClaims {
-        aud: token_url,
-        iss: client_id,
-        sub: client_id,
-        jti: uuid::Uuid::new_v4().to_string(),
-        nbf: now,
-        iat: now,
-        exp: now + ASSERTION_LIFETIME_SECS,
-    };
-    jsonwebtoken::encode(&header, &claims, &key)
-        .map_err(|e| GraphError::Config(format!("could not sign the client assertion: {e}")))
 }
 
 /// Plain words for the token endpoint's refusals; `AADSTS` codes per Microsoft's error reference.

@@ -5,7 +5,8 @@ pub mod auth;
 pub mod model;
 pub mod pacing;
 
-use auth::{Credential, TokenProvider, error_chain};
+use crate::credential::Credential;
+use auth::{TokenProvider, error_chain};
 use model::{
     AuthenticationMethodsPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy,
     DirectoryAudit, DirectoryObject, DirectoryUser, ErrorBody, Group, Page, USER_SELECT,

@@ -657,7 +657,7 @@ fn ascii_fold(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{Registration, State, classify};
+    use crate::domain::classify::{Registration, State, classify};
     use std::collections::HashMap;
 
     fn tenant() -> Tenant {
@@ -693,7 +693,7 @@ mod tests {
     fn every_state_and_awkward_data_occur() {
         let t = tenant();
         let day0 = states(&t, 0);
-        for st in State::ALL {
+        for &st in State::ALL {
             assert!(day0.values().any(|s| *s == st), "no {st} user on day 0");
         }
         let report = t.report(0);

@@ -1,7 +1,8 @@
 //! One user's stored facts: the registration report row joined with the directory row,
 //! classified, and fingerprinted. Pure: no I/O.
 
-use crate::classify::{DefaultMethod, Registration, State, classify};
+use crate::domain::classify::{DefaultMethod, Registration, State, classify};
+use crate::domain::{Standing, UserType};
 use crate::graph::model::{DirectoryUser, UserRegistrationDetails};
 use std::borrow::Cow;
 use xxhash_rust::xxh3::xxh3_64;
@@ -19,8 +20,7 @@ pub struct UserFacts<'a> {
     /// Upper-case ISO 3166 code.
     pub country: Option<Cow<'a, str>>,
     pub job_title: Option<&'a str>,
-    /// `member`, `guest` or `unknown`.
-    pub user_type: &'static str,
+    pub user_type: UserType,
     /// `None` when the user is missing from `/users`.
     pub account_enabled: Option<bool>,
     pub in_scope: bool,
@@ -65,13 +65,7 @@ impl<'a> UserFacts<'a> {
             .as_deref()
             .or(d.and_then(|d| d.user_type.as_deref()))
             .unwrap_or("");
-        let user_type = if kind.eq_ignore_ascii_case("member") {
-            "member"
-        } else if kind.eq_ignore_ascii_case("guest") {
-            "guest"
-        } else {
-            "unknown"
-        };
+        let user_type = UserType::from_graph(kind);
         let account_enabled = d.and_then(|d| d.account_enabled);
         let country = text(d.and_then(|d| d.usage_location.as_deref())).map(|c| {
             if c.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -94,7 +88,7 @@ impl<'a> UserFacts<'a> {
             job_title: text(d.and_then(|d| d.job_title.as_deref())),
             user_type,
             account_enabled,
-            in_scope: user_type == "member" && account_enabled != Some(false),
+            in_scope: user_type == UserType::Member && account_enabled != Some(false),
             is_admin: r.is_admin,
             methods: c.methods,
             default_method: c.default_method,
@@ -103,6 +97,19 @@ impl<'a> UserFacts<'a> {
             voice_capable: c.voice_capable,
             voice_default: c.voice_default,
             phishing_resistant: c.phishing_resistant,
+        }
+    }
+
+    /// What the counts need of this user.
+    pub fn standing(&self) -> Standing {
+        Standing {
+            user_type: self.user_type,
+            in_scope: self.in_scope,
+            is_admin: self.is_admin,
+            state: self.state,
+            voice_capable: self.voice_capable,
+            voice_default: self.voice_default,
+            phishing_resistant: self.phishing_resistant,
         }
     }
 
@@ -127,7 +134,7 @@ impl<'a> UserFacts<'a> {
             }
             buf.push(0xff);
         }
-        buf.extend_from_slice(self.user_type.as_bytes());
+        buf.extend_from_slice(self.user_type.as_str().as_bytes());
         buf.push(match self.account_enabled {
             Some(true) => b'e',
             Some(false) => b'd',

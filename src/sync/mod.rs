@@ -16,7 +16,8 @@ pub mod progress;
 pub mod rollup;
 pub mod schedule;
 
-use crate::db::operations::{self as ops, Counts, METHOD_SEPARATOR, RunCounts, VersionBatch};
+use crate::db::operations::{self as ops, METHOD_SEPARATOR, RunCounts, VersionBatch};
+use crate::domain::Counts;
 use crate::graph::model::{DirectoryUser, Page, UserRegistrationDetails};
 use crate::graph::{Client, GraphError};
 use chrono::{DateTime, Utc};
@@ -421,14 +422,14 @@ fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: 
     b.office.push(owned(f.office));
     b.country.push(owned(f.country.as_deref()));
     b.job_title.push(owned(f.job_title));
-    b.user_type.push(f.user_type.to_owned());
+    b.user_type.push(f.user_type);
     b.account_enabled.push(f.account_enabled);
     b.in_scope.push(f.in_scope);
     b.is_admin.push(f.is_admin);
     b.methods.push(methods);
-    b.default_method.push(f.default_method.as_str().to_owned());
+    b.default_method.push(f.default_method.clone());
     b.system_preferred.push(f.system_preferred);
-    b.state.push(f.state.as_str().to_owned());
+    b.state.push(f.state);
     b.voice_capable.push(f.voice_capable);
     b.voice_default.push(f.voice_default);
     b.phishing_resistant.push(f.phishing_resistant);

@@ -2,59 +2,9 @@
 //! read users back to count them). Pure: no I/O.
 
 use super::facts::UserFacts;
-use crate::classify::State;
-use crate::db::operations::{Counts, RollupBatch};
+use crate::db::operations::RollupBatch;
+use crate::domain::{Counts, Dimension, Standing};
 use std::collections::HashMap;
-
-/// The groupings stored per run; `tenant` is the whole tenant.
-pub const DIMENSIONS: [&str; 5] = ["tenant", "department", "company", "office", "country"];
-
-impl Counts {
-    /// Counts one user into this group.
-    pub fn add(&mut self, f: &UserFacts<'_>) {
-        if f.user_type == "guest" {
-            self.guests += 1;
-            return;
-        }
-        if !f.in_scope {
-            self.out_of_scope += 1;
-            return;
-        }
-        self.users += 1;
-        match f.state {
-            State::PhoneOnly => self.phone_only += 1,
-            State::PhoneDefault => self.phone_default += 1,
-            State::PhoneBackup => self.phone_backup += 1,
-            State::PhoneFree => self.phone_free += 1,
-            State::NoMfa => self.no_mfa += 1,
-        }
-        self.voice_capable += i32::from(f.voice_capable);
-        self.voice_default += i32::from(f.voice_default);
-        self.phishing_resistant += i32::from(f.phishing_resistant);
-        self.admins += i32::from(f.is_admin);
-        self.admins_phone_only += i32::from(f.is_admin && f.state == State::PhoneOnly);
-    }
-
-    /// In-scope users for a state.
-    pub fn state(&self, s: State) -> i32 {
-        match s {
-            State::PhoneOnly => self.phone_only,
-            State::PhoneDefault => self.phone_default,
-            State::PhoneBackup => self.phone_backup,
-            State::PhoneFree => self.phone_free,
-            State::NoMfa => self.no_mfa,
-        }
-    }
-
-    /// Migrated (phone-backup + phone-free) ÷ in scope, 0–1; 0 for an empty group.
-    pub fn progress(&self) -> f64 {
-        if self.users == 0 {
-            0.0
-        } else {
-            f64::from(self.phone_backup + self.phone_free) / f64::from(self.users)
-        }
-    }
-}
 
 /// The groups of one dimension: counts per name, and the group with no name.
 #[derive(Debug, Default)]
@@ -64,9 +14,9 @@ struct Groups {
 }
 
 impl Groups {
-    fn add(&mut self, name: Option<&str>, f: &UserFacts<'_>) {
+    fn add(&mut self, name: Option<&str>, u: &Standing) {
         let Some(name) = name else {
-            self.none.add(f);
+            self.none.add(u);
             return;
         };
         // Look up by &str; allocate the name only for a group seen for the first time.
@@ -74,7 +24,7 @@ impl Groups {
             self.named.insert(name.to_owned(), Counts::default());
         }
         if let Some(c) = self.named.get_mut(name) {
-            c.add(f);
+            c.add(u);
         }
     }
 }
@@ -83,16 +33,17 @@ impl Groups {
 #[derive(Debug, Default)]
 pub struct Rollup {
     tenant: Counts,
-    /// In the order of `DIMENSIONS[1..]`.
+    /// In the order of [`Dimension::GROUPS`].
     groups: [Groups; 4],
 }
 
 impl Rollup {
     pub fn add(&mut self, f: &UserFacts<'_>) {
-        self.tenant.add(f);
+        let u = f.standing();
+        self.tenant.add(&u);
         let names = [f.department, f.company, f.office, f.country.as_deref()];
         for (groups, name) in self.groups.iter_mut().zip(names) {
-            groups.add(name, f);
+            groups.add(name, &u);
         }
     }
 
@@ -103,13 +54,13 @@ impl Rollup {
     /// Rows for storage: the tenant row always, then each group that has anyone in it.
     pub fn into_batch(self) -> RollupBatch {
         let mut batch = RollupBatch::default();
-        let mut push = |dimension: &str, name: Option<String>, counts: Counts| {
-            batch.dimension.push(dimension.to_owned());
+        let mut push = |dimension: Dimension, name: Option<String>, counts: Counts| {
+            batch.dimension.push(dimension);
             batch.name.push(name);
             batch.counts.push(counts);
         };
-        push(DIMENSIONS[0], None, self.tenant);
-        for (dimension, groups) in DIMENSIONS[1..].iter().zip(self.groups) {
+        push(Dimension::Tenant, None, self.tenant);
+        for (dimension, groups) in Dimension::GROUPS.into_iter().zip(self.groups) {
             let mut named: Vec<_> = groups.named.into_iter().collect();
             named.sort_by(|a, b| a.0.cmp(&b.0));
             for (name, counts) in named {

@@ -4,6 +4,7 @@
 use super::progress::Silent;
 use super::{Outcome, SyncOptions, run};
 use crate::db::operations as ops;
+use crate::domain::RunStatus;
 use crate::graph::Client;
 use chrono::Utc;
 use sqlx::PgPool;
@@ -31,10 +32,10 @@ pub async fn run_periodically(
         let wait = match ops::recent_runs(&pool, 20).await {
             Ok(runs) => match runs
                 .iter()
-                .find(|r| r.status != "skipped" && r.status != "running")
+                .find(|r| r.status != RunStatus::Skipped && r.status != RunStatus::Running)
             {
                 Some(last) => {
-                    let gap = if last.status == "failed" {
+                    let gap = if last.status == RunStatus::Failed {
                         interval.min(RETRY_AFTER_FAILURE)
                     } else {
                         interval

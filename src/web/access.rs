@@ -6,30 +6,25 @@
 //! Pages send people who are not signed in to `/auth/login`; the JSON API answers 401 and 403
 //! with JSON.
 
+use super::caller::{Caller, load_caller};
 use super::{AppError, AppState, Layout};
 use crate::auth::Role;
-use crate::config::{AuthMode, LOCAL_IDENTITY};
-use crate::db::lookup::Accessor;
-use crate::db::sessions;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::MethodRouter;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
 use rand::Rng as _;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
-use uuid::Uuid;
 
 /// A session's last use is written at most this often (not on every request).
-const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+pub(super) const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Who may use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,92 +37,42 @@ pub enum Access {
     Role(Role),
 }
 
-/// One route: its path, who may use it, and its handlers.
+/// What a route answers, and so how its refusals and errors are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    /// Pages for people: no session sends them to sign in; refusals are pages.
+    Page,
+    /// JSON for programs: 401 and 403 with `{"error": …}`.
+    Json,
+}
+
+/// One route: its path, who may use it, what it answers, and its handlers.
 pub struct Route {
     pub path: &'static str,
     pub access: Access,
+    pub answers: Answers,
     pub handler: MethodRouter<AppState>,
 }
 
 impl Route {
-    pub fn new(path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
+    /// A route that answers with pages.
+    pub fn page(path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
         Route {
             path,
             access,
+            answers: Answers::Page,
             handler,
         }
     }
-}
 
-/// The person making a request, as [`enforce`] found them.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Display name (the token's `name`), or `local` while sign-in is off.
-    pub name: String,
-    /// The token's `preferred_username` (usually the UPN); empty while sign-in is off.
-    pub username: String,
-    /// Tenant and object id (none while sign-in is off).
-    pub ids: Option<(Uuid, Uuid)>,
-    /// None: signed in, but no role is mapped to them.
-    pub role: Option<Role>,
-    /// Sent back with every form.
-    pub csrf_token: String,
-    /// The session's handle (none while sign-in is off).
-    pub session: Option<Uuid>,
-    /// Their token named too many groups to list (roles by group may be missed).
-    pub groups_overage: bool,
-    /// The client's address as the server saw it (empty when unknown, as in router tests).
-    pub client: String,
-}
-
-impl Caller {
-    /// Whether the caller has at least `role`.
-    pub fn may(&self, role: Role) -> bool {
-        self.role.is_some_and(|r| r >= role)
-    }
-
-    /// "Name (username)", as the access log shows them.
-    pub fn label(&self) -> String {
-        if self.username.is_empty() || self.username == self.name {
-            self.name.clone()
-        } else {
-            format!("{} ({})", self.name, self.username)
+    /// A route that answers with JSON.
+    pub fn json(path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
+        Route {
+            path,
+            access,
+            answers: Answers::Json,
+            handler,
         }
-    }
-
-    /// For the access log.
-    pub fn accessor<'a>(&'a self, label: &'a str) -> Accessor<'a> {
-        Accessor {
-            name: label,
-            ids: self.ids,
-            client: &self.client,
-        }
-    }
-}
-
-/// Handlers behind [`enforce`] take the caller as an argument.
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
-        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "{} asks who is calling, but its route reads no session",
-                parts.uri.path()
-            ))
-        })
-    }
-}
-
-/// Routes open to everyone (the sign-in routes) take the caller if there is one.
-impl OptionalFromRequestParts<AppState> for Caller {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _: &AppState,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<Caller>().cloned())
     }
 }
 
@@ -189,60 +134,16 @@ pub fn client_address(extensions: &axum::http::Extensions) -> String {
         .unwrap_or_default()
 }
 
-/// The caller of this request: `local` while sign-in is off, else the person of a live session
-/// (whose last use is recorded now and then).
-pub async fn load_caller(
-    state: &AppState,
-    headers: &HeaderMap,
-    client: String,
-) -> Result<Option<Caller>, AppError> {
-    if state.config.auth == AuthMode::None {
-        return Ok(Some(Caller {
-            name: LOCAL_IDENTITY.to_owned(),
-            username: String::new(),
-            ids: None,
-            role: Some(Role::SecurityLead),
-            csrf_token: state.local_csrf.clone(),
-            session: None,
-            groups_overage: false,
-            client,
-        }));
-    }
-    let Some(secret) = cookie(headers, session_cookie(state)) else {
-        return Ok(None);
-    };
-    let now = Utc::now();
-    let idle_cutoff = now - state.config.session_idle;
-    let Some(s) =
-        sessions::live_session(&state.pool, &secret_hash(secret), now, idle_cutoff).await?
-    else {
-        return Ok(None);
-    };
-    if now - s.last_seen_at > TOUCH_EVERY {
-        sessions::touch(&state.pool, s.handle, now).await?;
-    }
-    Ok(Some(Caller {
-        role: state.config.roles.resolve(&s.roles, &s.groups),
-        name: s.name,
-        username: s.username,
-        ids: Some((s.tenant_id, s.object_id)),
-        csrf_token: s.csrf_token,
-        session: Some(s.handle),
-        groups_overage: s.groups_overage,
-        client,
-    }))
-}
-
 /// The check in front of every route (see the module comment).
 pub async fn enforce(
-    State((state, access)): State<(AppState, Access)>,
+    State((state, access, answers)): State<(AppState, Access, Answers)>,
     mut request: Request,
     next: Next,
 ) -> Response {
     if access == Access::Public {
         return next.run(request).await;
     }
-    let api = request.uri().path().starts_with("/api/");
+    let api = answers == Answers::Json;
     let client = client_address(request.extensions());
     let caller = match load_caller(&state, request.headers(), client).await {
         Ok(c) => c,

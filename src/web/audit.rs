@@ -1,7 +1,8 @@
 //! `/audit`: who looked at whom (every search and user view), filterable by who and whom,
 //! newest first, paged; `/audit.csv` exports the filtered log.
 
-use super::access::{Access, Caller, Route};
+use super::access::{Access, Route};
+use super::caller::Caller;
 use super::download::csv_download;
 use super::params::Params;
 use super::{AppError, AppState, Layout, PageError};
@@ -20,8 +21,8 @@ pub const PAGE_SIZE: i64 = 100;
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/audit", Access::Role(Role::SecurityLead), get(page)),
-        Route::new("/audit.csv", Access::Role(Role::SecurityLead), get(export)),
+        Route::page("/audit", Access::Role(Role::SecurityLead), get(page)),
+        Route::page("/audit.csv", Access::Role(Role::SecurityLead), get(export)),
     ]
 }
 

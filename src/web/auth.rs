@@ -3,9 +3,10 @@
 //! ends the session. The flow itself lives in `crate::auth::oidc`.
 
 use super::access::{
-    self, Access, Caller, Route, cookie, random_secret, same_secret, secret_hash, session_cookie,
+    self, Access, Route, cookie, random_secret, same_secret, secret_hash, session_cookie,
     set_cookie,
 };
+use super::caller::Caller;
 use super::{AppState, Layout};
 use crate::auth::SignInError;
 use crate::config::AuthMode;
@@ -36,9 +37,9 @@ fn sign_in_cookie(state: &AppState) -> &'static str {
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/auth/login", Access::SignIn, get(login)),
-        Route::new("/auth/callback", Access::SignIn, get(callback)),
-        Route::new(
+        Route::page("/auth/login", Access::SignIn, get(login)),
+        Route::page("/auth/callback", Access::SignIn, get(callback)),
+        Route::page(
             "/auth/logout",
             Access::SignIn,
             get(logout_page).post(logout),

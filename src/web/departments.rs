@@ -1,7 +1,8 @@
 //! `/departments`: progress per department (or company, office, country), and one group's
 //! page with the overview's charts and its people still on the phone.
 
-use super::access::{Access, Caller, Route};
+use super::access::{Access, Route};
+use super::caller::Caller;
 use super::chart::{Chart, Sparkline};
 use super::overview::{RangeLink, Tile, range, range_links, tiles};
 use super::params::Params;
@@ -9,24 +10,18 @@ use super::trend::{self, Trend};
 use super::users::{NO_GROUP, Row as UserRow, first_page};
 use super::{AppError, AppState, Layout, PageError, thousands};
 use crate::auth::Role;
-use crate::classify::State as MigrationState;
 use crate::db::dashboard::{self, UserFilter};
 use crate::db::operations as ops;
+use crate::domain::Dimension;
+use crate::domain::classify::State as MigrationState;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// The dimensions a table can be grouped by: key, heading, name of the empty group.
-pub const DIMENSIONS: [(&str, &str, &str); 4] = [
-    ("department", "Department", "(no department)"),
-    ("company", "Company", "(no company)"),
-    ("office", "Office", "(no office)"),
-    ("country", "Country", "(no country)"),
-];
 
 /// How far back the small trend lines reach.
 pub const SPARK_DAYS: i64 = 90;
@@ -35,11 +30,16 @@ pub const CHANGE_DAYS: i64 = 30;
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/departments", Access::Role(Role::Viewer), get(table)),
-        Route::new(
+        Route::page("/departments", Access::Role(Role::Viewer), get(table)),
+        Route::page(
             "/departments/view",
             Access::Role(Role::Viewer),
             get(group_page),
+        ),
+        Route::json(
+            "/api/v1/departments",
+            Access::Role(Role::Viewer),
+            get(departments_json),
         ),
     ]
 }
@@ -66,20 +66,35 @@ pub struct Group {
     pub spark: Vec<f64>,
 }
 
-/// Reads `by`: one of [`DIMENSIONS`] (department when absent).
-pub fn dimension(
-    p: &Params,
-) -> Result<&'static (&'static str, &'static str, &'static str), AppError> {
-    let keys: Vec<&str> = DIMENSIONS.iter().map(|d| d.0).collect();
-    let by = p.choice("by", &keys)?.unwrap_or("department");
-    DIMENSIONS
-        .iter()
-        .find(|d| d.0 == by)
-        .ok_or_else(|| AppError::BadRequest(format!("unknown grouping {by:?}")))
+/// Reads `by`: one of [`Dimension::GROUPS`] (department when absent).
+pub fn dimension(p: &Params) -> Result<Dimension, AppError> {
+    let keys: Vec<&str> = Dimension::GROUPS.iter().map(|d| d.as_str()).collect();
+    Ok(match p.choice("by", &keys)? {
+        None => Dimension::Department,
+        Some(by) => by.parse()?,
+    })
+}
+
+#[derive(Serialize)]
+struct Groups {
+    by: Dimension,
+    groups: Vec<Group>,
+}
+
+async fn departments_json(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Groups>, AppError> {
+    let p = Params::parse(raw.as_deref(), &["by"])?;
+    let by = dimension(&p)?;
+    Ok(Json(Groups {
+        by,
+        groups: load_groups(&state, by).await?,
+    }))
 }
 
 /// Every group of `by` in the newest succeeded run, ordered by name ("(no …)" last).
-pub async fn load_groups(state: &AppState, by: &str) -> Result<Vec<Group>, AppError> {
+pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, AppError> {
     let Some(run) = ops::latest_succeeded_run(&state.pool).await? else {
         return Ok(Vec::new());
     };
@@ -106,7 +121,7 @@ pub async fn load_groups(state: &AppState, by: &str) -> Result<Vec<Group>, AppEr
             Some(Group {
                 name,
                 users: c.users,
-                states: trend::states(&c),
+                states: c.states(),
                 progress: c.progress(),
                 change_30d: baseline.map(|b| c.progress() - b.counts.progress()),
                 migrated: c.phone_backup + c.phone_free,
@@ -186,7 +201,7 @@ pub struct GroupRow {
 #[template(path = "departments.html")]
 pub struct DepartmentsPage {
     layout: Layout,
-    by: &'static str,
+    by: Dimension,
     heading: &'static str,
     switches: Vec<(&'static str, &'static str, bool)>,
     columns: Vec<SortLink>,
@@ -200,9 +215,9 @@ impl DepartmentsPage {
 }
 
 /// The query string that opens one group's page.
-pub fn group_query(by: &str, name: Option<&str>) -> String {
+pub fn group_query(by: Dimension, name: Option<&str>) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
-    q.append_pair("by", by);
+    q.append_pair("by", by.as_str());
     if let Some(n) = name {
         q.append_pair("name", n);
     }
@@ -215,7 +230,8 @@ async fn table(
     RawQuery(raw): RawQuery,
 ) -> Result<DepartmentsPage, PageError> {
     let p = Params::parse(raw.as_deref(), &["by", "sort", "dir"])?;
-    let &(by, heading, none_label) = dimension(&p)?;
+    let by = dimension(&p)?;
+    let heading = by.heading();
     let keys: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
     let sort = p.choice("sort", &keys)?.unwrap_or("progress");
     let descending = p.choice("dir", &["asc", "desc"])? == Some("desc");
@@ -241,7 +257,7 @@ async fn table(
     let rows = groups
         .iter()
         .map(|g| {
-            let label = g.name.clone().unwrap_or_else(|| none_label.to_owned());
+            let label = g.name.clone().unwrap_or_else(|| by.none_label().to_owned());
             GroupRow {
                 href: format!("/departments/view?{}", group_query(by, g.name.as_deref())),
                 users: thousands(g.users.into()),
@@ -273,9 +289,9 @@ async fn table(
         layout: Layout::new(&state, Some(&caller), "departments"),
         by,
         heading,
-        switches: DIMENSIONS
+        switches: Dimension::GROUPS
             .iter()
-            .map(|(key, label, _)| (*key, *label, *key == by))
+            .map(|d| (d.as_str(), d.heading(), *d == by))
             .collect(),
         columns,
         rows,
@@ -314,7 +330,8 @@ async fn group_page(
     RawQuery(raw): RawQuery,
 ) -> Result<GroupPage, PageError> {
     let p = Params::parse(raw.as_deref(), &["by", "name", "range"])?;
-    let &(by, heading, none_label) = dimension(&p)?;
+    let by = dimension(&p)?;
+    let (heading, none_label) = (by.heading(), by.none_label());
     let name = p.get("name");
     let (range_key, days) = range(&p)?;
     let trend = Trend::load(&state.pool, by, name, state.config.deadline).await?;
@@ -330,12 +347,7 @@ async fn group_page(
     let what = label.clone();
     let filter_value = name.unwrap_or(NO_GROUP).to_owned();
     let mut filter = UserFilter::default();
-    match by {
-        "company" => filter.company = Some(name.unwrap_or("").to_owned()),
-        "office" => filter.office = Some(name.unwrap_or("").to_owned()),
-        "country" => filter.country = Some(name.unwrap_or("").to_owned()),
-        _ => filter.department = Some(name.unwrap_or("").to_owned()),
-    }
+    *filter.group_mut(by) = Some(name.unwrap_or("").to_owned());
     let show_people = caller.may(Role::Helpdesk);
     let (users, users_total) = if show_people {
         first_page(&state, filter).await?
@@ -343,7 +355,7 @@ async fn group_page(
         (Vec::new(), 0)
     };
     let mut list = form_urlencoded::Serializer::new(String::new());
-    list.append_pair(by, &filter_value);
+    list.append_pair(by.as_str(), &filter_value);
     Ok(GroupPage {
         layout: Layout::new(&state, Some(&caller), "departments"),
         show_people,
@@ -401,9 +413,9 @@ mod tests {
     #[test]
     fn group_links_encode_names() {
         assert_eq!(
-            group_query("department", Some("R&D / Ops")),
+            group_query(Dimension::Department, Some("R&D / Ops")),
             "by=department&name=R%26D+%2F+Ops"
         );
-        assert_eq!(group_query("office", None), "by=office");
+        assert_eq!(group_query(Dimension::Office, None), "by=office");
     }
 }

@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 pub fn routes() -> Vec<Route> {
-    vec![Route::new("/healthz", Access::Public, get(healthz))]
+    vec![Route::json("/healthz", Access::Public, get(healthz))]
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {

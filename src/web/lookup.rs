@@ -2,15 +2,17 @@
 //! sign in with, what changed, what to do next) and its JSON, `/api/v1/users/{id}`. Every
 //! search and view is written to the access log.
 
-use super::access::{Access, Caller, Route};
+use super::access::{Access, Route};
+use super::caller::Caller;
 use super::params::Params;
 use super::users::Row;
 use super::{AppError, AppState, Layout, PageError};
 use crate::advice::{self, class_label, default_label, priority_label, state_label};
 use crate::auth::Role;
-use crate::classify::{State as MigrationState, method_label};
-use crate::db::lookup::{self as db, Version};
+use crate::db::lookup as db;
 use crate::db::operations as ops;
+use crate::domain::classify::{State as MigrationState, method_label};
+use crate::domain::{DefaultMethod, UserType, UserVersion as Version};
 use crate::timeline::{Entry, lost_strong_methods, timeline};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -29,8 +31,13 @@ const MAX_SEARCH_CHARS: usize = 200;
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/lookup", Access::Role(Role::Helpdesk), get(search_page)),
-        Route::new("/users/{id}", Access::Role(Role::Helpdesk), get(user_page)),
+        Route::page("/lookup", Access::Role(Role::Helpdesk), get(search_page)),
+        Route::page("/users/{id}", Access::Role(Role::Helpdesk), get(user_page)),
+        Route::json(
+            "/api/v1/users/{id}",
+            Access::Role(Role::Helpdesk),
+            get(user_json),
+        ),
     ]
 }
 
@@ -97,10 +104,10 @@ pub struct Person {
     pub upn: String,
     pub display_name: String,
     pub department: Option<String>,
-    pub state: String,
+    pub state: MigrationState,
     /// As Graph names them (canonical spelling; unknown strings as sent).
     pub methods: Vec<String>,
-    pub default_method: String,
+    pub default_method: DefaultMethod,
     pub is_admin: bool,
     pub voice_capable: bool,
     pub phishing_resistant: bool,
@@ -109,7 +116,7 @@ pub struct Person {
     pub company: Option<String>,
     pub office: Option<String>,
     pub country: Option<String>,
-    pub user_type: String,
+    pub user_type: UserType,
     pub in_scope: bool,
     /// Whether the effective default comes from system-preferred MFA.
     pub system_preferred: bool,
@@ -153,7 +160,7 @@ async fn load_person(
     )
     .await?;
     let latest = ops::latest_succeeded_run(&state.pool).await?;
-    let st = MigrationState::parse(&last.state).unwrap_or(MigrationState::NoMfa);
+    let st = last.state;
     let lost = lost_strong_methods(&versions);
     let lost_ref = lost.as_ref().map(|(m, at)| (m.as_slice(), at.date_naive()));
     Ok(Person {
@@ -161,7 +168,7 @@ async fn load_person(
         upn: last.upn.clone(),
         display_name: last.display_name.clone(),
         department: last.department.clone(),
-        state: last.state.clone(),
+        state: last.state,
         methods: last.methods.clone(),
         default_method: last.default_method.clone(),
         is_admin: last.is_admin,
@@ -172,7 +179,7 @@ async fn load_person(
         company: last.company.clone(),
         office: last.office.clone(),
         country: last.country.clone(),
-        user_type: last.user_type.clone(),
+        user_type: last.user_type,
         in_scope: last.in_scope,
         system_preferred: last.system_preferred,
         voice_default: last.voice_default,

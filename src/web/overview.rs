@@ -1,22 +1,26 @@
 //! `/`: the headline numbers of the newest complete run with their change over 7 and 30 days,
 //! the states over time and the burn-down to the deadline.
 
-use super::access::{Access, Caller, Route};
-use super::api::{Summary, load_summary};
+use super::access::{Access, Route};
+use super::caller::Caller;
 use super::chart::Chart;
 use super::params::Params;
 use super::trend::{self, DEFAULT_RANGE, RANGES, Trend};
-use super::{AppState, Layout, PageError, thousands};
+use super::{AppError, AppState, Layout, PageError, departments, thousands};
 use crate::auth::Role;
-use crate::classify::State as MigrationState;
-use crate::db::operations::Counts;
+use crate::db::operations::{self as ops, Run};
+use crate::domain::classify::State as MigrationState;
+use crate::domain::{Counts, Dimension, RunStatus};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The stylesheet, built into the binary so it works from any directory.
 const STYLE_CSS: &str = include_str!("../../static/style.css");
@@ -27,8 +31,10 @@ pub const STALE_AFTER: Duration = Duration::hours(48);
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/", Access::Role(Role::Viewer), get(overview)),
-        Route::new("/static/style.css", Access::Public, get(style)),
+        Route::page("/", Access::Role(Role::Viewer), get(overview)),
+        Route::page("/static/style.css", Access::Public, get(style)),
+        Route::json("/api/v1/summary", Access::Role(Role::Viewer), get(summary)),
+        Route::json("/api/v1/trend", Access::Role(Role::Viewer), get(trend_json)),
     ]
 }
 
@@ -205,7 +211,7 @@ impl OverviewPage {
 
     fn last_sync_failed(&self) -> Option<String> {
         let last = self.summary.last_sync.as_ref()?;
-        (last.status == "failed")
+        (last.status == RunStatus::Failed)
             .then(|| sentence(last.error.as_deref().unwrap_or("no reason was recorded")))
     }
 
@@ -231,7 +237,7 @@ async fn overview(
     let p = Params::parse(raw.as_deref(), &["range"])?;
     let (range_key, days) = range(&p)?;
     let summary = load_summary(&state).await?;
-    let trend = Trend::load(&state.pool, "tenant", None, state.config.deadline).await?;
+    let trend = Trend::load(&state.pool, Dimension::Tenant, None, state.config.deadline).await?;
     Ok(OverviewPage {
         layout: Layout::new(&state, Some(&caller), "overview"),
         tiles: tiles(&summary.counts, &trend),
@@ -242,4 +248,134 @@ async fn overview(
         stale: staleness(&summary, Utc::now()),
         summary,
     })
+}
+
+/// The longest trend window one request may ask for (about 30 years of daily points).
+const MAX_DAYS: i64 = 11_000;
+
+#[derive(Debug, Serialize)]
+pub struct RunRef {
+    pub id: i64,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub data_as_of: Option<DateTime<Utc>>,
+}
+
+/// The newest attempt, so a failure or a stale sync can be shown beside the numbers.
+#[derive(Debug, Serialize)]
+pub struct LastSync {
+    pub id: i64,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// The run the numbers come from (the newest that succeeded); null before the first sync.
+    pub run: Option<RunRef>,
+    /// In-scope members.
+    pub users: i32,
+    pub states: BTreeMap<&'static str, i32>,
+    pub guests: i32,
+    pub admins_phone_only: i32,
+    pub admins: i32,
+    pub voice_capable: i32,
+    pub voice_default: i32,
+    pub phishing_resistant: i32,
+    /// Members out of scope (disabled accounts).
+    pub out_of_scope: i32,
+    /// Phone-backup + phone-free.
+    pub migrated: i32,
+    /// Migrated ÷ in scope, 0–1.
+    pub progress: f64,
+    pub deadline: NaiveDate,
+    pub last_sync: Option<LastSync>,
+    /// All of the above as one value, for the overview's tiles.
+    #[serde(skip)]
+    pub counts: Counts,
+}
+
+impl Summary {
+    pub fn new(
+        run: Option<&Run>,
+        counts: Counts,
+        deadline: NaiveDate,
+        last: Option<&Run>,
+    ) -> Summary {
+        Summary {
+            run: run.map(|r| RunRef {
+                id: r.id,
+                finished_at: r.finished_at,
+                data_as_of: r.data_as_of,
+            }),
+            users: counts.users,
+            states: counts.states(),
+            guests: counts.guests,
+            admins_phone_only: counts.admins_phone_only,
+            admins: counts.admins,
+            voice_capable: counts.voice_capable,
+            voice_default: counts.voice_default,
+            phishing_resistant: counts.phishing_resistant,
+            out_of_scope: counts.out_of_scope,
+            migrated: counts.migrated(),
+            progress: counts.progress(),
+            deadline,
+            last_sync: last.map(|r| LastSync {
+                id: r.id,
+                status: r.status,
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+                error: r.error.clone(),
+            }),
+            counts,
+        }
+    }
+}
+
+/// Loads the summary of the newest complete run (shared by the API and the overview page).
+pub async fn load_summary(state: &AppState) -> Result<Summary, AppError> {
+    let run = ops::latest_succeeded_run(&state.pool).await?;
+    let counts = match &run {
+        Some(r) => ops::tenant_counts(&state.pool, r.id)
+            .await?
+            .unwrap_or_default(),
+        None => Counts::default(),
+    };
+    let last = ops::recent_runs(&state.pool, 10).await?;
+    let last_attempt = last.iter().find(|r| r.status != RunStatus::Skipped);
+    Ok(Summary::new(
+        run.as_ref(),
+        counts,
+        state.config.deadline,
+        last_attempt,
+    ))
+}
+
+async fn summary(State(state): State<AppState>) -> Result<Json<Summary>, AppError> {
+    Ok(Json(load_summary(&state).await?))
+}
+
+/// `?days=N` (all days when absent) of the tenant, or of one group with `by` and `name` (no
+/// `name`: the group without one, such as "(no department)").
+async fn trend_json(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<trend::TrendJson>, AppError> {
+    let p = Params::parse(raw.as_deref(), &["days", "by", "name"])?;
+    let days = p
+        .get("days")
+        .map(|_| p.number("days", 1..=MAX_DAYS, 0))
+        .transpose()?;
+    let (dimension, name) = match p.get("by") {
+        None if p.get("name").is_some() => {
+            return Err(AppError::BadRequest(
+                "name needs by (department, company, office or country)".into(),
+            ));
+        }
+        None => (Dimension::Tenant, None),
+        Some(_) => (departments::dimension(&p)?, p.get("name")),
+    };
+    let t = Trend::load(&state.pool, dimension, name, state.config.deadline).await?;
+    Ok(Json(t.json(days)))
 }

@@ -2,14 +2,16 @@
 //! by whom, for how long) and `/alerts` (what was raised and where it was delivered), with
 //! their JSON under `/api/v1/`.
 
-use super::access::{Access, Caller, Route};
+use super::access::{Access, Route};
+use super::caller::Caller;
 use super::{AppError, AppState, Layout, PageError, thousands};
 use crate::advice::state_label;
 use crate::auth::Role;
-use crate::classify::State as MigrationState;
 use crate::db::alerts::{self as alert_db, Alert, Delivery};
 use crate::db::operations as ops;
-use crate::db::posture::{self as db, MemberRow, PolicyChange, RunPart, StoredPolicies};
+use crate::db::posture::{self as db, MemberRow, PolicyChange, RunPartRow, StoredPolicies};
+use crate::domain::RunPart;
+use crate::domain::classify::State as MigrationState;
 use crate::posture::{Context, ExclusionFacts, GroupFacts, Item, Policies, Status, checklist};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -31,27 +33,16 @@ pub fn routes() -> Vec<Route> {
     let helpdesk = Access::Role(Role::Helpdesk);
     let lead = Access::Role(Role::SecurityLead);
     vec![
-        Route::new("/posture", viewer, get(posture_page)),
-        Route::new("/exclusions", helpdesk, get(exclusions_page)),
-        Route::new("/alerts", lead, get(alerts_page)),
-        Route::new("/api/v1/posture", viewer, get(posture_json)),
-        Route::new("/api/v1/exclusions", helpdesk, get(exclusions_json)),
-        Route::new("/api/v1/alerts", lead, get(alerts_json)),
+        Route::page("/posture", viewer, get(posture_page)),
+        Route::page("/exclusions", helpdesk, get(exclusions_page)),
+        Route::page("/alerts", lead, get(alerts_page)),
+        Route::json("/api/v1/posture", viewer, get(posture_json)),
+        Route::json("/api/v1/exclusions", helpdesk, get(exclusions_json)),
+        Route::json("/api/v1/alerts", lead, get(alerts_json)),
     ]
 }
 
 /// What each optional part of a run is, in words.
-fn part_label(part: &str) -> &'static str {
-    match part {
-        "methods_policy" => "Authentication methods policy",
-        "strengths" => "Authentication strengths",
-        "conditional_access" => "Conditional Access policies",
-        "memberships" => "Exclusion group members",
-        "audit" => "Directory audit log (who added whom)",
-        _ => "Other",
-    }
-}
-
 fn when(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
@@ -63,7 +54,7 @@ pub struct PostureJson {
     pub run: Option<i64>,
     pub items: Vec<Item>,
     /// Parts of that run that could not be read, with the error and the fix.
-    pub unavailable: Vec<RunPart>,
+    pub unavailable: Vec<RunPartRow>,
     /// Policy changes, newest first.
     pub changes: Vec<PolicyChange>,
 }
@@ -72,11 +63,15 @@ async fn posture(state: &AppState) -> Result<PostureJson, AppError> {
     let pool = &state.pool;
     let (run, parts) = db::latest_run_parts(pool).await?;
     let stored = StoredPolicies::from_versions(&db::current_policies(pool).await?);
-    let read = |p: &str| parts.iter().any(|x| x.part == p && x.available);
+    let read = |p: RunPart| parts.iter().any(|x| x.part == p && x.available);
     let policies = Policies {
-        methods: stored.methods.as_ref().filter(|_| read("methods_policy")),
-        strengths: read("strengths").then_some(&stored.strengths[..]),
-        conditional_access: read("conditional_access").then_some(&stored.conditional_access[..]),
+        methods: stored
+            .methods
+            .as_ref()
+            .filter(|_| read(RunPart::MethodsPolicy)),
+        strengths: read(RunPart::Strengths).then_some(&stored.strengths[..]),
+        conditional_access: read(RunPart::ConditionalAccess)
+            .then_some(&stored.conditional_access[..]),
     };
     let groups = db::watched_groups(pool).await?;
     let members = db::memberships(pool).await?;
@@ -86,7 +81,7 @@ async fn posture(state: &AppState) -> Result<PostureJson, AppError> {
             .map_or(0, |c| i64::from(c.users)),
         None => 0,
     };
-    let exclusions = read("memberships").then(|| {
+    let exclusions = read(RunPart::Memberships).then(|| {
         groups
             .iter()
             .filter(|g| g.watched && !g.missing)
@@ -99,7 +94,7 @@ async fn posture(state: &AppState) -> Result<PostureJson, AppError> {
                     name: group_name(g),
                     members: current.clone().count() as i64,
                     phone_only: current
-                        .filter(|m| m.state.as_deref() == Some("phone_only"))
+                        .filter(|m| m.state == Some(MigrationState::PhoneOnly))
                         .count() as i64,
                 }
             })
@@ -148,8 +143,8 @@ impl PosturePage {
     fn count(&self, status: Status) -> usize {
         self.p.items.iter().filter(|i| i.status == status).count()
     }
-    fn part(&self, part: &str) -> &'static str {
-        part_label(part)
+    fn part(&self, part: &RunPart) -> &'static str {
+        part.label()
     }
     fn when(&self, t: &DateTime<Utc>) -> String {
         when(t)
@@ -178,7 +173,7 @@ pub struct MemberJson {
     pub name: Option<String>,
     pub upn: Option<String>,
     /// The migration state now; null when the person is not in the registration report.
-    pub state: Option<String>,
+    pub state: Option<MigrationState>,
     pub department: Option<String>,
     /// When a sync first saw them in the group.
     pub first_seen: DateTime<Utc>,
@@ -224,8 +219,8 @@ pub struct ExclusionGroupJson {
 pub struct ExclusionsJson {
     pub groups: Vec<ExclusionGroupJson>,
     /// Whether membership could be read by the newest run (the error says why not).
-    pub memberships: Option<RunPart>,
-    pub audit: Option<RunPart>,
+    pub memberships: Option<RunPartRow>,
+    pub audit: Option<RunPartRow>,
 }
 
 async fn exclusions(state: &AppState) -> Result<ExclusionsJson, AppError> {
@@ -254,7 +249,7 @@ async fn exclusions(state: &AppState) -> Result<ExclusionsJson, AppError> {
                         id: m.user_id,
                         name: m.display_name.clone(),
                         upn: m.upn.clone(),
-                        state: m.state.clone(),
+                        state: m.state,
                         department: m.department.clone(),
                         first_seen: m.joined_at,
                         there_at_first_read: m.initial,
@@ -293,18 +288,18 @@ async fn exclusions(state: &AppState) -> Result<ExclusionsJson, AppError> {
                 missing: g.missing,
                 phone_only: members
                     .iter()
-                    .filter(|m| m.state.as_deref() == Some("phone_only"))
+                    .filter(|m| m.state == Some(MigrationState::PhoneOnly))
                     .count(),
                 members,
                 history,
             }
         })
         .collect();
-    let part = |name: &str| parts.iter().find(|p| p.part == name).cloned();
+    let part = |name: RunPart| parts.iter().find(|p| p.part == name).cloned();
     Ok(ExclusionsJson {
         groups: out,
-        memberships: part("memberships"),
-        audit: part("audit"),
+        memberships: part(RunPart::Memberships),
+        audit: part(RunPart::Audit),
     })
 }
 
@@ -319,10 +314,8 @@ impl ExclusionsPage {
     fn when(&self, t: &DateTime<Utc>) -> String {
         when(t)
     }
-    fn state(&self, s: &Option<String>) -> &'static str {
-        s.as_deref()
-            .and_then(MigrationState::parse)
-            .map_or("not in the report", state_label)
+    fn state(&self, s: &Option<MigrationState>) -> &'static str {
+        s.map_or("not in the report", state_label)
     }
     fn days(&self, d: &i64) -> String {
         match *d {

@@ -1,21 +1,50 @@
 //! `/sync`: recent sync runs, what went wrong in plain words, and what to fix.
 
-use super::access::{Access, Caller, Route};
+use super::access::{Access, Route};
+use super::caller::Caller;
 use super::overview::sentence;
 use super::params::Params;
-use super::{AppState, Layout, PageError, thousands};
+use super::{AppError, AppState, Layout, PageError, thousands};
 use crate::auth::Role;
 use crate::db::operations::{self as ops, Run};
+use crate::domain::RunStatus;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
+use serde::Serialize;
 
+/// Runs listed by default by `/api/v1/sync/runs`, and the most one request may ask for.
+const DEFAULT_RUNS: i64 = 50;
+const MAX_RUNS: i64 = 500;
 /// Runs the page lists.
 pub const PAGE_RUNS: i64 = 100;
 
 pub fn routes() -> Vec<Route> {
-    vec![Route::new("/sync", Access::Role(Role::Viewer), get(page))]
+    vec![
+        Route::page("/sync", Access::Role(Role::Viewer), get(page)),
+        Route::json(
+            "/api/v1/sync/runs",
+            Access::Role(Role::Viewer),
+            get(runs_json),
+        ),
+    ]
+}
+
+#[derive(Serialize)]
+struct Runs {
+    runs: Vec<Run>,
+}
+
+async fn runs_json(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Runs>, AppError> {
+    let p = Params::parse(raw.as_deref(), &["limit"])?;
+    let limit = p.number("limit", 1..=MAX_RUNS, DEFAULT_RUNS)?;
+    let runs = ops::recent_runs(&state.pool, limit).await?;
+    Ok(Json(Runs { runs }))
 }
 
 /// What to do about a failed run, by the kind of its error.
@@ -53,7 +82,7 @@ pub fn remedy(kind: &str) -> &'static str {
 /// A run as the page shows it.
 pub struct RunRow {
     pub id: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub started: String,
     pub duration: String,
     pub users: String,
@@ -71,7 +100,7 @@ impl From<&Run> for RunRow {
         let n = |v: i32| thousands(v.into());
         RunRow {
             id: r.id,
-            status: r.status.clone(),
+            status: r.status,
             started: r.started_at.format("%Y-%m-%d %H:%M").to_string(),
             duration: match r.finished_at {
                 Some(f) => format!(
@@ -87,7 +116,7 @@ impl From<&Run> for RunRow {
             pages: n(r.pages),
             retries: n(r.retries),
             error: r.error.as_deref().map(sentence),
-            remedy: (r.status == "failed" || r.status == "skipped")
+            remedy: (r.status == RunStatus::Failed || r.status == RunStatus::Skipped)
                 .then(|| remedy(r.error_kind.as_deref().unwrap_or(""))),
         }
     }

@@ -1,7 +1,8 @@
 //! `/sessions`: who is signed in now, from where and since when; a security lead can end any
 //! session at once (`POST /sessions/{handle}/revoke`).
 
-use super::access::{Access, Caller, Route};
+use super::access::{Access, Route};
+use super::caller::Caller;
 use super::{AppError, AppState, Layout, PageError};
 use crate::auth::Role;
 use crate::config::AuthMode;
@@ -17,8 +18,8 @@ use uuid::Uuid;
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/sessions", Access::Role(Role::SecurityLead), get(page)),
-        Route::new(
+        Route::page("/sessions", Access::Role(Role::SecurityLead), get(page)),
+        Route::page(
             "/sessions/{handle}/revoke",
             Access::Role(Role::SecurityLead),
             post(revoke),

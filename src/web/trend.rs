@@ -5,9 +5,9 @@
 use super::chart::{self, Chart, Series};
 use super::{AppError, thousands};
 use crate::advice::state_label;
-use crate::classify::State as MigrationState;
 use crate::db::dashboard::{self, DayCounts};
-use crate::db::operations::Counts;
+use crate::domain::classify::State as MigrationState;
+use crate::domain::{Counts, Dimension};
 use crate::forecast::{Forecast, forecast};
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
@@ -35,7 +35,7 @@ impl From<&DayCounts> for Point {
         Point {
             date: d.day,
             run_id: d.run_id,
-            states: states(c),
+            states: c.states(),
             phishing_resistant: c.phishing_resistant,
             voice_capable: c.voice_capable,
             users: c.users,
@@ -46,13 +46,6 @@ impl From<&DayCounts> for Point {
 }
 
 /// The five states as the JSON contract names them.
-pub fn states(c: &Counts) -> BTreeMap<&'static str, i32> {
-    MigrationState::ALL
-        .iter()
-        .map(|s| (s.as_str(), c.state(*s)))
-        .collect()
-}
-
 /// The forecast as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ForecastJson {
@@ -96,7 +89,7 @@ impl Trend {
     /// Loads every day of one group (`tenant` with no name for the whole tenant).
     pub async fn load(
         pool: &PgPool,
-        dimension: &str,
+        dimension: Dimension,
         name: Option<&str>,
         deadline: NaiveDate,
     ) -> Result<Trend, AppError> {

@@ -1,16 +1,20 @@
 //! `/users`: the working list of people still on the phone (filters, keyset paging, counts),
 //! and `/users.csv`, the same list as a spreadsheet that is safe to open in Excel.
 
-use super::access::{Access, Caller, Route};
+use super::access::{Access, Route};
+use super::caller::Caller;
 use super::download::csv_download;
 use super::params::Params;
-use super::{AppError, AppState, Layout, PageError, StateCounts, thousands};
+use super::state::StateCounts;
+use super::{AppError, AppState, Layout, PageError, thousands};
 use crate::advice::{default_label, state_label};
 use crate::auth::Role;
-use crate::classify::{State as MigrationState, method_label};
 use crate::db::dashboard::{self, ListKey, ListedUser, UserFilter};
+use crate::domain::classify::{State as MigrationState, method_label};
+use crate::domain::{DefaultMethod, Dimension, UserType};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -18,6 +22,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::StreamExt as _;
 use serde::Serialize;
+use sqlx::PgConnection;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -49,35 +54,35 @@ pub const FILTERS: [&str; 9] = [
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/users", Access::Role(Role::Helpdesk), get(page)),
+        Route::page("/users", Access::Role(Role::Helpdesk), get(page)),
         // Bulk export of personal data: security leads only.
-        Route::new(
+        Route::page(
             "/users.csv",
             Access::Role(Role::SecurityLead),
             get(csv_export),
+        ),
+        Route::json(
+            "/api/v1/users",
+            Access::Role(Role::Helpdesk),
+            get(users_json),
         ),
     ]
 }
 
 /// Reads the filters; every bad value is a 400 that says what is allowed.
 pub fn filter(p: &Params) -> Result<UserFilter, AppError> {
-    let states: Vec<String> = match p.get("state") {
-        None => PHONE_STATES.iter().map(|s| s.as_str().to_owned()).collect(),
-        Some("all") => MigrationState::ALL
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect(),
+    let states: Vec<MigrationState> = match p.get("state") {
+        None => PHONE_STATES.to_vec(),
+        Some("all") => MigrationState::ALL.to_vec(),
         Some(list) => list
             .split(',')
             .map(|s| {
-                MigrationState::parse(s.trim())
-                    .map(|st| st.as_str().to_owned())
-                    .ok_or_else(|| {
-                        AppError::BadRequest(format!(
-                            "state must be all, or one or more (comma-separated) of phone_only, \
+                s.trim().parse::<MigrationState>().map_err(|_| {
+                    AppError::BadRequest(format!(
+                        "state must be all, or one or more (comma-separated) of phone_only, \
                              phone_default, phone_backup, phone_free, no_mfa; not {s:?}"
-                        ))
-                    })
+                    ))
+                })
             })
             .collect::<Result<_, _>>()?,
     };
@@ -105,9 +110,9 @@ pub fn filter(p: &Params) -> Result<UserFilter, AppError> {
         admin: p.flag("admin")?,
         // Members (in scope) unless asked otherwise, so the counts match the overview's.
         user_type: match p.choice("user_type", &["member", "guest", "all"])? {
-            None | Some("member") => Some("member".to_owned()),
+            None | Some("member") => Some(UserType::Member),
             Some("all") => None,
-            Some(other) => Some(other.to_owned()),
+            Some(_) => Some(UserType::Guest),
         },
         voice_capable: p.flag("voice_capable")?,
         text,
@@ -117,13 +122,13 @@ pub fn filter(p: &Params) -> Result<UserFilter, AppError> {
 /// The filters as a query string (for links: the CSV, the next page, the state switches).
 fn filter_query(f: &UserFilter, state: Option<&str>) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
-    let default_states: Vec<String> = PHONE_STATES.iter().map(|s| s.as_str().to_owned()).collect();
     match state {
         Some(s) => {
             q.append_pair("state", s);
         }
-        None if f.states != default_states => {
-            q.append_pair("state", &f.states.join(","));
+        None if f.states != PHONE_STATES => {
+            let states: Vec<&str> = f.states.iter().map(|s| s.as_str()).collect();
+            q.append_pair("state", &states.join(","));
         }
         None => {}
     }
@@ -141,10 +146,10 @@ fn filter_query(f: &UserFilter, state: Option<&str>) -> String {
     if let Some(a) = f.admin {
         q.append_pair("admin", flag(a));
     }
-    match f.user_type.as_deref() {
-        Some("member") => {}
+    match f.user_type {
+        Some(UserType::Member) => {}
         Some(t) => {
-            q.append_pair("user_type", t);
+            q.append_pair("user_type", t.as_str());
         }
         None => {
             q.append_pair("user_type", "all");
@@ -186,34 +191,37 @@ pub struct ListPage {
     pub by_state: Vec<(MigrationState, i64)>,
 }
 
-/// Loads one page after `after`.
+/// Loads one page after `after`. The list and its counts are read in one snapshot, so a sync
+/// committing in between cannot put one run's list beside another run's counts.
 pub async fn load_page(
     state: &AppState,
     f: &UserFilter,
     after: Option<&ListKey>,
     limit: i64,
 ) -> Result<ListPage, AppError> {
-    let mut users = dashboard::list_users(&state.pool, f, after, limit + 1).await?;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let mut users = dashboard::list_users(&mut *tx, f, after, limit + 1).await?;
     let next = if users.len() as i64 > limit {
         users.truncate(limit as usize);
         users.last().map(|u| encode_cursor(&u.key()))
     } else {
         None
     };
-    let counts = state_counts(state, f).await?;
+    let counts = state_counts(state, &mut tx, f).await?;
+    tx.commit().await?;
     let by_state: Vec<(MigrationState, i64)> = MigrationState::ALL
         .iter()
         .map(|s| {
-            let n = counts
-                .iter()
-                .find(|(name, _)| name == s.as_str())
-                .map_or(0, |c| c.1);
+            let n = counts.iter().find(|(c, _)| c == s).map_or(0, |c| c.1);
             (*s, n)
         })
         .collect();
     let total = by_state
         .iter()
-        .filter(|(s, _)| f.states.iter().any(|w| w == s.as_str()))
+        .filter(|(s, _)| f.states.contains(s))
         .map(|(_, n)| n)
         .sum();
     Ok(ListPage {
@@ -226,8 +234,8 @@ pub async fn load_page(
 
 /// The rollup that holds `f`'s counts: in-scope members of the whole tenant or of one group,
 /// with no other filter (the default list and the group pages' lists).
-fn rollup_group(f: &UserFilter) -> Option<(&'static str, Option<&str>)> {
-    if f.user_type.as_deref() != Some("member")
+fn rollup_group(f: &UserFilter) -> Option<(Dimension, Option<&str>)> {
+    if f.user_type != Some(UserType::Member)
         || f.admin.is_some()
         || f.voice_capable.is_some()
         || f.text.is_some()
@@ -235,17 +243,17 @@ fn rollup_group(f: &UserFilter) -> Option<(&'static str, Option<&str>)> {
         return None;
     }
     let groups = [
-        ("department", &f.department),
-        ("company", &f.company),
-        ("office", &f.office),
-        ("country", &f.country),
+        (Dimension::Department, &f.department),
+        (Dimension::Company, &f.company),
+        (Dimension::Office, &f.office),
+        (Dimension::Country, &f.country),
     ];
     let mut set = groups.iter().filter(|(_, v)| v.is_some());
     match (set.next(), set.next()) {
-        (None, _) => Some(("tenant", None)),
+        (None, _) => Some((Dimension::Tenant, None)),
         (Some((dimension, v)), None) => {
             let name = v.as_deref().filter(|n| !n.is_empty());
-            Some((dimension, name))
+            Some((*dimension, name))
         }
         _ => None,
     }
@@ -253,31 +261,32 @@ fn rollup_group(f: &UserFilter) -> Option<(&'static str, Option<&str>)> {
 
 /// Users matching `f` per state: from the run's rollups when they hold the answer, else counted
 /// once per run and kept in the run cache.
-async fn state_counts(state: &AppState, f: &UserFilter) -> Result<StateCounts, AppError> {
+async fn state_counts(
+    state: &AppState,
+    db: &mut PgConnection,
+    f: &UserFilter,
+) -> Result<StateCounts, AppError> {
     if let Some((dimension, name)) = rollup_group(f) {
-        let counts = match dashboard::group_counts(&state.pool, dimension, name).await? {
+        let counts = match dashboard::group_counts(&mut *db, dimension, name).await? {
             Some((_, c)) => MigrationState::ALL
                 .iter()
-                .map(|s| (s.as_str().to_owned(), i64::from(c.state(*s))))
+                .map(|s| (*s, i64::from(c.state(*s))))
                 .collect(),
             None => Vec::new(),
         };
         return Ok(Arc::new(counts));
     }
     // The counts ignore the state filter: one entry serves every state switch.
-    let key = format!(
-        "{:?}",
-        UserFilter {
-            states: Vec::new(),
-            ..f.clone()
-        }
-    );
-    if let Some(run) = dashboard::latest_run_id(&state.pool).await?
+    let key = UserFilter {
+        states: Vec::new(),
+        ..f.clone()
+    };
+    if let Some(run) = dashboard::latest_run_id(&mut *db).await?
         && let Some(hit) = state.cache.get(run, &key)
     {
         return Ok(hit);
     }
-    let (run, counts) = dashboard::count_users_by_state(&state.pool, f).await?;
+    let (run, counts) = dashboard::count_users_by_state(&mut *db, f).await?;
     let counts = Arc::new(counts);
     if let Some(run) = run {
         state.cache.put(run, key, counts.clone());
@@ -287,9 +296,9 @@ async fn state_counts(state: &AppState, f: &UserFilter) -> Result<StateCounts, A
 
 /// The first page of a group's people still on the phone (for the group pages).
 pub async fn first_page(state: &AppState, mut f: UserFilter) -> Result<(Vec<Row>, i64), AppError> {
-    f.states = PHONE_STATES.iter().map(|s| s.as_str().to_owned()).collect();
+    f.states = PHONE_STATES.to_vec();
     // In scope, as the group's numbers are.
-    f.user_type = Some("member".to_owned());
+    f.user_type = Some(UserType::Member);
     let page = load_page(state, &f, None, DEFAULT_LIMIT).await?;
     Ok((page.users.iter().map(Row::from).collect(), page.total))
 }
@@ -301,16 +310,16 @@ pub struct Item {
     pub upn: String,
     pub display_name: String,
     pub department: Option<String>,
-    pub state: String,
+    pub state: MigrationState,
     /// As Graph names them (canonical spelling; unknown strings as sent).
     pub methods: Vec<String>,
     /// The same methods in plain words.
     pub method_labels: Vec<String>,
-    pub default_method: String,
+    pub default_method: DefaultMethod,
     pub is_admin: bool,
     pub voice_capable: bool,
     pub phishing_resistant: bool,
-    pub user_type: String,
+    pub user_type: UserType,
     pub company: Option<String>,
     pub office: Option<String>,
     pub country: Option<String>,
@@ -370,7 +379,7 @@ pub struct Row {
 
 impl From<&ListedUser> for Row {
     fn from(u: &ListedUser) -> Row {
-        let state = MigrationState::parse(&u.state).unwrap_or(MigrationState::NoMfa);
+        let state = u.state;
         Row {
             href: format!("/users/{}", u.user_id),
             display_name: u.display_name.clone(),
@@ -385,7 +394,7 @@ impl From<&ListedUser> for Row {
             methods: u.methods.iter().map(|m| method_label(m)).collect(),
             default_method: default_label(&u.default_method),
             is_admin: u.is_admin,
-            guest: u.user_type == "guest",
+            guest: u.user_type == UserType::Guest,
             voice_capable: u.voice_capable,
         }
     }
@@ -430,9 +439,9 @@ impl UsersPage {
                 }
             }),
             "admin" => self.filter.admin.map(|b| b.to_string()),
-            "user_type" => Some(match self.filter.user_type.as_deref() {
-                Some("member") => String::new(),
-                Some(t) => t.to_owned(),
+            "user_type" => Some(match self.filter.user_type {
+                Some(UserType::Member) => String::new(),
+                Some(t) => t.as_str().to_owned(),
                 None => "all".to_owned(),
             }),
             "voice_capable" => self.filter.voice_capable.map(|b| b.to_string()),
@@ -480,14 +489,15 @@ async fn page(
         href: format!("/users?{}", filter_query(&f, Some(s.as_str()))),
         current: state_value == s.as_str(),
     }));
-    let mut departments: Vec<(String, String)> = dashboard::group_names(&state.pool, "department")
-        .await?
-        .into_iter()
-        .map(|n| match n {
-            Some(n) => (n.clone(), n),
-            None => (NO_GROUP.to_owned(), "(no department)".to_owned()),
-        })
-        .collect();
+    let mut departments: Vec<(String, String)> =
+        dashboard::group_names(&state.pool, Dimension::Department)
+            .await?
+            .into_iter()
+            .map(|n| match n {
+                Some(n) => (n.clone(), n),
+                None => (NO_GROUP.to_owned(), "(no department)".to_owned()),
+            })
+            .collect();
     // A department filter from a link keeps its place in the menu even if the group is gone.
     if let Some(d) = f.department.as_ref().filter(|d| !d.is_empty())
         && !departments.iter().any(|(v, _)| v == d)
@@ -583,10 +593,10 @@ fn csv_record(u: &ListedUser) -> [String; 17] {
         u.user_id.to_string(),
         u.display_name.clone(),
         u.upn.clone(),
-        u.state.clone(),
+        u.state.as_str().to_owned(),
         priority(u.rank).unwrap_or("").to_owned(),
         yes_no(u.is_admin),
-        u.user_type.clone(),
+        u.user_type.as_str().to_owned(),
         opt(&u.department),
         opt(&u.company),
         opt(&u.office),
@@ -635,6 +645,13 @@ async fn csv_export(
     ))
 }
 
+async fn users_json(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ItemsJson>, AppError> {
+    Ok(Json(api(&state, raw.as_deref()).await?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -642,20 +659,23 @@ mod tests {
     #[test]
     fn counts_come_from_rollups_only_for_plain_group_filters() {
         let member = UserFilter {
-            user_type: Some("member".into()),
+            user_type: Some(UserType::Member),
             ..UserFilter::default()
         };
-        assert_eq!(rollup_group(&member), Some(("tenant", None)));
+        assert_eq!(rollup_group(&member), Some((Dimension::Tenant, None)));
         let none = UserFilter {
             department: Some(String::new()),
             ..member.clone()
         };
-        assert_eq!(rollup_group(&none), Some(("department", None)));
+        assert_eq!(rollup_group(&none), Some((Dimension::Department, None)));
         let sales = UserFilter {
             department: Some("Sales".into()),
             ..member.clone()
         };
-        assert_eq!(rollup_group(&sales), Some(("department", Some("Sales"))));
+        assert_eq!(
+            rollup_group(&sales),
+            Some((Dimension::Department, Some("Sales")))
+        );
         for other in [
             UserFilter {
                 admin: Some(true),
@@ -698,7 +718,10 @@ mod tests {
         )
         .expect("params");
         let f = filter(&p).expect("filter");
-        assert_eq!(f.states, vec!["phone_only", "no_mfa"]);
+        assert_eq!(
+            f.states,
+            vec![MigrationState::PhoneOnly, MigrationState::NoMfa]
+        );
         assert_eq!(f.department.as_deref(), Some(""));
         assert_eq!(f.admin, Some(true));
         assert_eq!(

@@ -8,8 +8,8 @@
 )]
 
 use chrono::NaiveDate;
+use phoneless::credential::Credential;
 use phoneless::db::embedded::EmbeddedPostgres;
-use phoneless::graph::auth::Credential;
 use phoneless::graph::pacing::Rate;
 use phoneless::graph::{Client, GraphSettings};
 use phoneless::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
@@ -245,7 +245,7 @@ pub async fn count(db: &TestDb, sql: &str) -> i64 {
 pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
     phoneless::web::AppState::new(
         db.pool.clone(),
-        phoneless::config::WebConfig {
+        phoneless::web::WebSettings {
             listen: "127.0.0.1:0".parse().expect("addr"),
             public_url: None,
             auth: phoneless::config::AuthMode::None,
@@ -307,8 +307,8 @@ pub async fn get_json(db: &TestDb, uri: &str) -> (axum::http::StatusCode, serde_
 
 /// Web settings with sign-in on, against this fake's identity provider, for an app reached at
 /// `public_url` (default roles, one-hour idle and twelve-hour sessions).
-pub fn sign_in_config(sim: &Sim, public_url: &str) -> phoneless::config::WebConfig {
-    phoneless::config::WebConfig {
+pub fn sign_in_config(sim: &Sim, public_url: &str) -> phoneless::web::WebSettings {
+    phoneless::web::WebSettings {
         listen: "127.0.0.1:0".parse().expect("addr"),
         public_url: Some(public_url.to_owned()),
         auth: phoneless::config::AuthMode::Entra,

@@ -4,8 +4,8 @@
 //! Graph reports methods as free strings and new ones appear over time, so every comparison is
 //! case-insensitive and unknown strings are kept (shown raw, counted as "other"), never an error.
 
+use super::vocab::words;
 use serde::Serialize;
-use std::fmt;
 
 /// What a registered method is worth for the migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -190,9 +190,9 @@ fn spelled_and_classed(method: &str) -> (&str, MethodClass) {
     }
 }
 
-/// The effective default second factor, reduced to what matters for the migration.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// The effective default second factor, reduced to what matters for the migration. Stored and
+/// serialised as [`DefaultMethod::as_str`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DefaultMethod {
     Sms,
     /// A voice call to the mobile, alternate mobile or office phone.
@@ -248,6 +248,18 @@ impl DefaultMethod {
         matches!(self, Self::Sms | Self::Voice)
     }
 
+    /// Reads the stored form back: every value [`DefaultMethod::as_str`] writes.
+    pub fn from_stored(stored: &str) -> Self {
+        match stored {
+            "sms" => Self::Sms,
+            "voice" => Self::Voice,
+            "app" => Self::App,
+            "phishing_resistant" => Self::PhishingResistant,
+            "none" => Self::None,
+            raw => Self::Other(raw.to_owned()),
+        }
+    }
+
     /// The stored and JSON form: `sms`, `voice`, `app`, `phishing_resistant`, `none`, or the raw value.
     pub fn as_str(&self) -> &str {
         match self {
@@ -258,6 +270,12 @@ impl DefaultMethod {
             Self::None => "none",
             Self::Other(raw) => raw,
         }
+    }
+}
+
+impl Serialize for DefaultMethod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -277,54 +295,26 @@ pub fn effective_default(
     DefaultMethod::parse(user_preferred.unwrap_or(""))
 }
 
-/// The migration state; every user is in exactly one (docs/design.md §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// P1: a phone method and nothing stronger; blocked at sign-in after the deadline.
-    PhoneOnly,
-    /// P2: phone and a stronger method, but the default is SMS or voice.
-    PhoneDefault,
-    /// P3: phone kept as a backup behind a stronger default; the phone can be removed.
-    PhoneBackup,
-    /// Done: no phone method, a stronger one registered.
-    PhoneFree,
-    /// Neither phone nor a stronger method: a separate problem.
-    NoMfa,
+words! {
+    /// The migration state; every user is in exactly one (docs/design.md §2).
+    pub enum State: "migration state" {
+        /// P1: a phone method and nothing stronger; blocked at sign-in after the deadline.
+        PhoneOnly = "phone_only",
+        /// P2: phone and a stronger method, but the default is SMS or voice.
+        PhoneDefault = "phone_default",
+        /// P3: phone kept as a backup behind a stronger default; the phone can be removed.
+        PhoneBackup = "phone_backup",
+        /// Done: no phone method, a stronger one registered.
+        PhoneFree = "phone_free",
+        /// Neither phone nor a stronger method: a separate problem.
+        NoMfa = "no_mfa",
+    }
 }
 
 impl State {
-    pub const ALL: [State; 5] = [
-        State::PhoneOnly,
-        State::PhoneDefault,
-        State::PhoneBackup,
-        State::PhoneFree,
-        State::NoMfa,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::PhoneOnly => "phone_only",
-            State::PhoneDefault => "phone_default",
-            State::PhoneBackup => "phone_backup",
-            State::PhoneFree => "phone_free",
-            State::NoMfa => "no_mfa",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<State> {
-        State::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// Migrated = phone-backup + phone-free.
     pub fn is_migrated(self) -> bool {
         matches!(self, State::PhoneBackup | State::PhoneFree)
-    }
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -682,7 +672,7 @@ mod tests {
             );
         }
         // The table reaches every state.
-        for st in State::ALL {
+        for &st in State::ALL {
             assert!(CASES.iter().any(|c| c.state == st), "no case for {st}");
         }
     }
@@ -763,6 +753,17 @@ mod tests {
             "unknownFutureValue"
         );
         assert!(State::PhoneFree.is_migrated() && !State::PhoneDefault.is_migrated());
-        assert_eq!(State::parse("phone_backup"), Some(State::PhoneBackup));
+        assert_eq!("phone_backup".parse(), Ok(State::PhoneBackup));
+        for stored in [
+            "sms",
+            "voice",
+            "app",
+            "phishing_resistant",
+            "none",
+            "qrCodePin",
+        ] {
+            assert_eq!(DefaultMethod::from_stored(stored).as_str(), stored);
+        }
+        assert_eq!(DefaultMethod::from_stored("sms"), DefaultMethod::Sms);
     }
 }

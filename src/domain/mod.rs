@@ -1,0 +1,13 @@
+//! The product's domain, pure (no I/O): the vocabulary (method classes, migration states and
+//! every other fixed word phoneless stores), the counts of a group, and a user's stored
+//! version. Everything above it (sync, db, web) speaks in these types.
+
+pub mod classify;
+pub mod counts;
+pub mod version;
+pub mod vocab;
+
+pub use classify::{DefaultMethod, State};
+pub use counts::{Counts, Standing};
+pub use version::UserVersion;
+pub use vocab::{Dimension, PolicyKind, RunPart, RunStatus, UnknownWord, UserType, Word};

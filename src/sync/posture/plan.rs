@@ -1,0 +1,502 @@
+//! What the security-configuration part of a run writes, worked out from what was fetched
+//! and what is stored: which policy versions end and begin, the changes in words, the groups
+//! and their joins and leaves with who made them, and the alerts they raise. Pure: the
+//! writing is [`super::store`]'s.
+
+use super::diff::{differences, modified_at, normalized};
+use super::{ADD_MEMBER, Fetched, REMOVE_MEMBER};
+use crate::advice::state_label;
+use crate::db::alerts::NewAlert;
+use crate::db::posture::{
+    GroupRead, Membership, NewMembership, NewPolicyChange, PolicyObject, PolicyVersion,
+};
+use crate::domain::{PolicyKind, RunPart, State};
+use crate::graph::model::{DirectoryAudit, DirectoryObject};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// What the plan needs of the database, read in the run's transaction.
+#[derive(Debug, Default)]
+pub struct Stored<'a> {
+    /// The current policy versions.
+    pub policies: &'a [PolicyVersion],
+    /// The kinds of which a version was ever stored (the first read of a kind is no change).
+    pub known: Vec<PolicyKind>,
+    /// Watched groups whose members were read before.
+    pub members_read: Vec<Uuid>,
+    /// The current stays in the watched groups.
+    pub members: Vec<Membership>,
+    /// The current migration state of the people in the groups' member lists.
+    pub states: HashMap<Uuid, State>,
+}
+
+/// One policy object's step: end its current version, store the new one, record the change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyStep {
+    /// The version that ends (changed or removed).
+    pub close: Option<i64>,
+    /// The version that begins (added or changed).
+    pub insert: Option<PolicyObject>,
+    /// The change to record and alert on (none on the first read of a kind).
+    pub change: Option<NewPolicyChange>,
+}
+
+/// Everything this part of a run writes, in the order it is written.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Whether each part could be read, with the error when not.
+    pub parts: Vec<(RunPart, Option<String>)>,
+    pub policies: Vec<PolicyStep>,
+    /// The groups read now; groups that could not be read keep their stored name and size.
+    pub groups: Vec<GroupRead>,
+    /// Watched groups whose members are read for the first time now.
+    pub first_reads: Vec<Uuid>,
+    /// Stays that ended: the stay, and who removed the person.
+    pub leaves: Vec<(i64, Option<String>)>,
+    /// Stays whose name or "added by" is filled in now: the stay, name, UPN, added by and when.
+    pub updates: Vec<MembershipUpdate>,
+    /// New stays (joins, and the members a first read finds).
+    pub joins: Vec<NewMembership>,
+    /// One alert per join (not for members a first read finds).
+    pub join_alerts: Vec<NewAlert<'static>>,
+}
+
+/// What is filled in on a current stay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MembershipUpdate {
+    pub id: i64,
+    pub display_name: Option<String>,
+    pub upn: Option<String>,
+    pub added: Option<(String, DateTime<Utc>)>,
+}
+
+impl Plan {
+    /// The changes recorded (each raises an alert).
+    pub fn policy_changes(&self) -> usize {
+        self.policies.iter().filter(|p| p.change.is_some()).count()
+    }
+}
+
+/// A policy part as read: its objects, or why it could not be read.
+type PolicyRead = Result<Vec<PolicyObject>, String>;
+
+fn objects<T: serde::Serialize>(
+    kind: PolicyKind,
+    read: Result<&[T], &crate::graph::GraphError>,
+    id_and_name: impl Fn(&T) -> (String, String),
+) -> PolicyRead {
+    read.map(|all| {
+        all.iter()
+            .map(|o| {
+                let (object_id, display_name) = id_and_name(o);
+                PolicyObject {
+                    kind,
+                    object_id,
+                    display_name,
+                    body: serde_json::to_value(o).unwrap_or(Value::Null),
+                }
+            })
+            .collect()
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// The steps of one policy kind read now against its stored versions.
+fn policy_steps(
+    kind: PolicyKind,
+    objects: Vec<PolicyObject>,
+    stored: &Stored<'_>,
+    names: &HashMap<String, String>,
+) -> Vec<PolicyStep> {
+    let known = stored.known.contains(&kind);
+    let before: Vec<&PolicyVersion> = stored.policies.iter().filter(|v| v.kind == kind).collect();
+    let mut steps = Vec::new();
+    for o in &objects {
+        let old = before.iter().find(|v| v.object_id == o.object_id);
+        let (change, details) = match old {
+            Some(old) if normalized(&old.body) == normalized(&o.body) => continue,
+            Some(old) => ("changed", differences(&old.body, &o.body, names)),
+            None => ("added", vec![format!("{} appeared", kind_label(kind))]),
+        };
+        steps.push(PolicyStep {
+            close: old.map(|v| v.id),
+            insert: Some(o.clone()),
+            change: (known && !details.is_empty()).then(|| NewPolicyChange {
+                modified_at: modified_at(&o.body),
+                kind,
+                object_id: o.object_id.clone(),
+                display_name: o.display_name.clone(),
+                change,
+                details,
+            }),
+        });
+    }
+    for old in before
+        .iter()
+        .filter(|v| !objects.iter().any(|o| o.object_id == v.object_id))
+    {
+        steps.push(PolicyStep {
+            close: Some(old.id),
+            insert: None,
+            change: Some(NewPolicyChange {
+                modified_at: None,
+                kind,
+                object_id: old.object_id.clone(),
+                display_name: old.display_name.clone(),
+                change: "removed",
+                details: vec![format!("{} no longer listed", kind_label(kind))],
+            }),
+        });
+    }
+    steps
+}
+
+/// The people among a group's members: nested groups, devices and service principals are
+/// not people, and ids that are not GUIDs cannot be.
+pub fn people(members: &[DirectoryObject]) -> HashMap<Uuid, &DirectoryObject> {
+    members
+        .iter()
+        .filter(|m| {
+            m.odata_type.is_empty() || m.odata_type.eq_ignore_ascii_case("#microsoft.graph.user")
+        })
+        .filter_map(|m| Some((Uuid::parse_str(&m.id).ok()?, m)))
+        .collect()
+}
+
+/// What to write for `fetched` given what is `stored`, as of `run_id` at `now`.
+pub fn plan(fetched: &Fetched, stored: &Stored<'_>, run_id: i64, now: DateTime<Utc>) -> Plan {
+    let mut plan = Plan::default();
+
+    // Names of the groups read now, to word policy changes.
+    let mut names: HashMap<String, String> = HashMap::new();
+    names.insert("all_users".to_owned(), "all users".to_owned());
+    for g in &fetched.groups {
+        if let Ok(Some((group, _))) = &g.group {
+            names.insert(g.id.to_string(), group.display_name.clone());
+        }
+    }
+
+    let reads: [(PolicyKind, RunPart, PolicyRead); 3] = [
+        (
+            PolicyKind::MethodsPolicy,
+            RunPart::MethodsPolicy,
+            objects(
+                PolicyKind::MethodsPolicy,
+                fetched.methods.as_ref().map(std::slice::from_ref),
+                |m| (m.id.clone(), "Authentication methods policy".to_owned()),
+            ),
+        ),
+        (
+            PolicyKind::Strength,
+            RunPart::Strengths,
+            objects(PolicyKind::Strength, fetched.strengths.as_deref(), |s| {
+                (s.id.clone(), s.display_name.clone())
+            }),
+        ),
+        (
+            PolicyKind::ConditionalAccess,
+            RunPart::ConditionalAccess,
+            objects(
+                PolicyKind::ConditionalAccess,
+                fetched.conditional_access.as_deref(),
+                |p| (p.id.clone(), p.display_name.clone()),
+            ),
+        ),
+    ];
+    for (kind, part, read) in reads {
+        match read {
+            Err(e) => plan.parts.push((part, Some(e))),
+            Ok(objects) => {
+                plan.parts.push((part, None));
+                plan.policies
+                    .extend(policy_steps(kind, objects, stored, &names));
+            }
+        }
+    }
+
+    // Memberships: recorded as unavailable when any group could not be read.
+    let member_error = fetched
+        .groups
+        .iter()
+        .find_map(|g| g.group.as_ref().err())
+        .map(|e| e.to_string());
+    plan.parts.push((RunPart::Memberships, member_error));
+    let audit: &[DirectoryAudit] = match &fetched.audit {
+        Ok(a) => a,
+        Err(e) => {
+            plan.parts.push((RunPart::Audit, Some(e.to_string())));
+            &[]
+        }
+    };
+    if fetched.audit.is_ok() {
+        plan.parts.push((RunPart::Audit, None));
+    }
+
+    for g in &fetched.groups {
+        let (display_name, member_count, missing) = match &g.group {
+            Ok(Some((group, members))) => (
+                Some(group.display_name.clone()),
+                Some(i32::try_from(members.len()).unwrap_or(i32::MAX)),
+                false,
+            ),
+            Ok(None) => (None, None, true),
+            Err(_) => (None, None, false),
+        };
+        plan.groups.push(GroupRead {
+            group_id: g.id,
+            display_name,
+            member_count,
+            watched: g.watched,
+            configured: g.configured,
+            reasons: g.reasons.clone(),
+            missing,
+        });
+        let (true, Ok(Some((group, members)))) = (g.watched, &g.group) else {
+            continue;
+        };
+        let was_read = stored.members_read.contains(&g.id);
+        if !was_read {
+            plan.first_reads.push(g.id);
+        }
+        let current: Vec<&Membership> = stored
+            .members
+            .iter()
+            .filter(|m| m.group_id == g.id)
+            .collect();
+        let now_ids = people(members);
+        for m in &current {
+            match now_ids.get(&m.user_id) {
+                None => plan.leaves.push((
+                    m.id,
+                    who(audit, REMOVE_MEMBER, g.id, m.user_id).map(|w| w.0),
+                )),
+                Some(now_member) if m.added_by.is_none() || m.display_name.is_none() => {
+                    plan.updates.push(MembershipUpdate {
+                        id: m.id,
+                        display_name: now_member.display_name.clone(),
+                        upn: now_member.user_principal_name.clone(),
+                        added: if m.initial {
+                            None
+                        } else {
+                            who(audit, ADD_MEMBER, g.id, m.user_id)
+                        },
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        let mut joined: Vec<(&Uuid, &&DirectoryObject)> = now_ids
+            .iter()
+            .filter(|(id, _)| !current.iter().any(|c| c.user_id == **id))
+            .collect();
+        joined.sort_by_key(|(id, _)| **id);
+        for (id, m) in joined {
+            // The first read of a group finds who is in it, not who joined; the audit log
+            // still tells who added them when it reaches back far enough.
+            let join = NewMembership {
+                group_id: g.id,
+                user_id: *id,
+                display_name: m.display_name.clone(),
+                upn: m.user_principal_name.clone(),
+                initial: !was_read,
+                added: who(audit, ADD_MEMBER, g.id, *id),
+            };
+            if was_read {
+                plan.join_alerts.push(join_alert(
+                    run_id,
+                    now,
+                    &group.display_name,
+                    &join,
+                    stored.states.get(id).copied(),
+                ));
+            }
+            plan.joins.push(join);
+        }
+    }
+    plan
+}
+
+fn kind_label(kind: PolicyKind) -> &'static str {
+    match kind {
+        PolicyKind::MethodsPolicy => "The authentication methods policy",
+        PolicyKind::Strength => "The authentication strength",
+        PolicyKind::ConditionalAccess => "The Conditional Access policy",
+    }
+}
+
+/// Who made a membership change, from the newest matching audit entry: "Name (upn)" or the
+/// app's name, and when.
+pub fn who(
+    audit: &[DirectoryAudit],
+    activity: &str,
+    group: Uuid,
+    user: Uuid,
+) -> Option<(String, DateTime<Utc>)> {
+    let group = group.to_string();
+    let user = user.to_string();
+    audit
+        .iter()
+        .filter(|a| {
+            a.activity_display_name.eq_ignore_ascii_case(activity)
+                && a.result.eq_ignore_ascii_case("success")
+        })
+        .filter(|a| {
+            let mut on_user = false;
+            let mut on_group = false;
+            for t in &a.target_resources {
+                if t.id.eq_ignore_ascii_case(&user) {
+                    on_user = true;
+                }
+                if t.id.eq_ignore_ascii_case(&group) {
+                    on_group = true;
+                }
+                // Entra names the group in the user target's modified properties.
+                on_group |= t.modified_properties.iter().any(|p| {
+                    p.display_name == "Group.ObjectID"
+                        && [&p.new_value, &p.old_value].iter().any(|v| {
+                            v.as_deref()
+                                .is_some_and(|v| v.trim_matches('"').eq_ignore_ascii_case(&group))
+                        })
+                });
+            }
+            on_user && on_group
+        })
+        .max_by_key(|a| a.activity_date_time)
+        .map(|a| {
+            let by = match (&a.initiated_by.user, &a.initiated_by.app) {
+                (Some(u), _) => match (&u.display_name, &u.user_principal_name) {
+                    (Some(n), Some(upn)) => format!("{n} ({upn})"),
+                    (Some(n), None) => n.clone(),
+                    (None, Some(upn)) => upn.clone(),
+                    (None, None) => u.id.clone(),
+                },
+                (None, Some(app)) => format!(
+                    "{} (an application)",
+                    app.display_name.as_deref().unwrap_or("an app")
+                ),
+                (None, None) => "unknown".to_owned(),
+            };
+            (by, a.activity_date_time)
+        })
+}
+
+/// The alert for a recorded policy change (its id makes the event key).
+pub fn policy_alert(
+    change_id: i64,
+    run_id: i64,
+    now: DateTime<Utc>,
+    c: &NewPolicyChange,
+) -> NewAlert<'static> {
+    let (name, change, details) = (&c.display_name, c.change, &c.details);
+    let what = match c.kind {
+        PolicyKind::MethodsPolicy => "authentication methods policy",
+        PolicyKind::Strength => "authentication strength",
+        PolicyKind::ConditionalAccess => "Conditional Access policy",
+    };
+    let mut facts = vec![
+        ("Policy".to_owned(), name.clone()),
+        ("Kind".to_owned(), what.to_owned()),
+        ("Change".to_owned(), change.to_owned()),
+        (
+            "Seen".to_owned(),
+            now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        ),
+    ];
+    facts.extend(
+        details
+            .iter()
+            .take(8)
+            .map(|d| ("Difference".to_owned(), d.clone())),
+    );
+    NewAlert {
+        event_key: format!("policy_change:{change_id}"),
+        kind: "policy_changed",
+        created_at: now,
+        run_id: Some(run_id),
+        title: format!("Policy {change}: {name}"),
+        text: format!(
+            "The {what} “{name}” was {change}. It is part of the phone-MFA checklist: check that the change was intended."
+        ),
+        facts,
+    }
+}
+
+/// The alert for a person who joined an exclusion group (`state`: theirs now, if they are in
+/// the report).
+fn join_alert(
+    run_id: i64,
+    now: DateTime<Utc>,
+    group: &str,
+    m: &NewMembership,
+    state: Option<State>,
+) -> NewAlert<'static> {
+    let (group_id, user_id) = (m.group_id, m.user_id);
+    let name = m.display_name.as_deref().unwrap_or("Someone");
+    let upn = m.upn.as_deref().unwrap_or("");
+    let state = state.map_or("not in the registration report", state_label);
+    let by = match &m.added {
+        Some((by, at)) => format!("{by}, at {}", at.format("%Y-%m-%d %H:%M UTC")),
+        None => "not in the audit log yet".to_owned(),
+    };
+    NewAlert {
+        event_key: format!("member_joined:{group_id}:{user_id}:{run_id}"),
+        kind: "member_joined",
+        created_at: now,
+        run_id: Some(run_id),
+        title: format!("{name} was added to {group}"),
+        text: format!(
+            "{name} joined the exclusion group “{group}”, so the policies that exclude it no longer apply to them."
+        ),
+        facts: vec![
+            ("Person".to_owned(), format!("{name} ({upn})")),
+            ("Group".to_owned(), group.to_owned()),
+            ("Migration state".to_owned(), state.to_owned()),
+            ("Added by".to_owned(), by),
+            (
+                "Seen".to_owned(),
+                now.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn who_reads_the_audit_entry_of_the_group_and_person() {
+        let group = Uuid::new_v4();
+        let user = Uuid::new_v4();
+        let entry: DirectoryAudit = serde_json::from_value(json!({
+            "id": "a1", "category": "GroupManagement", "result": "success",
+            "activityDisplayName": "Add member to group",
+            "activityDateTime": "2026-02-01T10:00:00Z",
+            "loggedByService": "Core Directory", "operationType": "Assign",
+            "initiatedBy": {"user": {"id": "u9", "displayName": "Ada Admin", "userPrincipalName": "ada@contoso.com"}},
+            "targetResources": [{"id": user.to_string(), "type": "User",
+                "modifiedProperties": [{"displayName": "Group.ObjectID", "oldValue": null,
+                                         "newValue": format!("\"{group}\"")}]}],
+            "additionalDetails": []
+        }))
+        .expect("audit entry");
+        let found = who(std::slice::from_ref(&entry), ADD_MEMBER, group, user);
+        assert_eq!(
+            found.map(|f| f.0).as_deref(),
+            Some("Ada Admin (ada@contoso.com)")
+        );
+        assert!(
+            who(
+                std::slice::from_ref(&entry),
+                ADD_MEMBER,
+                Uuid::new_v4(),
+                user
+            )
+            .is_none()
+        );
+        assert!(who(&[entry], REMOVE_MEMBER, group, user).is_none());
+    }
+}

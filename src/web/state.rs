@@ -1,0 +1,132 @@
+//! What every handler shares: the pool, the configuration, sign-in, and answers kept for the
+//! newest run.
+
+use super::access;
+use crate::auth::Oidc;
+use crate::auth::{RoleMap, SignInSettings};
+use crate::config::{AuthMode, WebConfig};
+use crate::db::alerts::Target;
+use crate::db::dashboard::UserFilter;
+use crate::domain::State;
+use chrono::NaiveDate;
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the web front runs with: the validated configuration, and what `cli` assembled for
+/// it (sign-in, where alerts go, the demo's banner).
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub listen: SocketAddr,
+    /// The address people use to reach phoneless, without a trailing slash.
+    pub public_url: Option<String>,
+    pub auth: AuthMode,
+    pub deadline: NaiveDate,
+    /// Serving a simulated tenant (`phoneless demo`): pages carry a banner.
+    pub demo: bool,
+    /// Which app roles or groups give which role.
+    pub roles: RoleMap,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    /// The webhooks alerts go to (listed on `/alerts`; the posture checks one is set).
+    pub alert_targets: Vec<Target>,
+    /// Sign-in with Entra ID (`PHONELESS_AUTH=entra`): the app registration and redirect URI.
+    pub sign_in: Option<SignInSettings>,
+}
+
+impl WebSettings {
+    /// The web front of `config`, with no sign-in, no webhooks and no demo banner.
+    pub fn new(config: WebConfig) -> WebSettings {
+        WebSettings {
+            listen: config.listen,
+            public_url: config.public_url,
+            auth: config.auth,
+            deadline: config.deadline,
+            demo: false,
+            roles: config.roles,
+            session_idle: config.session_idle,
+            session_max: config.session_max,
+            alert_targets: Vec::new(),
+            sign_in: None,
+        }
+    }
+
+    /// Served over https: cookies are `Secure` and browsers are told to stay on https (HSTS).
+    pub fn https(&self) -> bool {
+        crate::config::is_https(self.public_url.as_deref())
+    }
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<WebSettings>,
+    /// Answers that only change when a sync commits.
+    pub cache: Arc<RunCache>,
+    /// Sign-in with Entra ID (none while sign-in is off, or when its settings are unusable).
+    pub oidc: Option<Arc<Oidc>>,
+    /// While sign-in is off, the forms' CSRF token (one per process).
+    pub local_csrf: String,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: WebSettings) -> AppState {
+        let oidc = config.sign_in.clone().and_then(|s| match Oidc::new(s) {
+            Ok(o) => Some(Arc::new(o)),
+            Err(e) => {
+                tracing::error!("{e}");
+                None
+            }
+        });
+        AppState {
+            pool,
+            config: Arc::new(config),
+            cache: Arc::default(),
+            oidc,
+            local_csrf: access::random_secret(),
+        }
+    }
+}
+
+/// Most answers a [`RunCache`] keeps for one run; it starts afresh when full.
+const RUN_CACHE_ENTRIES: usize = 1_000;
+
+/// Answers computed from the newest complete run, keyed by that run: a sync commits a new run
+/// id, so an answer is never served for data it was not computed from. Used for the counts of
+/// the user list, which scan every current user (tens of milliseconds at 100,000 users) and
+/// are asked for again with each page of the same list.
+#[derive(Default)]
+pub struct RunCache {
+    entries: std::sync::Mutex<CacheEntries>,
+}
+
+/// Users per state, as the user list counts them.
+pub type StateCounts = Arc<Vec<(State, i64)>>;
+
+/// The run the entries were computed from, and the entries.
+#[derive(Default)]
+struct CacheEntries {
+    run_id: i64,
+    /// Keyed by the list's filters (their states left empty: the counts cover every state).
+    by_key: std::collections::HashMap<UserFilter, StateCounts>,
+}
+
+impl RunCache {
+    pub fn get(&self, run_id: i64, key: &UserFilter) -> Option<StateCounts> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        (entries.run_id == run_id).then(|| entries.by_key.get(key).cloned())?
+    }
+
+    pub fn put(&self, run_id: i64, key: UserFilter, value: StateCounts) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.run_id != run_id || entries.by_key.len() >= RUN_CACHE_ENTRIES {
+            *entries = CacheEntries {
+                run_id,
+                by_key: std::collections::HashMap::new(),
+            };
+        }
+        entries.by_key.insert(key, value);
+    }
+}

@@ -464,7 +464,10 @@ fn join_alert(
 
 #[cfg(test)]
 mod tests {
+    use super::super::GroupRead;
     use super::*;
+    use crate::graph::GraphError;
+    use crate::graph::model::{AuthenticationMethodsPolicy, Group};
     use serde_json::json;
 
     #[test]
@@ -498,5 +501,216 @@ mod tests {
             .is_none()
         );
         assert!(who(&[entry], REMOVE_MEMBER, group, user).is_none());
+    }
+
+    fn user(id: Uuid, name: &str) -> DirectoryObject {
+        DirectoryObject {
+            odata_type: "#microsoft.graph.user".into(),
+            id: id.to_string(),
+            display_name: Some(name.into()),
+            user_principal_name: Some(format!("{}@contoso.com", name.to_lowercase())),
+        }
+    }
+
+    fn at(day: u32) -> DateTime<Utc> {
+        format!("2026-02-{day:02}T10:00:00Z").parse().expect("time")
+    }
+
+    fn stay(id: i64, group: Uuid, user: Uuid) -> Membership {
+        Membership {
+            id,
+            group_id: group,
+            user_id: user,
+            display_name: Some("Old".into()),
+            upn: None,
+            joined_at: at(1),
+            initial: true,
+            added_by: None,
+            added_at: None,
+            left_at: None,
+            removed_by: None,
+        }
+    }
+
+    fn audit(activity: &str, group: Uuid, user: Uuid, by: &str) -> DirectoryAudit {
+        serde_json::from_value(json!({
+            "id": format!("{activity}-{user}"), "category": "GroupManagement", "result": "success",
+            "activityDisplayName": activity, "activityDateTime": "2026-02-03T09:00:00Z",
+            "loggedByService": "Core Directory", "operationType": "Assign",
+            "initiatedBy": {"user": {"id": "u9", "displayName": by, "userPrincipalName": "ada@contoso.com"}},
+            "targetResources": [{"id": user.to_string(), "type": "User",
+                "modifiedProperties": [{"displayName": "Group.ObjectID", "oldValue": null,
+                                         "newValue": format!("\"{group}\"")}]}],
+            "additionalDetails": []
+        }))
+        .expect("audit entry")
+    }
+
+    fn methods_policy(voice: &str) -> AuthenticationMethodsPolicy {
+        serde_json::from_value(json!({
+            "id": "authenticationMethodsPolicy",
+            "authenticationMethodConfigurations": [{"id": "Voice", "state": voice}]
+        }))
+        .expect("policy")
+    }
+
+    /// One watched group: Bea stays, Cal left (removed by an admin), Dan joined (added by an
+    /// admin), and a nested group is listed among the members.
+    fn fetched(group: Uuid, [bea, cal, dan]: [Uuid; 3], methods_state: &str) -> Fetched {
+        let nested = DirectoryObject {
+            odata_type: "#microsoft.graph.group".into(),
+            id: Uuid::new_v4().to_string(),
+            display_name: Some("Nested helpdesk group".into()),
+            user_principal_name: None,
+        };
+        Fetched {
+            methods: Ok(methods_policy(methods_state)),
+            strengths: Ok(Vec::new()),
+            conditional_access: Err(GraphError::Token("refused".into())),
+            groups: vec![GroupRead {
+                id: group,
+                watched: true,
+                configured: true,
+                reasons: Vec::new(),
+                group: Ok(Some((
+                    Group {
+                        id: group.to_string(),
+                        display_name: "Phone MFA exceptions".into(),
+                        ..Group::default()
+                    },
+                    vec![user(bea, "Bea"), user(dan, "Dan"), nested],
+                ))),
+            }],
+            audit: Ok(vec![
+                audit(ADD_MEMBER, group, dan, "Ada Admin"),
+                audit(REMOVE_MEMBER, group, cal, "Ada Admin"),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_plan_says_what_changed_in_words_and_who_made_each_change() {
+        let group = Uuid::new_v4();
+        let people = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        let [bea, cal, dan] = people;
+        let old = PolicyVersion {
+            id: 7,
+            kind: PolicyKind::MethodsPolicy,
+            object_id: "authenticationMethodsPolicy".into(),
+            display_name: "Authentication methods policy".into(),
+            body: serde_json::to_value(methods_policy("enabled")).expect("json"),
+        };
+        let stored = Stored {
+            policies: std::slice::from_ref(&old),
+            known: vec![PolicyKind::MethodsPolicy],
+            members_read: vec![group],
+            members: vec![stay(1, group, bea), stay(2, group, cal)],
+            states: HashMap::from([(dan, State::PhoneOnly)]),
+        };
+        let plan = plan(&fetched(group, people, "disabled"), &stored, 9, at(4));
+
+        assert_eq!(
+            plan.parts,
+            vec![
+                (RunPart::MethodsPolicy, None),
+                (RunPart::Strengths, None),
+                (
+                    RunPart::ConditionalAccess,
+                    Some("could not get a token: refused".into())
+                ),
+                (RunPart::Memberships, None),
+                (RunPart::Audit, None),
+            ]
+        );
+        // The changed policy: its version ends, the new one begins, the change is in words.
+        assert_eq!(plan.policies.len(), 1);
+        let step = &plan.policies[0];
+        assert_eq!(step.close, Some(7));
+        assert!(step.insert.is_some());
+        let change = step.change.as_ref().expect("a change");
+        assert_eq!(change.change, "changed");
+        assert_eq!(change.details, vec!["Voice › state: enabled → disabled"]);
+        assert_eq!(plan.policy_changes(), 1);
+
+        // Cal left, removed by the admin; Bea's name is filled in; Dan joined, added by the
+        // admin, with one alert naming him and his state; the nested group is nobody.
+        assert_eq!(
+            plan.leaves,
+            vec![(2, Some("Ada Admin (ada@contoso.com)".into()))]
+        );
+        assert_eq!(plan.updates.len(), 1);
+        assert_eq!(plan.updates[0].display_name.as_deref(), Some("Bea"));
+        assert_eq!(plan.joins.len(), 1);
+        let join = &plan.joins[0];
+        assert_eq!((join.user_id, join.initial), (dan, false));
+        assert_eq!(
+            join.added.as_ref().map(|a| a.0.as_str()),
+            Some("Ada Admin (ada@contoso.com)")
+        );
+        assert_eq!(plan.join_alerts.len(), 1);
+        let alert = &plan.join_alerts[0];
+        assert_eq!(alert.title, "Dan was added to Phone MFA exceptions");
+        assert!(
+            alert
+                .facts
+                .contains(&("Migration state".into(), "Phone only".into())),
+            "{:?}",
+            alert.facts
+        );
+        assert_eq!(plan.groups.len(), 1);
+        assert!(plan.first_reads.is_empty());
+    }
+
+    #[test]
+    fn a_first_read_finds_members_and_records_no_change() {
+        let group = Uuid::new_v4();
+        let people = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        // Nothing stored yet: the first read of a kind is no change, the first read of a group
+        // finds who is in it without raising alerts.
+        let first = plan(
+            &fetched(group, people, "enabled"),
+            &Stored::default(),
+            1,
+            at(4),
+        );
+        assert_eq!(first.policies.len(), 1);
+        assert!(first.policies[0].insert.is_some());
+        assert_eq!(first.policies[0].change, None);
+        assert_eq!(first.first_reads, vec![group]);
+        assert_eq!(first.joins.len(), 2);
+        assert!(first.joins.iter().all(|j| j.initial));
+        assert!(first.join_alerts.is_empty() && first.leaves.is_empty());
+
+        // A policy no longer listed is a removal.
+        let gone = PolicyVersion {
+            id: 3,
+            kind: PolicyKind::Strength,
+            object_id: "s1".into(),
+            display_name: "No phone".into(),
+            body: json!({"id": "s1"}),
+        };
+        let stored = Stored {
+            policies: std::slice::from_ref(&gone),
+            known: PolicyKind::ALL.to_vec(),
+            ..Stored::default()
+        };
+        let later = plan(&fetched(group, people, "enabled"), &stored, 2, at(5));
+        let removed: Vec<&PolicyStep> = later
+            .policies
+            .iter()
+            .filter(|p| p.insert.is_none())
+            .collect();
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0].close, Some(3));
+        assert_eq!(
+            removed[0]
+                .change
+                .as_ref()
+                .map(|c| (c.change, c.details.clone())),
+            Some((
+                "removed",
+                vec!["The authentication strength no longer listed".to_owned()]
+            ))
+        );
     }
 }

@@ -326,8 +326,8 @@ async fn make_history(
         .await
         .context("reading the latest run")?;
     let today = Utc::now().date_naive();
-    let start: NaiveDate = match (&latest, ops::first_run(pool).await?) {
-        (Some(_), Some(first)) => first.started_at.date_naive(),
+    let start: NaiveDate = match (&latest, ops::first_run_at(pool).await?) {
+        (Some(_), Some(first)) => first.date_naive(),
         _ => today - Duration::days(i64::from(days)),
     };
     let first_day = match &latest {

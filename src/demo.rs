@@ -4,8 +4,9 @@
 
 use crate::config::{AuthMode, WebConfig};
 use crate::credential::Credential;
+use crate::db;
 use crate::db::embedded::EmbeddedPostgres;
-use crate::db::{self, operations as ops};
+use crate::db::operations::{self as ops, DemoTenant};
 use crate::graph::pacing::Rate;
 use crate::graph::{Client, GraphSettings};
 use crate::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
@@ -32,8 +33,6 @@ pub const DEFAULT_DAYS: u32 = 180;
 const STORY_AFTER_TODAY: u32 = 60;
 /// The simulated syncs run at this time of day (after the report's early-morning refresh).
 const SYNC_TIME: NaiveTime = NaiveTime::from_hms_opt(6, 0, 0).expect("valid time");
-/// The runner name of demo runs, followed by the tenant's parameters.
-const RUNNER_PREFIX: &str = "demo";
 /// The database the embedded server keeps the demo in.
 const DATABASE: &str = "phoneless";
 
@@ -61,44 +60,6 @@ pub fn default_data_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(std::env::temp_dir);
     base.join("phoneless").join("demo")
-}
-
-/// The tenant a demo database was made for: read from its first run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Identity {
-    seed: u64,
-    users: usize,
-    /// Length of the simulated story in days (fixed when the data is made).
-    story: u32,
-    start: NaiveDate,
-}
-
-impl Identity {
-    fn runner(&self) -> String {
-        format!(
-            "{RUNNER_PREFIX} seed={} users={} story={}",
-            self.seed, self.users, self.story
-        )
-    }
-
-    fn parse(runner: &str, start: NaiveDate) -> Option<Identity> {
-        let rest = runner.strip_prefix(RUNNER_PREFIX)?.trim();
-        let (mut seed, mut users, mut story) = (None, None, None);
-        for part in rest.split_whitespace() {
-            match part.split_once('=') {
-                Some(("seed", v)) => seed = v.parse().ok(),
-                Some(("users", v)) => users = v.parse().ok(),
-                Some(("story", v)) => story = v.parse().ok(),
-                _ => {}
-            }
-        }
-        Some(Identity {
-            seed: seed?,
-            users: users?,
-            story: story?,
-            start,
-        })
-    }
 }
 
 /// Makes history: serves `tenant` as a fake Graph on loopback and runs the real syncer once for
@@ -193,22 +154,9 @@ pub async fn run(o: DemoOptions) -> Result<()> {
     db::migrate(&pool).await?;
 
     let today = Utc::now().date_naive();
-    let identity = match ops::first_run(&pool).await? {
-        None => Identity {
-            seed: o.seed,
-            users: o.users,
-            story: o.days + STORY_AFTER_TODAY,
-            start: today - Duration::days(o.days.into()),
-        },
-        Some(first) => {
-            let Some(found) = Identity::parse(&first.runner, first.started_at.date_naive()) else {
-                bail!(
-                    "this database holds a history that phoneless demo did not make (its first \
-                     sync ran as {:?}); the demo only writes to a database of its own",
-                    first.runner
-                );
-            };
-            if found.seed != o.seed || found.users != o.users {
+    let identity = match ops::demo_tenant(&pool).await? {
+        Some(found) => {
+            if found.seed != o.seed as i64 || found.users != o.users as i32 {
                 let _ = writeln!(
                     out,
                     "Reusing the demo data made for {} users (seed {}); to start over with other \
@@ -220,17 +168,31 @@ pub async fn run(o: DemoOptions) -> Result<()> {
             }
             found
         }
+        None if ops::any_run(&pool).await? => bail!(
+            "this database holds a history that phoneless demo did not make; the demo only \
+             writes to a database of its own"
+        ),
+        None => {
+            let made = DemoTenant {
+                seed: o.seed as i64,
+                users: i32::try_from(o.users).context("--users is too large")?,
+                story_days: (o.days + STORY_AFTER_TODAY) as i32,
+                start_date: today - Duration::days(o.days.into()),
+            };
+            ops::save_demo_tenant(&pool, &made).await?;
+            made
+        }
     };
-    let story_days = (today - identity.start).num_days().max(0) as u32;
+    let story_days = (today - identity.start_date).num_days().max(0) as u32;
     let tenant = Tenant::generate(
-        identity.seed,
-        identity.users,
-        identity.story,
-        identity.start,
+        identity.seed as u64,
+        identity.users as usize,
+        identity.story_days as u32,
+        identity.start_date,
     );
     let last_day = ops::latest_succeeded_run(&pool)
         .await?
-        .map(|r| (r.started_at.date_naive() - identity.start).num_days());
+        .map(|r| (r.started_at.date_naive() - identity.start_date).num_days());
     let first_day = last_day.map_or(0, |d| d + 1).max(0) as u32;
     if first_day <= story_days {
         let _ = writeln!(
@@ -244,7 +206,7 @@ pub async fn run(o: DemoOptions) -> Result<()> {
         &pool,
         tenant,
         first_day..=story_days,
-        identity.runner(),
+        sync::runner_name(),
         |date, day| {
             if day % 30 == 0 || day == story_days {
                 let _ = writeln!(out, "  {date} done ({} of {})", day + 1, story_days + 1);
@@ -272,22 +234,4 @@ pub async fn run(o: DemoOptions) -> Result<()> {
     ));
     web::serve(listener, router, web::shutdown_signal()).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identity_round_trips_through_the_runner_name() {
-        let start = NaiveDate::from_ymd_opt(2026, 5, 28).expect("date");
-        let id = Identity {
-            seed: 7,
-            users: 5000,
-            story: 240,
-            start,
-        };
-        assert_eq!(Identity::parse(&id.runner(), start), Some(id));
-        assert_eq!(Identity::parse("host:1234", start), None);
-    }
 }

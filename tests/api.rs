@@ -161,3 +161,33 @@ async fn health_says_so_when_the_database_is_gone() {
         .expect("response");
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn the_stylesheet_is_linked_by_its_version_and_kept_only_then() {
+    let db = TestDb::new().await;
+    let (_, page) = get(&db, "/").await;
+    let start = page
+        .find("/static/style.css?v=")
+        .expect("a versioned stylesheet link");
+    let href: String = page[start..].chars().take_while(|c| *c != '"').collect();
+    let cache_of = |uri: String| {
+        let router = app(state(&db));
+        async move {
+            let resp = router
+                .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+                .await
+                .expect("response");
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.headers()["cache-control"]
+                .to_str()
+                .expect("text")
+                .to_owned()
+        }
+    };
+    assert!(cache_of(href.clone()).await.contains("immutable"), "{href}");
+    assert_eq!(cache_of("/static/style.css".into()).await, "no-cache");
+    assert_eq!(
+        cache_of("/static/style.css?v=000000000000".into()).await,
+        "no-cache"
+    );
+}

@@ -354,19 +354,53 @@ pub async fn latest_succeeded_run(db: impl PgExecutor<'_>) -> sqlx::Result<Optio
     .await
 }
 
-/// Who ran the first run, and when (the demo reads its tenant from it).
-pub struct FirstRun {
-    pub runner: String,
-    pub started_at: DateTime<Utc>,
+/// The simulated tenant a demo database was made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoTenant {
+    pub seed: i64,
+    pub users: i32,
+    /// Length of the simulated story in days.
+    pub story_days: i32,
+    /// The story's first day.
+    pub start_date: chrono::NaiveDate,
 }
 
-pub async fn first_run(db: impl PgExecutor<'_>) -> sqlx::Result<Option<FirstRun>> {
+/// The demo's tenant, if this database is a demo's.
+pub async fn demo_tenant(db: impl PgExecutor<'_>) -> sqlx::Result<Option<DemoTenant>> {
     sqlx::query_as!(
-        FirstRun,
-        "SELECT runner, started_at FROM sync_runs ORDER BY id LIMIT 1"
+        DemoTenant,
+        "SELECT seed, users, story_days, start_date FROM demo_tenant"
     )
     .fetch_optional(db)
     .await
+}
+
+/// Records the tenant a new demo database is made for.
+pub async fn save_demo_tenant(db: impl PgExecutor<'_>, t: &DemoTenant) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO demo_tenant (seed, users, story_days, start_date) VALUES ($1, $2, $3, $4)",
+        t.seed,
+        t.users,
+        t.story_days,
+        t.start_date
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// When the first run started (where a history begins).
+pub async fn first_run_at(db: impl PgExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar!("SELECT started_at FROM sync_runs ORDER BY id LIMIT 1")
+        .fetch_optional(db)
+        .await
+}
+
+/// Whether any sync ever ran against this database.
+pub async fn any_run(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
+    sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM sync_runs) AS \"any!\"")
+        .fetch_one(db)
+        .await
 }
 
 /// The tenant-wide counts of a run.

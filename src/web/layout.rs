@@ -76,6 +76,11 @@ impl Layout {
         }
     }
 
+    /// The stylesheet's address, which changes with its content (so it can be cached for good).
+    pub fn style_url(&self) -> &'static str {
+        &super::overview::STYLE_URL
+    }
+
     /// A frame with no navigation (error pages, which know nothing of the caller).
     pub fn bare() -> Layout {
         Layout {

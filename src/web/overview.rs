@@ -20,10 +20,26 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// The stylesheet, built into the binary so it works from any directory.
 const STYLE_CSS: &str = include_str!("../../static/style.css");
+
+/// The start of the stylesheet's SHA-256, in hex: its version.
+static STYLE_VERSION: LazyLock<String> = LazyLock::new(|| {
+    Sha256::digest(STYLE_CSS.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+});
+
+/// The address pages link the stylesheet at: it names the version, so a browser may keep it
+/// for a year and still gets a new one with each change.
+pub static STYLE_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/static/style.css?v={}", *STYLE_VERSION));
 
 /// Data older than this gets a warning: syncs run every few hours, and the report refreshes
 /// a few times a day.
@@ -38,11 +54,19 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-async fn style() -> impl IntoResponse {
+/// The stylesheet: kept for a year when asked for by its current version, revalidated
+/// otherwise (an old page, a typed address).
+async fn style(RawQuery(raw): RawQuery) -> impl IntoResponse {
+    let current = raw.is_some_and(|q| q == format!("v={}", *STYLE_VERSION));
+    let cache = if current {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CACHE_CONTROL, cache),
         ],
         STYLE_CSS,
     )

@@ -37,6 +37,10 @@ pub fn remedy(kind: &str) -> &'static str {
             "Microsoft limited the report's request rate. The next sync usually succeeds; if this \
              repeats, lower PHONELESS_REPORT_RATE or sync less often."
         }
+        "unavailable" => {
+            "Microsoft Graph had an outage (it answered 5xx, not a throttling 429). The next sync \
+             usually succeeds; the Microsoft 365 admin center's Service health says when it is over."
+        }
         "unreachable" => {
             "Check this server's network path to graph.microsoft.com and login.microsoftonline.com \
              (proxy, firewall, DNS)."

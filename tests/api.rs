@@ -161,3 +161,46 @@ async fn health_says_so_when_the_database_is_gone() {
         .expect("response");
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// Every text that reaches PostgreSQL refuses a NUL (which PostgreSQL cannot store) with a 400
+/// naming the parameter, before any query runs; a CSV never starts and then breaks off.
+#[tokio::test]
+async fn a_nul_in_any_text_input_is_a_400_that_names_it() {
+    use phoneless::db::dashboard::ListKey;
+    let db = TestDb::new().await;
+    let sim = Sim::start(200, 100).await;
+    sync_ok(&db, &sim).await;
+    let cursor = phoneless::web::users::encode_cursor(&ListKey {
+        rank: 1,
+        not_admin: true,
+        display_name: "Ann\u{0}Smith".into(),
+        user_id: uuid::Uuid::nil(),
+    });
+    let mut cases: Vec<(String, &str)> = Vec::new();
+    for path in ["/users", "/users.csv", "/api/v1/users"] {
+        for key in ["q", "department", "company", "office", "country"] {
+            cases.push((format!("{path}?{key}=a%00b"), key));
+        }
+        cases.push((format!("{path}?state=phone_only%00"), "state"));
+    }
+    cases.extend([
+        ("/lookup?q=a%00b".to_owned(), "q"),
+        ("/audit?who=a%00b".to_owned(), "who"),
+        ("/audit?whom=a%00b".to_owned(), "whom"),
+        ("/audit.csv?whom=a%00b".to_owned(), "whom"),
+        ("/departments/view?name=a%00b".to_owned(), "name"),
+        ("/api/v1/trend?by=department&name=a%00b".to_owned(), "name"),
+        ("/users?q=a%01b".to_owned(), "q"),
+        ("/users?q=a%0Ab".to_owned(), "q"),
+        (format!("/users?after={cursor}"), "after"),
+        (format!("/api/v1/users?after={cursor}"), "after"),
+    ]);
+    for (uri, key) in &cases {
+        let (status, body) = get(&db, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(body.contains(key), "{uri}: the answer names {key}: {body}");
+    }
+    // A search with a tab pasted at its end is trimmed, not refused.
+    let (status, _) = get(&db, "/users?q=a%09").await;
+    assert_eq!(status, StatusCode::OK);
+}

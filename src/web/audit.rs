@@ -173,5 +173,6 @@ async fn export(
             }
         }
         sink.finish().await;
-    }))
+    })
+    .await?)
 }

@@ -204,3 +204,51 @@ async fn a_nul_in_any_text_input_is_a_400_that_names_it() {
     let (status, _) = get(&db, "/users?q=a%09").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// A run whose process died reads as failed and interrupted at once; a run whose syncer
+/// holds the lock still reads as running.
+#[tokio::test]
+async fn a_run_whose_process_is_gone_reads_as_interrupted() {
+    use phoneless::db::operations as ops;
+    let db = TestDb::new().await;
+    let orphan = ops::insert_run(&db.pool, chrono::Utc::now(), "dead:1")
+        .await
+        .expect("insert");
+    let (_, runs) = get_json(&db, "/api/v1/sync/runs").await;
+    let run = &runs["runs"][0];
+    assert_eq!(run["id"], orphan);
+    assert_eq!(
+        (run["status"].as_str(), run["error_kind"].as_str()),
+        (Some("failed"), Some("interrupted")),
+        "{run}"
+    );
+    assert!(run["error"].as_str().is_some_and(|e| e.contains("stopped")));
+    let (_, summary) = get_json(&db, "/api/v1/summary").await;
+    assert_eq!(summary["last_sync"]["status"], "failed");
+    let (_, page) = get(&db, "/sync").await;
+    assert!(
+        page.contains("The process stopped mid-sync") && !page.contains(">running<"),
+        "{page}"
+    );
+    let (_, page) = get(&db, "/").await;
+    assert!(page.contains("The last sync failed"), "{page}");
+    // Nothing was written by reading.
+    let stored: String = sqlx::query_scalar("SELECT status FROM sync_runs WHERE id = $1")
+        .bind(orphan)
+        .fetch_one(&db.pool)
+        .await
+        .expect("status");
+    assert_eq!(stored, "running");
+
+    // A syncer alive elsewhere (its lock held on its own connection): still running.
+    let mut syncer = db.pool.acquire().await.expect("connection").detach();
+    assert!(
+        ops::try_lock_sync(&mut syncer).await.expect("lock"),
+        "nobody else holds the lock"
+    );
+    let (_, runs) = get_json(&db, "/api/v1/sync/runs").await;
+    assert_eq!(runs["runs"][0]["status"], "running");
+    let (_, page) = get(&db, "/sync").await;
+    assert!(page.contains(">running<"), "{page}");
+    ops::unlock_sync(&mut syncer).await.expect("unlock");
+}

@@ -165,30 +165,38 @@ pub async fn run(
         r = store_run(&mut conn, run_id, graph.clone(), (pages0, retries0), now, started, progress, &options.posture) => r,
         _ = cancel.cancelled() => Err(SyncError::Stopped("the service is shutting down")),
     };
-    // Release the lock at once (after any rollback the dropped transaction left queued), then
-    // close. When the database dropped the connection under us, closing is all there is, and the
-    // server releases the lock as it notices.
+    // A failure is recorded while the lock is still held, on the same connection (after any
+    // rollback the dropped transaction left queued): readers take a running run whose lock is
+    // free for an interrupted one. When that connection is gone, the pool is tried below.
+    let failure = result.as_ref().err().map(|e| {
+        let finished = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        let pages = graph.pages().saturating_sub(pages0) as i32;
+        let retries = graph.retries().saturating_sub(retries0) as i32;
+        (finished, e.to_string(), e.kind(), pages, retries)
+    });
+    let mut recorded = false;
+    if let Some((finished, error, kind, pages, retries)) = &failure {
+        recorded = ops::fail_run(&mut conn, run_id, *finished, error, kind, *pages, *retries)
+            .await
+            .is_ok();
+    }
+    // Release the lock at once, then close. When the database dropped the connection under
+    // us, closing is all there is, and the server releases the lock as it notices.
     if let Err(e) = ops::unlock_sync(&mut conn).await {
         tracing::debug!("could not release the sync lock explicitly: {e}");
     }
     let _ = conn.close().await;
-    match result {
-        Ok(report) => Ok(Outcome::Succeeded(report)),
-        Err(e) => {
-            let finished = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
-            let pages = graph.pages().saturating_sub(pages0) as i32;
-            let retries = graph.retries().saturating_sub(retries0) as i32;
-            if let Err(db) = ops::fail_run(
-                pool,
-                run_id,
-                finished,
-                &e.to_string(),
-                e.kind(),
-                pages,
-                retries,
-            )
-            .await
-            {
+    match (result, failure) {
+        (Ok(report), _) => Ok(Outcome::Succeeded(report)),
+        (Err(e), failure) => {
+            // `failure` is always there for an error; the default only satisfies the types.
+            let (finished, error, kind, pages, retries) = failure.unwrap_or_default();
+            let stored = if recorded {
+                Ok(())
+            } else {
+                ops::fail_run(pool, run_id, finished, &error, kind, pages, retries).await
+            };
+            if let Err(db) = stored {
                 tracing::error!(run_id, "could not record the failure of the sync run: {db}");
             } else if let Err(db) =
                 alert_repeated_failure(pool, run_id, finished, &e, &options.posture).await

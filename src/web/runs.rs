@@ -82,7 +82,9 @@ impl From<&Run> for RunRow {
                     "{:.1} s",
                     (f - r.started_at).num_milliseconds() as f64 / 1000.0
                 ),
-                None => "running".to_owned(),
+                None if r.status == "running" => "running".to_owned(),
+                // Interrupted: its process stopped without saying when.
+                None => "unknown".to_owned(),
             },
             users: n(r.users),
             changes: n(r.changes),

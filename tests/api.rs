@@ -252,3 +252,49 @@ async fn a_run_whose_process_is_gone_reads_as_interrupted() {
     assert!(page.contains(">running<"), "{page}");
     ops::unlock_sync(&mut syncer).await.expect("unlock");
 }
+
+/// With the database away, `/healthz` answers 503 within a second and pages and the API fail
+/// within the pool's wait, then at once while it stays away.
+#[tokio::test]
+async fn an_unreachable_database_is_a_prompt_503() {
+    use std::time::{Duration, Instant};
+    let db = TestDb::new().await;
+    // A port nobody listens on: every connection is refused, as when the server is stopped.
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let port = nobody.local_addr().expect("addr").port();
+    drop(nobody);
+    let pool = phoneless::db::pool_options().connect_lazy_with(db.options.clone().port(port));
+    let state = phoneless::web::AppState::new(pool, state(&db).config.as_ref().clone());
+
+    let t = Instant::now();
+    let (status, body) = common::get_in(&state, "/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+
+    let t = Instant::now();
+    let (status, body) = common::get_in(&state, "/api/v1/summary").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("\"error\""), "{body}");
+    assert!(
+        t.elapsed() <= phoneless::db::ACQUIRE_TIMEOUT + Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    // Now known to be away: the next ones do not wait for the pool again.
+    for uri in ["/", "/users", "/api/v1/summary"] {
+        let t = Instant::now();
+        let (status, body) = common::get_in(&state, uri).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{uri}: {body}");
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "{uri}: {:?}",
+            t.elapsed()
+        );
+        if !uri.starts_with("/api/") {
+            assert!(
+                body.contains("<html") && body.contains("not answering"),
+                "{body}"
+            );
+        }
+    }
+}

@@ -49,6 +49,8 @@ pub struct AppState {
     pub oidc: Option<Arc<Oidc>>,
     /// While sign-in is off, the forms' CSRF token (one per process).
     pub local_csrf: String,
+    /// The database was found unreachable (see [`health::fail_fast`]).
+    pub database_away: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             cache: Arc::default(),
             oidc,
             local_csrf: access::random_secret(),
+            database_away: Arc::default(),
         }
     }
 }
@@ -155,6 +158,10 @@ pub fn app(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            health::fail_fast,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.config.https(),
             security::headers,
         ))
@@ -182,6 +189,9 @@ pub enum AppError {
     /// Signed in, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// The database is known to be away (see [`health::fail_fast`]); nothing more to log.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -196,15 +206,13 @@ impl AppError {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone()),
             AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+            AppError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m.clone()),
             AppError::Database(e) => {
                 tracing::error!("database error: {e}");
                 match e {
-                    sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Tls(_) => (
+                    e if crate::db::unavailable(e) => (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "The database is not answering; try again shortly.".to_owned(),
+                        health::DATABASE_AWAY.to_owned(),
                     ),
                     _ => (
                         StatusCode::INTERNAL_SERVER_ERROR,
@@ -221,13 +229,24 @@ impl AppError {
             }
         }
     }
+
+    /// The database could not be reached (the answer is marked for [`health::fail_fast`]).
+    fn database_away(&self) -> bool {
+        matches!(self, AppError::Database(e) if crate::db::unavailable(e))
+    }
 }
 
 /// JSON errors for the API: `{"error": "..."}`.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let away = self.database_away();
         let (status, message) = self.status_and_message();
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        let mut response =
+            (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        if away {
+            response.extensions_mut().insert(health::DatabaseAway);
+        }
+        response
     }
 }
 
@@ -251,16 +270,21 @@ struct ErrorPage {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let away = self.0.database_away();
         let (status, message) = self.0.status_and_message();
         let page = ErrorPage {
             layout: Layout::bare(),
             status: status.as_u16(),
             message: message.clone(),
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, message).into_response(),
+        };
+        if away {
+            response.extensions_mut().insert(health::DatabaseAway);
         }
+        response
     }
 }
 

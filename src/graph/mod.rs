@@ -330,6 +330,7 @@ impl Client {
     }
 
     /// One JSON document, paced and retried.
+    #[tracing::instrument(level = "debug", name = "graph", skip_all, fields(what = endpoint.what()))]
     async fn get<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,

@@ -122,6 +122,7 @@ const SKIPPED_REASON: &str =
 
 /// Runs one sync. `now` dates the run (the wall clock in production; a simulated day when
 /// back-filling history). The run is recorded whatever happens, with its error if it fails.
+#[tracing::instrument(name = "sync", skip_all, fields(run_id = tracing::field::Empty))]
 pub async fn run(
     pool: &PgPool,
     graph: Arc<Client>,
@@ -159,6 +160,7 @@ pub async fn run(
         );
     }
     let run_id = ops::insert_run(&mut conn, now, &options.runner).await?;
+    tracing::Span::current().record("run_id", run_id);
     let (pages0, retries0) = (graph.pages(), graph.retries());
 
     let result = tokio::select! {
@@ -248,6 +250,7 @@ async fn alert_repeated_failure(
 
 /// Fetches, classifies and writes one run inside one transaction.
 #[expect(clippy::too_many_arguments, reason = "the run's context")]
+#[tracing::instrument(skip_all)]
 async fn store_run(
     conn: &mut PgConnection,
     run_id: i64,
@@ -444,6 +447,7 @@ fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: 
 
 /// Closes replaced versions, then inserts their successors (the current-version index allows
 /// one open version per user, so the order matters); adds the time taken to `writing`.
+#[tracing::instrument(level = "debug", skip_all, fields(closing = closing.len(), new = batch.len()))]
 async fn flush(
     tx: &mut PgConnection,
     run_id: i64,
@@ -465,6 +469,7 @@ async fn flush(
     Ok(written)
 }
 
+#[tracing::instrument(skip_all)]
 async fn fetch_directory(
     graph: Arc<Client>,
     progress: Arc<dyn Progress>,
@@ -488,6 +493,7 @@ async fn fetch_directory(
     Ok(users)
 }
 
+#[tracing::instrument(skip_all)]
 async fn fetch_report(
     graph: Arc<Client>,
     out: mpsc::Sender<Result<Page<UserRegistrationDetails>, GraphError>>,

@@ -108,6 +108,7 @@ fn named_groups(p: Policies<'_>) -> BTreeSet<String> {
 
 /// Fetches the policies, the groups they name (members of the exclusion groups), and the
 /// membership entries of the audit log. Never fails: each part carries its own result.
+#[tracing::instrument(name = "fetch_security_configuration", skip_all)]
 pub async fn fetch(
     graph: Arc<Client>,
     stored: Stored,
@@ -204,6 +205,7 @@ pub struct Stats {
 }
 
 /// Stores what was fetched in the run's transaction and raises the alerts.
+#[tracing::instrument(name = "store_security_configuration", skip_all)]
 pub async fn store(
     tx: &mut PgConnection,
     run_id: i64,

@@ -16,6 +16,7 @@ pub mod posture;
 pub mod runs;
 pub mod security;
 pub mod sessions;
+pub mod trace;
 pub mod trend;
 pub mod users;
 
@@ -31,7 +32,6 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 /// How long a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -165,7 +165,7 @@ pub fn app(state: AppState) -> Router {
             state.config.https(),
             security::headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(trace::request))
 }
 
 async fn not_found() -> AppError {

@@ -298,3 +298,66 @@ async fn an_unreachable_database_is_a_prompt_503() {
         }
     }
 }
+
+/// Answers hyper writes by itself, to requests it cannot parse, carry the security headers
+/// like every other answer.
+#[tokio::test]
+async fn the_http_parsers_own_answers_carry_the_security_headers() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = TestDb::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(phoneless::web::serve(
+        listener,
+        app(state(&db)),
+        std::future::pending(),
+    ));
+    let many_headers: String = (0..120).map(|i| format!("x-h{i}: v\r\n")).collect();
+    for (request, status) in [
+        ("GET /\x01 HTTP/1.1\r\nhost: x\r\n\r\n".to_owned(), "400"),
+        ("GET / HTTP/1.1\r\nbad header\r\n\r\n".to_owned(), "400"),
+        (
+            "\x16\x03\x01\x02\x00\x01\x00\x01\x7f\x03\x03\r\n\r\n".to_owned(),
+            "400",
+        ),
+        (
+            format!("GET / HTTP/1.1\r\nhost: x\r\n{many_headers}\r\n"),
+            "431",
+        ),
+        (
+            format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000)),
+            "414",
+        ),
+        // And one the router answers, for comparison.
+        (
+            "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".to_owned(),
+            "200",
+        ),
+    ] {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(request.as_bytes()).await.expect("send");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            tcp.read_to_end(&mut answer),
+        )
+        .await;
+        let answer = String::from_utf8_lossy(&answer).to_lowercase();
+        let shown = &request[..request.len().min(40)];
+        assert!(
+            answer.starts_with(&format!("http/1.1 {status}")),
+            "{shown:?}: {answer}"
+        );
+        for header in [
+            "content-security-policy: default-src 'none'",
+            "x-content-type-options: nosniff",
+            "x-frame-options: deny",
+            "referrer-policy: same-origin",
+            "cache-control: no-store",
+        ] {
+            assert!(answer.contains(header), "{shown:?}: {header} in {answer}");
+        }
+    }
+}

@@ -193,8 +193,11 @@ fn init_logging(quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PHONELESS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal: a log file or journal would keep the escape codes.
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

@@ -211,3 +211,80 @@ async fn fake_graph_sync_and_serve_work_together() {
     assert!(exit.success(), "serve exited with {exit}");
     drop(fake);
 }
+
+/// At `PHONELESS_LOG=debug`, each request is logged by its route, never with a search text,
+/// a sign-in code or state.
+#[tokio::test]
+async fn request_logs_name_the_route_and_keep_searches_and_secrets_out() {
+    let db = TestDb::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let server = phoneless(&["serve", "--no-sync"])
+        .env("DATABASE_URL", db_url(&db))
+        .env("PHONELESS_AUTH", "none")
+        .env("PHONELESS_LISTEN", &listen)
+        .env("PHONELESS_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(log.reopen().expect("log"))
+        .spawn()
+        .expect("serve");
+    let mut server = Killed(server);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http
+        .get(format!("http://{listen}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "serve did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for path in [
+        "/users?q=Quentin.Searched&state=phone_only",
+        "/lookup?q=Zelda.Looked-Up",
+        "/auth/callback?code=AUTH-CODE-SECRET&state=STATE-SECRET",
+        "/users/6a1d1a55-0000-4000-8000-000000000001",
+        "/no/such/page?who=Nobody.Special",
+    ] {
+        let r = http
+            .get(format!("http://{listen}{path}"))
+            .send()
+            .await
+            .expect("request");
+        assert!(r.status().as_u16() < 500, "{path}: {}", r.status());
+    }
+    Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .expect("kill");
+    let _ = server.0.wait();
+    let text = std::fs::read_to_string(log.path()).expect("read log");
+    for secret in [
+        "Quentin",
+        "Zelda",
+        "AUTH-CODE-SECRET",
+        "STATE-SECRET",
+        "Nobody.Special",
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the log:\n{text}");
+    }
+    for route in [
+        "route=/users ",
+        "route=/lookup",
+        "route=/auth/callback",
+        "route=/users/{id}",
+    ] {
+        assert!(text.contains(route), "{route} not in the log:\n{text}");
+    }
+    assert!(text.contains("state=phone_only"), "{text}");
+    assert!(text.contains("status=") && text.contains("ms="), "{text}");
+}

@@ -383,6 +383,23 @@ async fn failures_are_recorded_in_plain_words_and_write_nothing() {
     assert_eq!(run.error_kind.as_deref(), Some("throttled"));
     assert!(run.retries > 0);
 
+    // A run of 503s is an outage on Graph's side, not throttling, and says so.
+    sim.fake.set_faults(Faults {
+        unavailable: 1_000,
+        ..Faults::default()
+    });
+    let mut settings = sim.settings();
+    settings.retry_budget = Duration::from_millis(1_500);
+    let client = Arc::new(phoneless::graph::Client::new(settings).expect("client"));
+    let (err, run) = failing_sync(&db, &sim, client).await;
+    let text = err.to_string();
+    assert!(
+        text.contains("unavailable") && text.contains("503") && !text.contains("kept throttling"),
+        "{text}"
+    );
+    assert_eq!(run.error_kind.as_deref(), Some("unavailable"));
+    assert!(run.retries > 0);
+
     // Pages slower than the request timeout.
     sim.fake.set_faults(Faults {
         slow_ms: 400,

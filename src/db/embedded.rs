@@ -20,6 +20,9 @@ pub struct EmbeddedPostgres {
     data_dir: PathBuf,
     port: u16,
     run_as: Option<String>,
+    /// The server's settings, and its log file (kept for [`EmbeddedPostgres::start`]).
+    server_options: String,
+    log: String,
     /// Present when the whole directory is temporary (removed on drop).
     _temp: Option<tempfile::TempDir>,
 }
@@ -51,11 +54,22 @@ impl EmbeddedPostgres {
             give_to(dir, user)?;
         }
         let data_dir = dir.join("data");
+        let port = free_port()?;
+        let mut server_options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB",
+            path_str(dir)?
+        );
+        if !durable {
+            server_options
+                .push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
         let pg = EmbeddedPostgres {
             bin_dir,
             data_dir,
-            port: free_port()?,
+            port,
             run_as,
+            server_options,
+            log: path_str(&dir.join("postgres.log"))?,
             _temp: None,
         };
         if !pg.data_dir.join("PG_VERSION").exists() {
@@ -74,33 +88,29 @@ impl EmbeddedPostgres {
                 ],
             )?;
         }
-        let mut options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB",
-            pg.port,
-            path_str(dir)?
-        );
-        if !durable {
-            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
-        }
-        let log = path_str(&dir.join("postgres.log"))?;
-        pg.run(
+        pg.start()?;
+        pg.spawn_watchdog(dir);
+        Ok(pg)
+    }
+
+    /// Starts the server (again, after [`EmbeddedPostgres::stop`]: same data, same port).
+    pub fn start(&self) -> Result<()> {
+        self.run(
             "pg_ctl",
             &[
                 "-D",
-                &path_str(&pg.data_dir)?,
+                &path_str(&self.data_dir)?,
                 "-l",
-                &log,
+                &self.log,
                 "-o",
-                &options,
+                &self.server_options,
                 "-w",
                 "-t",
                 PG_CTL_WAIT_SECS,
                 "start",
             ],
         )
-        .with_context(|| format!("PostgreSQL did not start; its log is {log}"))?;
-        pg.spawn_watchdog(dir);
-        Ok(pg)
+        .with_context(|| format!("PostgreSQL did not start; its log is {}", self.log))
     }
 
     /// The superuser URL of database `name` on this server.
@@ -108,7 +118,7 @@ impl EmbeddedPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
-    /// Stops the server now (also done on drop).
+    /// Stops the server now (also done on drop); [`EmbeddedPostgres::start`] starts it again.
     pub fn stop(&self) {
         if let Ok(data) = path_str(&self.data_dir) {
             let _ = self.run(

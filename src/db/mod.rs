@@ -24,19 +24,52 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 /// serve pages.
 pub const POOL_SIZE: u32 = 16;
 
-/// Connects to `url` (never logged: it may hold a password).
-pub async fn connect(url: &str) -> Result<PgPool> {
-    let options = PgConnectOptions::from_str(url)
+/// How long a query waits for a connection, connecting included. Pages answer in tens of
+/// milliseconds, so a longer wait means the database is not there: while it refuses
+/// connections, sqlx keeps retrying until this runs out, and the request's 503 comes no later.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The pool every process uses (before it is given where to connect).
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+}
+
+/// Where `url` points, with the session settings phoneless needs.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    Ok(PgConnectOptions::from_str(url)
         .with_context(|| format!("the database URL {} is not valid", redact_url(url)))?
         // The list queries have optional filters (`$1 IS NULL OR ...`); a generic plan cannot
         // drop the unused ones or walk the list's index, so plan each execution for its values.
-        .options([("plan_cache_mode", "force_custom_plan")]);
-    PgPoolOptions::new()
-        .max_connections(POOL_SIZE)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
+        .options([("plan_cache_mode", "force_custom_plan")]))
+}
+
+/// Connects to `url` (never logged: it may hold a password).
+pub async fn connect(url: &str) -> Result<PgPool> {
+    pool_options()
+        .connect_with(connect_options(url)?)
         .await
         .with_context(|| format!("could not connect to the database at {}", redact_url(url)))
+}
+
+/// Whether `e` means the database cannot be reached or is not taking work now (down,
+/// restarting, shutting down, out of connections), rather than a fault in a query: a 503 to
+/// try again, not a 500.
+pub fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P01–57P03: shut down by an administrator, after a
+        // crash, or not accepting connections yet; 53300: too many connections.
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
 }
 
 /// Applies pending migrations.

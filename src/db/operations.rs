@@ -3,7 +3,7 @@
 use crate::domain::{Counts, DefaultMethod, Dimension, RunStatus, State, UserType};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 /// Advisory lock key held by the one syncer allowed at a time (any fixed number will do;
@@ -43,6 +43,28 @@ pub async fn unlock_sync(conn: &mut PgConnection) -> sqlx::Result<()> {
     .fetch_one(conn)
     .await?;
     Ok(())
+}
+
+/// What a run left `running` by a process that died says (the same words as
+/// [`fail_abandoned_runs`] stores).
+pub const INTERRUPTED_ERROR: &str =
+    "the process running this sync stopped before it finished; nothing from it was stored";
+
+/// Whether a live session holds the sync lock in this database. Read from `pg_locks`, which
+/// takes no lock itself: trying the lock instead could turn away a syncer starting just then.
+/// (A bigint advisory key shows there as its high and low 32 bits, with `objsubid` 1.)
+pub async fn sync_lock_held(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM pg_locks
+             WHERE locktype = 'advisory' AND granted AND objsubid = 1
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND classid = $1::bigint::oid AND objid = $2::bigint::oid)",
+    )
+    .bind(SYNC_LOCK_KEY >> 32)
+    .bind(SYNC_LOCK_KEY & 0xffff_ffff)
+    .fetch_one(db)
+    .await
 }
 
 /// Marks runs left `running` by a process that died as failed. Only call with the lock held:
@@ -327,9 +349,10 @@ pub struct Run {
     pub error_kind: Option<String>,
 }
 
-/// The newest runs first.
-pub async fn recent_runs(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Run>> {
-    sqlx::query_as!(
+/// The newest runs first. A run still `running` whose syncer is gone (nobody holds the sync
+/// lock) reads as failed and interrupted at once, not only after the next sync has marked it.
+pub async fn recent_runs(db: &PgPool, limit: i64) -> sqlx::Result<Vec<Run>> {
+    let mut runs = sqlx::query_as!(
         Run,
         r#"SELECT id, started_at, finished_at, status AS "status: RunStatus", users, changes,
                 appeared, gone, pages, retries,
@@ -338,7 +361,28 @@ pub async fn recent_runs(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Ve
         limit
     )
     .fetch_all(db)
-    .await
+    .await?;
+    let running: Vec<i64> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Running)
+        .map(|r| r.id)
+        .collect();
+    if running.is_empty() || sync_lock_held(db).await? {
+        return Ok(runs);
+    }
+    // Asked again after the lock was seen free: a syncer records its outcome before it lets go
+    // of the lock, so a run still running now has lost its process.
+    let orphans: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM sync_runs WHERE id = ANY($1) AND status = 'running'")
+            .bind(&running)
+            .fetch_all(db)
+            .await?;
+    for r in runs.iter_mut().filter(|r| orphans.contains(&r.id)) {
+        r.status = RunStatus::Failed;
+        r.error_kind = Some("interrupted".to_owned());
+        r.error = Some(INTERRUPTED_ERROR.to_owned());
+    }
+    Ok(runs)
 }
 
 /// The newest run that succeeded: what readers see.

@@ -1,5 +1,6 @@
 //! Microsoft Graph client: app-only tokens, `@odata.nextLink` paging, pacing under the reports
-//! throttle, retries on 429/503 with `Retry-After` or jittered backoff, and errors in plain words.
+//! throttle, retries on 429 and 5xx with `Retry-After` or jittered backoff, and errors in plain
+//! words that tell throttling from an outage.
 
 pub mod auth;
 pub mod model;
@@ -77,6 +78,17 @@ pub enum GraphError {
         waited: String,
         attempts: u32,
     },
+    #[error(
+        "Graph was unavailable for {what}: it kept answering HTTP {status} for {waited}; gave up \
+         after {attempts} attempts. This is an outage on Microsoft's side, not throttling: the next \
+         sync usually succeeds (the Microsoft 365 admin center's Service health lists outages)"
+    )]
+    Unavailable {
+        what: &'static str,
+        status: u16,
+        waited: String,
+        attempts: u32,
+    },
     #[error("could not reach Graph for {what} after {attempts} attempts over {waited}: {detail}")]
     Unreachable {
         what: &'static str,
@@ -106,6 +118,7 @@ impl GraphError {
             GraphError::PermissionMissing { .. } => "permission",
             GraphError::Token(_) | GraphError::Unauthorized { .. } => "sign_in",
             GraphError::Throttled { .. } => "throttled",
+            GraphError::Unavailable { .. } => "unavailable",
             GraphError::Unreachable { .. } => "unreachable",
             GraphError::Http { .. } | GraphError::Malformed { .. } => "graph",
             GraphError::Config(_) => "config",
@@ -318,6 +331,7 @@ impl Client {
     }
 
     /// One JSON document, paced and retried.
+    #[tracing::instrument(level = "debug", name = "graph", skip_all, fields(what = endpoint.what()))]
     async fn get<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
@@ -428,19 +442,22 @@ impl Client {
             if elapsed + delay > self.settings.retry_budget {
                 let waited =
                     humantime::format_duration(Duration::from_secs(elapsed.as_secs())).to_string();
+                // The last answer says which it was: throttling (429) is about this app's
+                // rate; a 5xx is Graph itself having trouble.
                 return Err(match status {
-                    Some(s)
-                        if s == StatusCode::TOO_MANY_REQUESTS
-                            || s == StatusCode::SERVICE_UNAVAILABLE =>
-                    {
-                        GraphError::Throttled {
-                            what,
-                            status: s.as_u16(),
-                            waited,
-                            attempts,
-                        }
-                    }
-                    _ => GraphError::Unreachable {
+                    Some(StatusCode::TOO_MANY_REQUESTS) => GraphError::Throttled {
+                        what,
+                        status: 429,
+                        waited,
+                        attempts,
+                    },
+                    Some(s) => GraphError::Unavailable {
+                        what,
+                        status: s.as_u16(),
+                        waited,
+                        attempts,
+                    },
+                    None => GraphError::Unreachable {
                         what,
                         attempts,
                         waited,

@@ -123,6 +123,7 @@ const SKIPPED_REASON: &str =
 
 /// Runs one sync. `now` dates the run (the wall clock in production; a simulated day when
 /// back-filling history). The run is recorded whatever happens, with its error if it fails.
+#[tracing::instrument(name = "sync", skip_all, fields(run_id = tracing::field::Empty))]
 pub async fn run(
     pool: &PgPool,
     graph: Arc<Client>,
@@ -160,36 +161,45 @@ pub async fn run(
         );
     }
     let run_id = ops::insert_run(&mut conn, now, &options.runner).await?;
+    tracing::Span::current().record("run_id", run_id);
     let (pages0, retries0) = (graph.pages(), graph.retries());
 
     let result = tokio::select! {
         r = store_run(&mut conn, run_id, graph.clone(), (pages0, retries0), now, started, progress, &options.posture) => r,
         _ = cancel.cancelled() => Err(SyncError::Stopped("the service is shutting down")),
     };
-    // Release the lock at once (after any rollback the dropped transaction left queued), then
-    // close. When the database dropped the connection under us, closing is all there is, and the
-    // server releases the lock as it notices.
+    // A failure is recorded while the lock is still held, on the same connection (after any
+    // rollback the dropped transaction left queued): readers take a running run whose lock is
+    // free for an interrupted one. When that connection is gone, the pool is tried below.
+    let failure = result.as_ref().err().map(|e| {
+        let finished = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        let pages = graph.pages().saturating_sub(pages0) as i32;
+        let retries = graph.retries().saturating_sub(retries0) as i32;
+        (finished, e.to_string(), e.kind(), pages, retries)
+    });
+    let mut recorded = false;
+    if let Some((finished, error, kind, pages, retries)) = &failure {
+        recorded = ops::fail_run(&mut conn, run_id, *finished, error, kind, *pages, *retries)
+            .await
+            .is_ok();
+    }
+    // Release the lock at once, then close. When the database dropped the connection under
+    // us, closing is all there is, and the server releases the lock as it notices.
     if let Err(e) = ops::unlock_sync(&mut conn).await {
         tracing::debug!("could not release the sync lock explicitly: {e}");
     }
     let _ = conn.close().await;
-    match result {
-        Ok(report) => Ok(Outcome::Succeeded(report)),
-        Err(e) => {
-            let finished = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
-            let pages = graph.pages().saturating_sub(pages0) as i32;
-            let retries = graph.retries().saturating_sub(retries0) as i32;
-            if let Err(db) = ops::fail_run(
-                pool,
-                run_id,
-                finished,
-                &e.to_string(),
-                e.kind(),
-                pages,
-                retries,
-            )
-            .await
-            {
+    match (result, failure) {
+        (Ok(report), _) => Ok(Outcome::Succeeded(report)),
+        (Err(e), failure) => {
+            // `failure` is always there for an error; the default only satisfies the types.
+            let (finished, error, kind, pages, retries) = failure.unwrap_or_default();
+            let stored = if recorded {
+                Ok(())
+            } else {
+                ops::fail_run(pool, run_id, finished, &error, kind, pages, retries).await
+            };
+            if let Err(db) = stored {
                 tracing::error!(run_id, "could not record the failure of the sync run: {db}");
             } else if let Err(db) =
                 alert_repeated_failure(pool, run_id, finished, &e, &options.posture).await
@@ -241,6 +251,7 @@ async fn alert_repeated_failure(
 
 /// Fetches, classifies and writes one run inside one transaction.
 #[expect(clippy::too_many_arguments, reason = "the run's context")]
+#[tracing::instrument(skip_all)]
 async fn store_run(
     conn: &mut PgConnection,
     run_id: i64,
@@ -437,6 +448,7 @@ fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: 
 
 /// Closes replaced versions, then inserts their successors (the current-version index allows
 /// one open version per user, so the order matters); adds the time taken to `writing`.
+#[tracing::instrument(level = "debug", skip_all, fields(closing = closing.len(), new = batch.len()))]
 async fn flush(
     tx: &mut PgConnection,
     run_id: i64,
@@ -458,6 +470,7 @@ async fn flush(
     Ok(written)
 }
 
+#[tracing::instrument(skip_all)]
 async fn fetch_directory(
     graph: Arc<Client>,
     progress: Arc<dyn Progress>,
@@ -481,6 +494,7 @@ async fn fetch_directory(
     Ok(users)
 }
 
+#[tracing::instrument(skip_all)]
 async fn fetch_report(
     graph: Arc<Client>,
     out: mpsc::Sender<Result<Page<UserRegistrationDetails>, GraphError>>,

@@ -174,5 +174,6 @@ async fn export(
             }
         }
         sink.finish().await;
-    }))
+    })
+    .await?)
 }

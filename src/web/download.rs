@@ -1,9 +1,15 @@
 //! CSV downloads streamed as the database returns rows: safe to open in Excel (UTF-8 with a
 //! byte-order mark, quoting by the `csv` crate, formula-like cells neutralised).
+//!
+//! The answer starts only once the first row (or the whole file, if it has none) is in hand:
+//! a query that fails at once is an error page with its status, never a 200 that breaks off.
+//! Only a failure in the middle of a long download can still cut it short.
 
+use super::AppError;
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use std::borrow::Cow;
 use tokio::sync::mpsc;
 
@@ -22,7 +28,7 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
 /// Where a download's rows go.
 pub struct CsvSink {
     writer: csv::Writer<Vec<u8>>,
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: mpsc::Sender<Result<Bytes, AppError>>,
     rows: usize,
 }
 
@@ -38,11 +44,15 @@ impl CsvSink {
             .map(|c| neutralise(c.as_ref()).into_owned())
             .collect();
         if let Err(e) = self.writer.write_record(&cells) {
-            let _ = self.tx.send(Err(std::io::Error::other(e))).await;
+            let _ = self
+                .tx
+                .send(Err(AppError::Internal(anyhow::anyhow!("CSV: {e}"))))
+                .await;
             return false;
         }
         self.rows += 1;
-        !self.rows.is_multiple_of(ROWS_PER_CHUNK) || self.send().await
+        // The first row goes at once: it is what lets the answer start (see the module).
+        (self.rows != 1 && !self.rows.is_multiple_of(ROWS_PER_CHUNK)) || self.send().await
     }
 
     async fn send(&mut self) -> bool {
@@ -51,14 +61,10 @@ impl CsvSink {
         self.tx.send(Ok(Bytes::from(chunk))).await.is_ok()
     }
 
-    /// The rows could not all be read: the download is cut short (the client sees an error,
-    /// not a file that looks complete).
-    pub async fn fail(self, e: impl std::fmt::Display) {
-        tracing::error!("CSV download stopped: {e}");
-        let _ = self
-            .tx
-            .send(Err(std::io::Error::other("database error")))
-            .await;
+    /// The rows could not all be read: before the first row, the answer is an error page; later
+    /// the download is cut short (the client sees an error, not a file that looks complete).
+    pub async fn fail(self, e: impl Into<AppError>) {
+        let _ = self.tx.send(Err(e.into())).await;
     }
 
     /// Sends what is left.
@@ -75,12 +81,17 @@ fn writer(start: Vec<u8>) -> csv::Writer<Vec<u8>> {
 }
 
 /// A download named `filename` with the header row `head`, filled by `fill` in the background.
-pub fn csv_download<F, Fut>(filename: &str, head: &[&str], fill: F) -> Response
+/// An error before the first row is returned instead of the download.
+pub async fn csv_download<F, Fut>(
+    filename: &str,
+    head: &[&str],
+    fill: F,
+) -> Result<Response, AppError>
 where
     F: FnOnce(CsvSink) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let (tx, rx) = mpsc::channel(4);
+    let (tx, mut rx) = mpsc::channel(4);
     // A byte-order mark, so Excel reads the file as UTF-8 (names with accents).
     let mut writer = writer("\u{feff}".as_bytes().to_vec());
     let _ = writer.write_record(head);
@@ -89,10 +100,25 @@ where
         tx,
         rows: 0,
     }));
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    }));
-    (
+    let first = match rx.recv().await {
+        Some(chunk) => chunk?,
+        None => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "the CSV download ended before its first row"
+            )));
+        }
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        let chunk = rx.recv().await?.map_err(|e| {
+            tracing::error!("CSV download stopped: {e}");
+            std::io::Error::other("the download could not be finished")
+        });
+        Some((chunk, rx))
+    });
+    let body = Body::from_stream(
+        futures_util::stream::once(async { Ok::<_, std::io::Error>(first) }).chain(rest),
+    );
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -102,7 +128,7 @@ where
         ],
         body,
     )
-        .into_response()
+        .into_response())
 }
 
 #[cfg(test)]

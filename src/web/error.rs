@@ -1,7 +1,7 @@
 //! Every way a request can fail, as JSON for the API and as a page for people. Details of
 //! database and internal errors are logged once, here, and never shown.
 
-use super::Layout;
+use super::{Layout, health};
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -23,6 +23,9 @@ pub enum AppError {
     /// Signed in, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// The database is known to be away (see [`super::health::fail_fast`]); nothing more to log.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -44,15 +47,13 @@ impl AppError {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone()),
             AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+            AppError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m.clone()),
             AppError::Database(e) => {
                 tracing::error!("database error: {e}");
                 match e {
-                    sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Tls(_) => (
+                    e if crate::db::unavailable(e) => (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "The database is not answering; try again shortly.".to_owned(),
+                        health::DATABASE_AWAY.to_owned(),
                     ),
                     _ => (
                         StatusCode::INTERNAL_SERVER_ERROR,
@@ -69,13 +70,24 @@ impl AppError {
             }
         }
     }
+
+    /// The database could not be reached (the answer is marked for [`health::fail_fast`]).
+    fn database_away(&self) -> bool {
+        matches!(self, AppError::Database(e) if crate::db::unavailable(e))
+    }
 }
 
 /// JSON errors for the API: `{"error": "..."}`.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, message) = self.status_and_message();
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        let away = self.database_away();
+        let mut response =
+            (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        if away {
+            response.extensions_mut().insert(health::DatabaseAway);
+        }
+        response
     }
 }
 
@@ -100,14 +112,19 @@ struct ErrorPage {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = self.0.status_and_message();
+        let away = self.0.database_away();
         let page = ErrorPage {
             layout: Layout::bare(),
             status: status.as_u16(),
             message: message.clone(),
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, message).into_response(),
+        };
+        if away {
+            response.extensions_mut().insert(health::DatabaseAway);
         }
+        response
     }
 }

@@ -13,6 +13,7 @@ pub mod download;
 pub mod error;
 pub mod health;
 pub mod layout;
+pub mod listener;
 pub mod lookup;
 pub mod overview;
 pub mod params;
@@ -22,6 +23,7 @@ pub mod security;
 pub mod server;
 pub mod sessions;
 pub mod state;
+pub mod trace;
 pub mod trend;
 pub mod users;
 
@@ -37,7 +39,6 @@ use std::sync::LazyLock;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 /// How long a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -90,10 +91,14 @@ pub fn app(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            health::fail_fast,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.config.https(),
             security::headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(trace::request))
 }
 
 async fn not_found() -> AppError {

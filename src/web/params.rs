@@ -1,4 +1,9 @@
 //! Query-string parameters, read so that every mistake is a 400 that says what is allowed.
+//!
+//! One rule for every text parameter of every route: no control characters (U+0000–U+001F,
+//! U+007F–U+009F) in a name or a value, after the value is trimmed. PostgreSQL cannot store a
+//! NUL in text at all, and no name, department or search text has a line break or a bell in
+//! it; a tab or line break pasted at either end of a search is trimmed, not refused.
 
 use super::AppError;
 use std::str::FromStr;
@@ -13,6 +18,12 @@ impl Params {
     pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Params, AppError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if let Some(c) = k.chars().find(|c| c.is_control()) {
+                return Err(AppError::BadRequest(format!(
+                    "a parameter name contains the control character U+{:04X}; remove it",
+                    u32::from(c)
+                )));
+            }
             if !allowed.contains(&k.as_ref()) {
                 return Err(AppError::BadRequest(if allowed.is_empty() {
                     format!("unknown parameter {k:?}; this address takes no parameters")
@@ -28,7 +39,15 @@ impl Params {
                     "parameter {k:?} is given more than once"
                 )));
             }
-            pairs.push((k.into_owned(), v.trim().to_owned()));
+            let v = v.trim();
+            if let Some(c) = v.chars().find(|c| c.is_control()) {
+                return Err(AppError::BadRequest(format!(
+                    "{k} contains the control character U+{:04X}, which no value may hold; \
+                     remove it",
+                    u32::from(c)
+                )));
+            }
+            pairs.push((k.into_owned(), v.to_owned()));
         }
         Ok(Params(pairs))
     }
@@ -111,5 +130,24 @@ mod tests {
         assert_eq!(p.number("z", 1..=5, 3).ok(), Some(3));
         assert!(p.flag("a").is_err());
         assert!(p.choice("c", &["x"]).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_by_name_and_edges_trimmed() {
+        for bad in [
+            "q=a%00b",
+            "q=%01",
+            "q=a%0Ab",
+            "q=a%7Fb",
+            "q=a%C2%85b",
+            "q%00=x",
+        ] {
+            let e = Params::parse(Some(bad), &["q"]).expect_err(bad).to_string();
+            assert!(e.contains("control character U+00"), "{bad}: {e}");
+        }
+        let e = Params::parse(Some("q=ok&department=x%00"), &["q", "department"]).expect_err("NUL");
+        assert!(e.to_string().starts_with("department "), "{e}");
+        let p = Params::parse(Some("q=%09ann%0D%0A"), &["q"]).expect("trimmed");
+        assert_eq!(p.get("q"), Some("ann"));
     }
 }

@@ -66,6 +66,10 @@ pub fn remedy(kind: &str) -> &'static str {
             "Microsoft limited the report's request rate. The next sync usually succeeds; if this \
              repeats, lower PHONELESS_REPORT_RATE or sync less often."
         }
+        "unavailable" => {
+            "Microsoft Graph had an outage (it answered 5xx, not a throttling 429). The next sync \
+             usually succeeds; the Microsoft 365 admin center's Service health says when it is over."
+        }
         "unreachable" => {
             "Check this server's network path to graph.microsoft.com and login.microsoftonline.com \
              (proxy, firewall, DNS)."
@@ -107,7 +111,9 @@ impl From<&Run> for RunRow {
                     "{:.1} s",
                     (f - r.started_at).num_milliseconds() as f64 / 1000.0
                 ),
-                None => "running".to_owned(),
+                None if r.status == RunStatus::Running => "running".to_owned(),
+                // Interrupted: its process stopped without saying when.
+                None => "unknown".to_owned(),
             },
             users: n(r.users),
             changes: n(r.changes),

@@ -8,9 +8,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The client's address is recorded in the access log.
+    // The client's address is recorded in the access log. (`tap_io` does nothing to the
+    // connections; through it axum hands the client's address to the router, as it does for a
+    // plain TCP listener.)
+    use axum::serve::ListenerExt as _;
     axum::serve(
-        listener,
+        super::listener::Listener(listener).tap_io(|_| {}),
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)

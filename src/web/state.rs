@@ -69,6 +69,8 @@ pub struct AppState {
     pub oidc: Option<Arc<Oidc>>,
     /// While sign-in is off, the forms' CSRF token (one per process).
     pub local_csrf: String,
+    /// The database was found unreachable (see [`super::health::fail_fast`]).
+    pub database_away: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             cache: Arc::default(),
             oidc,
             local_csrf: access::random_secret(),
+            database_away: Arc::default(),
         }
     }
 }

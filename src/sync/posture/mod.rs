@@ -111,6 +111,7 @@ fn named_groups(p: Policies<'_>) -> BTreeSet<String> {
 
 /// Fetches the policies, the groups they name (members of the exclusion groups), and the
 /// membership entries of the audit log. Never fails: each part carries its own result.
+#[tracing::instrument(name = "fetch_security_configuration", skip_all)]
 pub async fn fetch(
     graph: Arc<Client>,
     stored: StoredPolicies,

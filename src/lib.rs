@@ -1,7 +1,14 @@
 //! phoneless: tracks a Microsoft 365 / Entra ID tenant's move off phone-based MFA.
 //!
-//! Layers point one way (docs/architecture.md): [`web`] and [`sync`] use [`db`], [`classify`]
-//! and [`graph`]; [`classify`] is pure; [`sim`] stands in for Microsoft Graph.
+//! Layers point one way (docs/architecture.md): [`cli`] parses the configuration ([`config`],
+//! a leaf of plain validated values) and assembles every layer's settings; [`web`] (pages and
+//! their JSON, per page area) and [`sync`] (Graph to history) use [`db`], [`graph`] and the
+//! pure modules; [`alerts`] delivers what the sync raised; [`auth`] signs people in.
+//!
+//! Pure, no I/O: [`domain`] (the vocabulary, a group's counts, a user's stored version),
+//! [`advice`], [`timeline`], [`forecast`] and [`posture`]. [`credential`] is the app
+//! registration's credential, shared by the syncer and sign-in. [`sim`] stands in for
+//! Microsoft Graph.
 
 pub mod advice;
 pub mod alerts;

@@ -344,58 +344,6 @@ pub struct DirectoryObject {
     pub user_principal_name: Option<String>,
 }
 
-/// A page of `GET /groups/delta`: pages end with an `@odata.deltaLink` to call next time.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct DeltaPage<T> {
-    pub value: Vec<T>,
-    #[serde(
-        rename = "@odata.nextLink",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub next_link: Option<String>,
-    #[serde(
-        rename = "@odata.deltaLink",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub delta_link: Option<String>,
-}
-
-/// A group in a delta response; `members@delta` holds added members and, with `@removed`,
-/// removed ones.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct DeltaGroup {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    #[serde(
-        rename = "members@delta",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub members_delta: Option<Vec<DeltaMember>>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct DeltaMember {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
-    pub id: String,
-    /// Present when the membership ended (`reason` is `deleted` either way).
-    #[serde(rename = "@removed", default, skip_serializing_if = "Option::is_none")]
-    pub removed: Option<Removed>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Removed {
-    /// `deleted` or `changed`.
-    pub reason: String,
-}
-
 /// One entry of `GET /auditLogs/directoryAudits` (graph-api.md §8).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

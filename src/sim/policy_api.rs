@@ -6,8 +6,6 @@
 //! - `GET /v1.0/identity/conditionalAccess/policies`, limited to one request per second per
 //!   tenant; a faster request gets 429 **without** `Retry-After`, as Graph does (§6, §9),
 //! - `GET /v1.0/groups/{id}` and `/v1.0/groups/{id}/members` (paged, `$top` 1–999),
-//! - `GET /v1.0/groups/delta` (`$filter` by id, members by `$select`/`$expand`; the delta token
-//!   carries the day it was issued and expires after [`DELTA_TOKEN_DAYS`] simulated days),
 //! - `GET /v1.0/auditLogs/directoryAudits` (`$filter` on `activityDateTime`,
 //!   `activityDisplayName`, `category`, `loggedByService` with `and`, `or` and parentheses;
 //!   newest first, paged).
@@ -17,16 +15,12 @@
 
 use super::policy::{Member, PolicyStory};
 use super::server::{FakeGraph, admit, bad_skiptoken, base_url, graph_error, json_bytes, lock};
-use crate::graph::model::{
-    DeltaGroup, DeltaMember, DeltaPage, DirectoryAudit, DirectoryObject, Page, Removed,
-};
+use crate::graph::model::{DirectoryAudit, DirectoryObject, Page};
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -34,13 +28,9 @@ use std::time::{Duration, Instant};
 
 /// Conditional Access reads: one request per second per tenant (graph-api.md §6, §9).
 pub const CONDITIONAL_ACCESS_INTERVAL: Duration = Duration::from_secs(1);
-/// Directory delta tokens last seven days (graph-api.md §3); here, seven story days.
-pub const DELTA_TOKEN_DAYS: u32 = 7;
 /// Default and largest page of `/members` and the audit log.
 const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: usize = 999;
-/// Graph accepts up to 50 ids in a delta `$filter`.
-const MAX_DELTA_IDS: usize = 50;
 
 pub(super) fn routes() -> Router<FakeGraph> {
     Router::new()
@@ -56,7 +46,6 @@ pub(super) fn routes() -> Router<FakeGraph> {
             "/v1.0/identity/conditionalAccess/policies",
             get(conditional_access),
         )
-        .route("/v1.0/groups/delta", get(groups_delta))
         .route("/v1.0/groups/{id}", get(group))
         .route("/v1.0/groups/{id}/members", get(group_members))
         .route("/v1.0/auditLogs/directoryAudits", get(directory_audits))
@@ -257,224 +246,6 @@ async fn group_members(
         value,
         next_link,
         count: None,
-    })
-}
-
-/// What a delta token remembers: the day it was issued, the groups asked for (all when
-/// empty) and whether members were asked for. Opaque to clients: base64url of
-/// `v1|{day}|{0 or 1}|{id,id,…}`.
-#[derive(Debug, Clone, PartialEq)]
-struct DeltaState {
-    day: u32,
-    members: bool,
-    ids: Vec<String>,
-}
-
-impl DeltaState {
-    fn token(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "v1|{}|{}|{}",
-            self.day,
-            u8::from(self.members),
-            self.ids.join(",")
-        ))
-    }
-
-    fn from_token(token: &str) -> Option<DeltaState> {
-        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
-        let mut parts = text.splitn(4, '|');
-        if parts.next()? != "v1" {
-            return None;
-        }
-        let day = parts.next()?.parse().ok()?;
-        let members = match parts.next()? {
-            "0" => false,
-            "1" => true,
-            _ => return None,
-        };
-        let ids = parts
-            .next()?
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        Some(DeltaState { day, members, ids })
-    }
-
-    /// The query of a fresh full sync asking for the same things (for a 410's `Location`).
-    fn restart_query(&self) -> String {
-        let mut query = String::new();
-        if !self.ids.is_empty() {
-            let filter = self
-                .ids
-                .iter()
-                .map(|id| format!("id eq '{id}'"))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            query.push_str(&format!("$filter={}&", encode(&filter)));
-        }
-        query.push_str(if self.members {
-            "$select=displayName,members"
-        } else {
-            "$select=displayName"
-        });
-        query
-    }
-}
-
-/// The ids of `id eq '…' or id eq '…'` (the only `$filter` delta accepts).
-fn parse_id_filter(filter: &str) -> Option<Vec<String>> {
-    filter
-        .split(" or ")
-        .map(|clause| {
-            let value = clause.trim().strip_prefix("id eq '")?.strip_suffix('\'')?;
-            (!value.is_empty() && !value.contains('\'')).then(|| value.to_owned())
-        })
-        .collect()
-}
-
-/// The state a first delta call asks for, from its query.
-fn delta_request(q: &HashMap<String, String>, day: u32) -> Result<DeltaState, String> {
-    for option in ["$top", "$orderby", "$skip"] {
-        if q.contains_key(option) {
-            return Err(format!(
-                "The query option '{option}' is not supported with delta."
-            ));
-        }
-    }
-    let ids = match q.get("$filter") {
-        None => Vec::new(),
-        Some(f) => match parse_id_filter(f) {
-            Some(ids) if ids.len() <= MAX_DELTA_IDS => ids,
-            _ => {
-                return Err(format!(
-                    "Unsupported filter for delta: '{f}'. Only 'id eq' clauses joined by 'or' (up to {MAX_DELTA_IDS}) are supported."
-                ));
-            }
-        },
-    };
-    let expand_members = match q.get("$expand").map(String::as_str) {
-        None => false,
-        Some("members") => true,
-        Some(other) => {
-            return Err(format!(
-                "Expand of '{other}' is not supported with delta; only members."
-            ));
-        }
-    };
-    let select_members = q
-        .get("$select")
-        .is_some_and(|s| s.split(',').any(|f| f.trim() == "members"));
-    Ok(DeltaState {
-        day,
-        members: expand_members || select_members,
-        ids,
-    })
-}
-
-fn delta_member(m: &Member, removed: bool) -> DeltaMember {
-    DeltaMember {
-        odata_type: "#microsoft.graph.user".to_owned(),
-        id: m.id.clone(),
-        removed: removed.then(|| Removed {
-            reason: "deleted".to_owned(),
-        }),
-    }
-}
-
-async fn groups_delta(
-    State(fake): State<FakeGraph>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Some(refused) = admit(&fake, &headers, |f| f.deny_group_members).await {
-        return refused;
-    }
-    let day = fake.day();
-    let story = story(&fake);
-    // `since`: the day of the client's last sync, for a follow-up call.
-    let (state, since) = match q.get("$deltatoken").map(String::as_str) {
-        None => match delta_request(&q, day) {
-            Ok(state) => (state, None),
-            Err(message) => return unsupported(&message),
-        },
-        // "Sync from now": no data, just a deltaLink.
-        Some("latest") => match delta_request(&q, day) {
-            Ok(state) => (state, Some(day)),
-            Err(message) => return unsupported(&message),
-        },
-        Some(token) => {
-            let Some(old) = DeltaState::from_token(token) else {
-                return graph_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    "Invalid delta token.",
-                );
-            };
-            if day.saturating_sub(old.day) > DELTA_TOKEN_DAYS {
-                lock(&fake.inner.served).delta_expired += 1;
-                let mut resp = graph_error(
-                    StatusCode::GONE,
-                    "syncStateNotFound",
-                    "The sync state generation is not found; the delta token has expired. Restart the sync with a full query.",
-                );
-                let restart = format!(
-                    "{}/v1.0/groups/delta?{}",
-                    base_url(&headers),
-                    old.restart_query()
-                );
-                if let Ok(v) = HeaderValue::from_str(&restart) {
-                    resp.headers_mut().insert(header::LOCATION, v);
-                }
-                return resp;
-            }
-            let since = old.day;
-            (DeltaState { day, ..old }, Some(since))
-        }
-    };
-    let mut value = Vec::new();
-    for group in story.groups() {
-        if !state.ids.is_empty() && !state.ids.iter().any(|id| id.eq_ignore_ascii_case(group.id)) {
-            continue;
-        }
-        let now = story.members(group.id, day).unwrap_or_default();
-        let members_delta = match since {
-            None => now.iter().map(|m| delta_member(m, false)).collect(),
-            Some(since) => {
-                let before = story.members(group.id, since).unwrap_or_default();
-                let added = now
-                    .iter()
-                    .filter(|m| !before.iter().any(|b| b.id == m.id))
-                    .map(|m| delta_member(m, false));
-                let removed = before
-                    .iter()
-                    .filter(|b| !now.iter().any(|m| m.id == b.id))
-                    .map(|m| delta_member(m, true));
-                let changes: Vec<DeltaMember> = added.chain(removed).collect();
-                // Nothing changed in this group (its properties never change here).
-                if changes.is_empty() || !state.members {
-                    continue;
-                }
-                changes
-            }
-        };
-        value.push(DeltaGroup {
-            odata_type: "#microsoft.graph.group".to_owned(),
-            id: group.id.to_owned(),
-            display_name: Some(group.display_name.to_owned()),
-            members_delta: state.members.then_some(members_delta),
-        });
-    }
-    let delta_link = format!(
-        "{}/v1.0/groups/delta?$deltatoken={}",
-        base_url(&headers),
-        state.token()
-    );
-    lock(&fake.inner.served).delta_pages += 1;
-    json(&DeltaPage {
-        value,
-        next_link: None,
-        delta_link: Some(delta_link),
     })
 }
 
@@ -736,11 +507,11 @@ mod tests {
     use super::*;
     use crate::sim::policy::{
         ADD_MEMBER, CA_NO_PHONE_ID, CUSTOM_STRENGTH_ID, EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME,
-        MembershipChange, REMOVE_MEMBER, SSPR_GROUP_ID,
+        REMOVE_MEMBER, SSPR_GROUP_ID,
     };
     use crate::sim::{FakeSettings, Faults, Tenant};
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{Request, header};
     use chrono::NaiveDate;
     use serde_json::Value;
     use std::collections::BTreeSet;
@@ -978,87 +749,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn delta_first_then_changes_then_gone_after_seven_days() {
-        let fake = fake();
-        let story = fake.policy_story().clone();
-        // A window holding a join and a leave (see the story's steps).
-        let leave = story
-            .membership_events()
-            .iter()
-            .filter(|e| e.change == MembershipChange::Removed)
-            .nth(1)
-            .expect("a second leave")
-            .day;
-        let (from, to) = (leave - 5, leave);
-        fake.set_day(from);
-        let uri = format!(
-            "/v1.0/groups/delta?$filter={}&$select=displayName,members",
-            q(&format!(
-                "id eq '{EXCLUSION_GROUP_ID}' or id eq '{SSPR_GROUP_ID}'"
-            ))
-        );
-        let (status, _, body) = get(&fake, &uri).await;
-        assert_eq!(status, StatusCode::OK);
-        let groups = body["value"].as_array().expect("value");
-        assert_eq!(groups.len(), 2);
-        assert_eq!(groups[0]["@odata.type"], "#microsoft.graph.group");
-        let first: BTreeSet<String> = groups[0]["members@delta"]
-            .as_array()
-            .expect("members@delta")
-            .iter()
-            .map(|m| m["id"].as_str().expect("id").to_owned())
-            .collect();
-        assert_eq!(first, member_ids(&fake, EXCLUSION_GROUP_ID, from));
-        let delta_link = body["@odata.deltaLink"]
-            .as_str()
-            .expect("deltaLink")
-            .to_owned();
-        assert!(body.get("@odata.nextLink").is_none());
-
-        fake.set_day(to);
-        let (status, _, body) = get(&fake, &delta_link).await;
-        assert_eq!(status, StatusCode::OK);
-        let groups = body["value"].as_array().expect("value");
-        assert_eq!(groups.len(), 1, "only the group that changed: {body}");
-        assert_eq!(groups[0]["id"], EXCLUSION_GROUP_ID);
-        let (mut added, mut removed) = (BTreeSet::new(), BTreeSet::new());
-        for m in groups[0]["members@delta"]
-            .as_array()
-            .expect("members@delta")
-        {
-            let id = m["id"].as_str().expect("id").to_owned();
-            if m.get("@removed").is_some() {
-                assert_eq!(m["@removed"]["reason"], "deleted");
-                removed.insert(id);
-            } else {
-                added.insert(id);
-            }
-        }
-        let before = member_ids(&fake, EXCLUSION_GROUP_ID, from);
-        let after = member_ids(&fake, EXCLUSION_GROUP_ID, to);
-        assert_eq!(added, after.difference(&before).cloned().collect());
-        assert_eq!(removed, before.difference(&after).cloned().collect());
-        assert!(!added.is_empty() && !removed.is_empty());
-
-        // The first token is now 5 days old: still good. Past 7 days it is gone.
-        fake.set_day(from + DELTA_TOKEN_DAYS);
-        assert_eq!(get(&fake, &delta_link).await.0, StatusCode::OK);
-        fake.set_day(from + DELTA_TOKEN_DAYS + 1);
-        let (status, headers, body) = get(&fake, &delta_link).await;
-        assert_eq!(status, StatusCode::GONE);
-        assert_eq!(body["error"]["code"], "syncStateNotFound");
-        let restart = headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .expect("Location");
-        assert!(restart.contains("/v1.0/groups/delta?$filter="), "{restart}");
-        assert_eq!(fake.served().delta_expired, 1);
-
-        let bad = "/v1.0/groups/delta?$filter=displayName%20eq%20'x'";
-        assert_eq!(get(&fake, bad).await.0, StatusCode::BAD_REQUEST);
-    }
-
-    #[tokio::test]
     async fn audit_log_filtered_by_date_and_activity_newest_first() {
         let fake = fake();
         let story = fake.policy_story().clone();
@@ -1124,7 +814,7 @@ mod tests {
         }
     }
 
-    /// For each endpoint in turn (three policy, three group, one audit): refused with 403?
+    /// For each endpoint in turn (three policy, two group, one audit): refused with 403?
     async fn forbidden(fake: &FakeGraph, faults: Faults) -> Vec<bool> {
         fake.set_faults(faults);
         let uris = [
@@ -1133,7 +823,6 @@ mod tests {
             "/v1.0/identity/conditionalAccess/policies".to_owned(),
             format!("/v1.0/groups/{EXCLUSION_GROUP_ID}"),
             format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/members"),
-            "/v1.0/groups/delta?$select=members".to_owned(),
             "/v1.0/auditLogs/directoryAudits".to_owned(),
         ];
         let mut out = Vec::new();
@@ -1163,19 +852,10 @@ mod tests {
             deny_audit: audit,
             ..Faults::default()
         };
-        assert_eq!(
-            forbidden(&fake, faults(t, f, f)).await,
-            [t, t, t, f, f, f, f]
-        );
-        assert_eq!(
-            forbidden(&fake, faults(f, t, f)).await,
-            [f, f, f, t, t, t, f]
-        );
-        assert_eq!(
-            forbidden(&fake, faults(f, f, t)).await,
-            [f, f, f, f, f, f, t]
-        );
-        assert_eq!(forbidden(&fake, Faults::default()).await, [f; 7]);
+        assert_eq!(forbidden(&fake, faults(t, f, f)).await, [t, t, t, f, f, f]);
+        assert_eq!(forbidden(&fake, faults(f, t, f)).await, [f, f, f, t, t, f]);
+        assert_eq!(forbidden(&fake, faults(f, f, t)).await, [f, f, f, f, f, t]);
+        assert_eq!(forbidden(&fake, Faults::default()).await, [f; 6]);
     }
 
     #[test]
@@ -1189,19 +869,7 @@ mod tests {
     }
 
     #[test]
-    fn delta_tokens_round_trip_and_filters_parse() {
-        let state = DeltaState {
-            day: 12,
-            members: true,
-            ids: vec![EXCLUSION_GROUP_ID.to_owned()],
-        };
-        assert_eq!(DeltaState::from_token(&state.token()), Some(state));
-        assert_eq!(DeltaState::from_token("garbage"), None);
-        assert_eq!(
-            parse_id_filter("id eq 'a' or id eq 'b'"),
-            Some(vec!["a".to_owned(), "b".to_owned()])
-        );
-        assert_eq!(parse_id_filter("id eq 'a' and id eq 'b'"), None);
+    fn audit_filters_parse() {
         let f = AuditFilter::parse(
             "activityDateTime ge 2026-01-01T00:00:00Z and (activityDisplayName eq 'O''Brien' or category eq 'Policy')",
         )

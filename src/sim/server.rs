@@ -129,9 +129,6 @@ pub struct Served {
     /// `/groups/{id}` answers and `/groups/{id}/members` pages.
     pub group_requests: u32,
     pub member_pages: u32,
-    /// `/groups/delta` answers, and delta tokens refused as expired (410).
-    pub delta_pages: u32,
-    pub delta_expired: u32,
     pub audit_pages: u32,
 }
 

@@ -92,7 +92,7 @@ pub struct Page<T> {
     pub count: Option<u64>,
 }
 
-/// Graph's error body: `{"error": {"code", "message"}}`.
+/// Graph's error body: `{"error": {"code", "message", "innerError"}}`.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -103,6 +103,25 @@ pub struct ErrorDetail {
     pub code: String,
     #[serde(default)]
     pub message: String,
+    #[serde(
+        rename = "innerError",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inner_error: Option<InnerError>,
+}
+
+/// When and for which request Graph answered with an error (the ids Microsoft support asks
+/// for); the same ids come as the `request-id` and `client-request-id` headers.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct InnerError {
+    /// UTC, without a zone: `2026-01-01T12:00:00`.
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(rename = "request-id", default)]
+    pub request_id: Option<String>,
+    #[serde(rename = "client-request-id", default)]
+    pub client_request_id: Option<String>,
 }
 
 /// The token endpoint's error body (`AADSTS…` codes in `error_description`).

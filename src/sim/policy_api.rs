@@ -505,56 +505,14 @@ impl AuditFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::Faults;
     use crate::sim::policy::{
         ADD_MEMBER, CA_NO_PHONE_ID, CUSTOM_STRENGTH_ID, EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME,
         REMOVE_MEMBER, SSPR_GROUP_ID,
     };
-    use crate::sim::{FakeSettings, Faults, Tenant};
-    use axum::body::Body;
-    use axum::http::{Request, header};
-    use chrono::NaiveDate;
-    use serde_json::Value;
+    use crate::sim::server::testing::{fake, get, send};
+    use axum::http::header;
     use std::collections::BTreeSet;
-    use tower::ServiceExt as _;
-
-    const BASE: &str = "http://graph.sim.test";
-    const TOKEN: &str = "sim.test-token";
-
-    fn fake() -> FakeGraph {
-        let start = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
-        let fake = FakeGraph::new(
-            Tenant::generate(7, 1_000, 60, start),
-            FakeSettings::default(),
-        );
-        lock(&fake.inner.tokens)
-            .insert(TOKEN.to_owned(), Instant::now() + Duration::from_secs(3600));
-        fake
-    }
-
-    async fn send(
-        fake: &FakeGraph,
-        uri: &str,
-        token: Option<&str>,
-    ) -> (StatusCode, HeaderMap, Value) {
-        let path = uri.strip_prefix(BASE).unwrap_or(uri);
-        let mut req = Request::get(path).header(header::HOST, "graph.sim.test");
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let resp = fake
-            .router()
-            .oneshot(req.body(Body::empty()).expect("request"))
-            .await
-            .expect("answer");
-        let (parts, body) = resp.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (parts.status, parts.headers, json)
-    }
-
-    async fn get(fake: &FakeGraph, uri: &str) -> (StatusCode, HeaderMap, Value) {
-        send(fake, uri, Some(TOKEN)).await
-    }
 
     /// A query value percent-encoded.
     fn q(s: &str) -> String {
@@ -574,7 +532,7 @@ mod tests {
     async fn methods_policy_as_graph_sends_it() {
         let fake = fake();
         let tighten = fake.policy_story().key_days().tighten;
-        let (status, _, _) = send(&fake, "/v1.0/policies/authenticationMethodsPolicy", None).await;
+        let (status, _, _) = send(&fake, "/v1.0/policies/authenticationMethodsPolicy", &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
 
         fake.set_day(tighten - 1);

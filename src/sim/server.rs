@@ -1,6 +1,7 @@
 //! The simulated tenant over HTTP: a fake Graph (registration report and `/users`, with
 //! `@odata.nextLink` paging and bearer checks) and a fake token endpoint (client secret or
-//! signed client assertion), answering with Graph's documented status codes and error bodies.
+//! signed client assertion), answering with Graph's documented status codes and error bodies
+//! (`innerError` with the request's ids; `request-id` and `client-request-id` on every answer).
 //! The sign-in side (OpenID Connect) lives in [`super::idp`] on the same router, and the
 //! policy, group and audit endpoints in [`super::policy_api`].
 //! Faults can be switched at run time (`POST /_sim/faults`) to exercise the client.
@@ -9,14 +10,17 @@ use super::idp::{self, IdTokenFault, IdpState};
 use super::policy::PolicyStory;
 use super::policy_api;
 use super::tenant::Tenant;
-use crate::graph::model::{ErrorBody, ErrorDetail, Page, TokenErrorBody};
-use axum::extract::{Form, Path, Query, State};
+use crate::graph::model::{ErrorBody, ErrorDetail, InnerError, Page, TokenErrorBody};
+use axum::body::Body;
+use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -240,18 +244,22 @@ impl FakeGraph {
     }
 
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/{tenant}/oauth2/v2.0/token", post(token))
+        let graph = Router::new()
             .route(
                 "/v1.0/reports/authenticationMethods/userRegistrationDetails",
                 get(report),
             )
             .route("/v1.0/users", get(users))
+            .merge(policy_api::routes())
+            .route("/v1.0/{*rest}", any(unknown_segment))
+            .layer(middleware::from_fn(graph_envelope));
+        Router::new()
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
             .route("/_sim/state", get(state))
             .route("/_sim/day", post(set_day))
             .route("/_sim/faults", post(set_faults))
             .merge(idp::routes())
-            .merge(policy_api::routes())
+            .merge(graph)
             .with_state(self.clone())
     }
 
@@ -274,14 +282,81 @@ impl FakeGraph {
     }
 }
 
+/// Graph's headers naming a request: its own id, and the one the client chose.
+const REQUEST_ID: &str = "request-id";
+const CLIENT_REQUEST_ID: &str = "client-request-id";
+
+/// A Graph error still to be written: [`graph_envelope`] gives it its body, which carries the
+/// request's ids.
+#[derive(Debug, Clone)]
+struct GraphFault {
+    code: String,
+    message: String,
+}
+
+/// A Graph error answer: `{"error": {"code", "message", "innerError"}}`, the body written by
+/// [`graph_envelope`].
 pub(super) fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        },
-    };
-    (status, Json(body)).into_response()
+    let mut resp = status.into_response();
+    resp.extensions_mut().insert(GraphFault {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    });
+    resp
+}
+
+/// What Graph puts around every answer: a `request-id` of its own and the client's
+/// `client-request-id` (echoed, or made up when the client sent none) as headers, and on an
+/// error the same ids with the date as the body's `innerError`.
+async fn graph_envelope(request: Request, next: Next) -> Response {
+    let client_request_id = request
+        .headers()
+        .get(CLIENT_REQUEST_ID)
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .unwrap_or_else(new_id);
+    let request_id = new_id();
+    let mut resp = next.run(request).await;
+    if let Some(fault) = resp.extensions_mut().remove::<GraphFault>() {
+        let id = |v: &HeaderValue| v.to_str().ok().map(str::to_owned);
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: fault.code,
+                message: fault.message,
+                inner_error: Some(InnerError {
+                    date: Some(Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string()),
+                    request_id: id(&request_id),
+                    client_request_id: id(&client_request_id),
+                }),
+            },
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        *resp.body_mut() = Body::from(bytes);
+    }
+    let headers = resp.headers_mut();
+    headers.insert(REQUEST_ID, request_id);
+    headers.insert(CLIENT_REQUEST_ID, client_request_id);
+    resp
+}
+
+fn new_id() -> HeaderValue {
+    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"))
+}
+
+/// A Graph path the fake does not serve, refused as Graph refuses a segment it does not know
+/// (named by its last segment: the ones before it usually exist).
+async fn unknown_segment(Path(rest): Path<String>) -> Response {
+    let segment = rest.rsplit('/').find(|s| !s.is_empty()).unwrap_or_default();
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        &format!("Resource not found for the segment '{segment}'."),
+    )
 }
 
 pub(super) fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -839,4 +914,140 @@ async fn set_day(State(fake): State<FakeGraph>, Json(body): Json<DayBody>) -> Re
 async fn set_faults(State(fake): State<FakeGraph>, Json(faults): Json<Faults>) -> StatusCode {
     fake.set_faults(faults);
     StatusCode::NO_CONTENT
+}
+
+/// A fake with a valid token, and requests to its router without a socket, for the unit
+/// tests of the fake's endpoints.
+#[cfg(test)]
+pub(super) mod testing {
+    use super::*;
+    use tower::ServiceExt as _;
+
+    /// The host the test requests name, so nextLinks start with it.
+    pub const BASE: &str = "http://graph.sim.test";
+    pub const TOKEN: &str = "sim.test-token";
+
+    /// 1,000 people over 60 days, and [`TOKEN`] valid for an hour.
+    pub fn fake() -> FakeGraph {
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        let fake = FakeGraph::new(
+            Tenant::generate(7, 1_000, 60, start),
+            FakeSettings::default(),
+        );
+        lock(&fake.inner.tokens)
+            .insert(TOKEN.to_owned(), Instant::now() + Duration::from_secs(3600));
+        fake
+    }
+
+    /// A GET of `uri` (a path, or a nextLink under [`BASE`]) with these headers; the JSON
+    /// body, or `null` when it is not JSON.
+    pub async fn send(
+        fake: &FakeGraph,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let path = uri.strip_prefix(BASE).unwrap_or(uri);
+        let mut req = axum::http::Request::get(path).header(header::HOST, "graph.sim.test");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = fake
+            .router()
+            .oneshot(req.body(Body::empty()).expect("request"))
+            .await
+            .expect("answer");
+        let (parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (parts.status, parts.headers, json)
+    }
+
+    /// A GET with the valid token.
+    pub async fn get(fake: &FakeGraph, uri: &str) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let bearer = format!("Bearer {TOKEN}");
+        send(fake, uri, &[("authorization", &bearer)]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{fake, get, send};
+    use super::*;
+
+    fn header<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn errors_carry_the_request_ids_in_their_body_and_headers() {
+        let fake = fake();
+        let (status, headers, body) = send(
+            &fake,
+            "/v1.0/users",
+            &[("client-request-id", "0d3c1e4f-1111-4222-8333-944455556666")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(header(&headers, "content-type"), "application/json");
+        let error = &body["error"];
+        assert_eq!(error["code"], "InvalidAuthenticationToken");
+        assert_eq!(error["message"], "Access token is empty.");
+        let inner = &error["innerError"];
+        assert_eq!(
+            inner["client-request-id"], "0d3c1e4f-1111-4222-8333-944455556666",
+            "echoed"
+        );
+        assert_eq!(
+            header(&headers, "client-request-id"),
+            "0d3c1e4f-1111-4222-8333-944455556666"
+        );
+        let request_id = inner["request-id"].as_str().expect("request-id");
+        assert!(uuid::Uuid::parse_str(request_id).is_ok(), "{request_id}");
+        assert_eq!(header(&headers, "request-id"), request_id);
+        let date = inner["date"].as_str().expect("date");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S").is_ok(),
+            "{date}"
+        );
+
+        // Injected faults answer the same way.
+        fake.set_faults(Faults {
+            throttle: 1,
+            ..Faults::default()
+        });
+        let (status, headers, body) = get(&fake, "/v1.0/users").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&headers, "retry-after"), "1");
+        assert!(body["error"]["innerError"]["request-id"].is_string());
+    }
+
+    #[tokio::test]
+    async fn every_answer_has_a_request_id_and_a_client_request_id() {
+        let fake = fake();
+        let (status, headers, _) = get(&fake, "/v1.0/users?$top=1").await;
+        assert_eq!(status, StatusCode::OK);
+        for name in ["request-id", "client-request-id"] {
+            assert!(
+                uuid::Uuid::parse_str(header(&headers, name)).is_ok(),
+                "{name}: made up when the client sent none"
+            );
+        }
+        let (_, again, _) = get(&fake, "/v1.0/users?$top=1").await;
+        assert_ne!(header(&headers, "request-id"), header(&again, "request-id"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_segment_is_a_graph_error() {
+        let (status, headers, body) = get(&fake(), "/v1.0/groups/x/ownerz").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "BadRequest");
+        assert_eq!(
+            body["error"]["message"],
+            "Resource not found for the segment 'ownerz'."
+        );
+        assert!(headers.get("request-id").is_some());
+    }
 }

@@ -124,12 +124,25 @@ pub struct InnerError {
     pub client_request_id: Option<String>,
 }
 
-/// The token endpoint's error body (`AADSTS…` codes in `error_description`).
+/// The token endpoint's error body: the OAuth `error` and `error_description` (an `AADSTS…`
+/// code first, then trace lines), with Entra's additions.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct TokenErrorBody {
     pub error: String,
     #[serde(default)]
     pub error_description: String,
+    /// The `AADSTS` numbers, e.g. `[7000215]`.
+    #[serde(default)]
+    pub error_codes: Vec<u32>,
+    /// UTC as `2026-01-01 12:00:00Z`.
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub trace_id: Option<String>,
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    #[serde(default)]
+    pub error_uri: Option<String>,
 }
 
 /// `GET /policies/authenticationMethodsPolicy`: the tenant singleton with its method

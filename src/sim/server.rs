@@ -359,10 +359,27 @@ async fn unknown_segment(Path(rest): Path<String>) -> Response {
     )
 }
 
+/// The token endpoint's refusal as Entra words it: the `AADSTS` code from the description in
+/// `error_codes` and `error_uri`, and the trace id, correlation id and time both as fields and
+/// as lines after the description.
 pub(super) fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let code = description
+        .strip_prefix("AADSTS")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse::<u32>().ok());
+    let trace_id = uuid::Uuid::new_v4().to_string();
+    let correlation_id = uuid::Uuid::new_v4().to_string();
+    let timestamp = Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
     let body = TokenErrorBody {
         error: error.to_owned(),
-        error_description: description.to_owned(),
+        error_description: format!(
+            "{description}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
+        ),
+        error_codes: code.into_iter().collect(),
+        error_uri: code.map(|c| format!("https://login.microsoftonline.com/error?code={c}")),
+        timestamp: Some(timestamp),
+        trace_id: Some(trace_id),
+        correlation_id: Some(correlation_id),
     };
     (status, Json(body)).into_response()
 }

@@ -30,6 +30,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// The MFA exclusion group: people who may still use SMS while everyone else moves on.
 pub const EXCLUSION_GROUP_ID: &str = "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
@@ -287,6 +288,9 @@ impl PolicyStory {
                 .find(|(_, s)| matches!(s, Step::Join(n) if *n == slot))
                 .map_or(0, |(pct, _)| story_day(tenant.days, *pct))
         };
+        // Who is phone-only on which day, worked out once: a small tenant is drawn from many
+        // times over.
+        let mut phone_only_on: HashMap<(usize, u32), bool> = HashMap::new();
         for slot in 0..slot_count {
             let day = first_join(slot);
             if steady.is_empty() {
@@ -294,7 +298,12 @@ impl PolicyStory {
             }
             for _ in 0..DRAW_TRIES {
                 let i = steady[rng.random_range(0..steady.len())];
-                if !slots.contains(&Some(i)) && !admins.contains(&i) && phone_only(tenant, i, day) {
+                if !slots.contains(&Some(i))
+                    && !admins.contains(&i)
+                    && *phone_only_on
+                        .entry((i, day))
+                        .or_insert_with(|| phone_only(tenant, i, day))
+                {
                     slots[slot] = Some(i);
                     break;
                 }

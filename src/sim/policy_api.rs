@@ -14,7 +14,10 @@
 //! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults.
 
 use super::policy::{Member, PolicyStory};
-use super::server::{FakeGraph, admit, bad_skiptoken, base_url, graph_error, json_bytes, lock};
+use super::server::{
+    FakeGraph, Paged, admit, bad_skiptoken, base_url, graph_error, json_bytes, lock, page_start,
+    query_value, skiptoken,
+};
 use crate::graph::model::{DirectoryAudit, DirectoryObject, Page};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -180,21 +183,6 @@ fn page_size(q: &HashMap<String, String>) -> Result<usize, String> {
     }
 }
 
-/// The day and offset of a `$skiptoken` we issued (`{day}.{offset}`); the current day from
-/// the start without one.
-fn position(fake: &FakeGraph, q: &HashMap<String, String>) -> Option<(u32, usize)> {
-    let Some(token) = q.get("$skiptoken") else {
-        return Some((fake.day(), 0));
-    };
-    let (day, offset) = token.split_once('.')?;
-    Some((day.parse().ok()?, offset.parse().ok()?))
-}
-
-/// Query parameters percent-encoded for a nextLink.
-fn encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 fn user_object(m: &Member) -> DirectoryObject {
     DirectoryObject {
         odata_type: "#microsoft.graph.user".to_owned(),
@@ -217,7 +205,7 @@ async fn group_members(
         Ok(top) => top,
         Err(message) => return unsupported(&message),
     };
-    let Some((day, from)) = position(&fake, &q) else {
+    let Some((day, from)) = page_start(&fake, &q, Paged::Members) else {
         return bad_skiptoken();
     };
     // `$select` is tolerated: members always carry id, displayName and userPrincipalName.
@@ -233,12 +221,13 @@ async fn group_members(
     let next = from + value.len();
     let select = q
         .get("$select")
-        .map(|s| format!("$select={}&", encode(s)))
+        .map(|s| format!("$select={}&", query_value(s)))
         .unwrap_or_default();
     let next_link = (next < members.len()).then(|| {
         format!(
-            "{}/v1.0/groups/{id}/members?{select}$top={top}&$skiptoken={day}.{next}",
-            base_url(&headers)
+            "{}/v1.0/groups/{id}/members?{select}$top={top}&$skiptoken={}",
+            base_url(&headers),
+            query_value(&skiptoken(Paged::Members, day, next))
         )
     });
     lock(&fake.inner.served).member_pages += 1;
@@ -275,7 +264,7 @@ async fn directory_audits(
         Ok(top) => top,
         Err(message) => return unsupported(&message),
     };
-    let Some((day, from)) = position(&fake, &q) else {
+    let Some((day, from)) = page_start(&fake, &q, Paged::Audit) else {
         return bad_skiptoken();
     };
     let mut entries: Vec<DirectoryAudit> = story(&fake)
@@ -292,13 +281,14 @@ async fn directory_audits(
     let mut carried = String::new();
     for key in ["$filter", "$orderby"] {
         if let Some(v) = q.get(key) {
-            carried.push_str(&format!("{key}={}&", encode(v)));
+            carried.push_str(&format!("{key}={}&", query_value(v)));
         }
     }
     let next_link = (next < total).then(|| {
         format!(
-            "{}/v1.0/auditLogs/directoryAudits?{carried}$top={top}&$skiptoken={day}.{next}",
-            base_url(&headers)
+            "{}/v1.0/auditLogs/directoryAudits?{carried}$top={top}&$skiptoken={}",
+            base_url(&headers),
+            query_value(&skiptoken(Paged::Audit, day, next))
         )
     });
     lock(&fake.inner.served).audit_pages += 1;
@@ -516,7 +506,7 @@ mod tests {
 
     /// A query value percent-encoded.
     fn q(s: &str) -> String {
-        encode(s)
+        query_value(s)
     }
 
     fn member_ids(fake: &FakeGraph, group: &str, day: u32) -> BTreeSet<String> {

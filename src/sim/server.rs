@@ -688,15 +688,58 @@ pub(super) async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Respo
     Some(resp)
 }
 
-/// Where a page starts: the day being paged and the next person's index, from the
-/// `$skiptoken` of a nextLink (the current day from the start without one); `None` for a
-/// token we did not issue.
-fn page_position(fake: &FakeGraph, q: &HashMap<String, String>) -> Option<(u32, usize)> {
+/// The collection a `$skiptoken` pages: a token of one is refused by the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Paged {
+    Report = 1,
+    Users = 2,
+    Members = 3,
+    Audit = 4,
+}
+
+/// The first bytes of every skiptoken; in base64 they read `+/`.
+const SKIPTOKEN_MAGIC: [u8; 2] = [0xFB, 0xFF];
+
+/// An opaque `$skiptoken` for the page of `paged` that starts at `offset` on `day`: standard
+/// base64 of 11 bytes, so it holds `+`, `/` and an `=` of padding as Graph's tokens do, must
+/// be percent-encoded in a nextLink ([`query_value`]), and comes back unreadable from a client
+/// that decodes or re-encodes the link on the way.
+pub(super) fn skiptoken(paged: Paged, day: u32, offset: usize) -> String {
+    let mut bytes = Vec::with_capacity(11);
+    bytes.extend_from_slice(&SKIPTOKEN_MAGIC);
+    bytes.push(paged as u8);
+    bytes.extend_from_slice(&day.to_be_bytes());
+    bytes.extend_from_slice(&u32::try_from(offset).unwrap_or(u32::MAX).to_be_bytes());
+    STANDARD.encode(bytes)
+}
+
+/// Where a page of `paged` starts: the day being paged and the offset, from the `$skiptoken`
+/// of a nextLink (the current day from the start without one); `None` for a token we did not
+/// issue for this collection.
+pub(super) fn page_start(
+    fake: &FakeGraph,
+    q: &HashMap<String, String>,
+    paged: Paged,
+) -> Option<(u32, usize)> {
     let Some(token) = q.get("$skiptoken") else {
         return Some((fake.day(), 0));
     };
-    let (day, index) = token.split_once('.')?;
-    Some((day.parse().ok()?, index.parse().ok()?))
+    let bytes = STANDARD.decode(token).ok()?;
+    let (head, rest) = bytes.split_first_chunk::<3>()?;
+    if head[..2] != SKIPTOKEN_MAGIC || head[2] != paged as u8 {
+        return None;
+    }
+    let (day, rest) = rest.split_first_chunk::<4>()?;
+    let offset: [u8; 4] = rest.try_into().ok()?;
+    Some((
+        u32::from_be_bytes(*day),
+        usize::try_from(u32::from_be_bytes(offset)).ok()?,
+    ))
+}
+
+/// A query value percent-encoded for a nextLink (`+`, `/`, `=`, `,`, spaces…).
+pub(super) fn query_value(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 pub(super) fn bad_skiptoken() -> Response {
@@ -765,7 +808,7 @@ async fn report(
     if faults.deny_report {
         return permission_denied();
     }
-    let Some((day, from)) = page_position(&fake, &q) else {
+    let Some((day, from)) = page_start(&fake, &q, Paged::Report) else {
         return bad_skiptoken();
     };
     let size = fake.inner.settings.report_page_size.max(1);
@@ -779,8 +822,9 @@ async fn report(
     }
     let next_link = next.map(|i| {
         format!(
-            "{}/v1.0/reports/authenticationMethods/userRegistrationDetails?$skiptoken={day}.{i}",
-            base_url(&headers)
+            "{}/v1.0/reports/authenticationMethods/userRegistrationDetails?$skiptoken={}",
+            base_url(&headers),
+            query_value(&skiptoken(Paged::Report, day, i))
         )
     });
     lock(&fake.inner.served).report_pages += 1;
@@ -852,7 +896,7 @@ async fn users(
             );
         }
     }
-    let Some((day, from)) = page_position(&fake, &q) else {
+    let Some((day, from)) = page_start(&fake, &q, Paged::Users) else {
         return bad_skiptoken();
     };
     let tenant = fake.tenant();
@@ -870,8 +914,9 @@ async fn users(
     let count_param = if count { "$count=true&" } else { "" };
     let next_link = next.map(|i| {
         format!(
-            "{}/v1.0/users?{select}$top={top}&{count_param}$skiptoken={day}.{i}",
-            base_url(&headers)
+            "{}/v1.0/users?{select}$top={top}&{count_param}$skiptoken={}",
+            base_url(&headers),
+            query_value(&skiptoken(Paged::Users, day, i))
         )
     });
     lock(&fake.inner.served).users_pages += 1;
@@ -1054,6 +1099,83 @@ mod tests {
         }
         let (_, again, _) = get(&fake, "/v1.0/users?$top=1").await;
         assert_ne!(header(&headers, "request-id"), header(&again, "request-id"));
+    }
+
+    #[test]
+    fn skiptokens_need_percent_encoding_and_round_trip() {
+        let fake = fake();
+        let token = skiptoken(Paged::Users, 12, 3_456);
+        assert!(
+            token.contains('+') && token.contains('/') && token.ends_with('='),
+            "{token}"
+        );
+        let encoded = query_value(&token);
+        assert!(
+            encoded.contains("%2B") && encoded.contains("%2F") && encoded.contains("%3D"),
+            "{encoded}"
+        );
+        let query = |t: &str| HashMap::from([("$skiptoken".to_owned(), t.to_owned())]);
+        assert_eq!(
+            page_start(&fake, &query(&token), Paged::Users),
+            Some((12, 3_456))
+        );
+        // Another collection's token, and the token as a client that decoded `+` would send it.
+        assert_eq!(page_start(&fake, &query(&token), Paged::Report), None);
+        assert_eq!(
+            page_start(&fake, &query(&token.replace('+', " ")), Paged::Users),
+            None
+        );
+        assert_eq!(page_start(&fake, &query("12.3456"), Paged::Users), None);
+        assert_eq!(
+            page_start(&fake, &HashMap::new(), Paged::Users),
+            Some((fake.day(), 0))
+        );
+    }
+
+    #[tokio::test]
+    async fn next_links_work_as_sent_and_fail_when_mangled() {
+        let fake = fake();
+        let mut uri = "/v1.0/users?$select=id,displayName&$top=300".to_owned();
+        let mut ids = Vec::new();
+        let mut links = Vec::new();
+        loop {
+            let (status, _, body) = get(&fake, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+            for u in body["value"].as_array().expect("value") {
+                ids.push(u["id"].as_str().expect("id").to_owned());
+            }
+            let Some(next) = body["@odata.nextLink"].as_str() else {
+                break;
+            };
+            assert!(next.starts_with(testing::BASE), "{next}");
+            links.push(next.to_owned());
+            uri = next.to_owned();
+        }
+        let expected: Vec<String> = fake
+            .tenant()
+            .directory(fake.day())
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(ids, expected);
+        assert!(links.len() >= 2, "paged");
+
+        let link = &links[0];
+        assert!(link.contains("$skiptoken=%2B%2F"), "{link}");
+        for mangled in [
+            // Decoded before sending: `+` arrives as a space.
+            link.replace("%2B", "+")
+                .replace("%2F", "/")
+                .replace("%3D", "="),
+            // Encoded once more.
+            link.replace('%', "%25"),
+            // The token cut short.
+            link.replace("%3D", ""),
+        ] {
+            let (status, _, body) = get(&fake, &mangled).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{mangled}");
+            assert_eq!(body["error"]["code"], "Request_BadRequest");
+        }
     }
 
     #[tokio::test]

@@ -77,19 +77,26 @@ pub const USER_SELECT: &str = "id,userPrincipalName,displayName,department,compa
 /// A page of a Graph collection.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct Page<T> {
-    pub value: Vec<T>,
+    /// What the page holds, as a metadata URL: `…/v1.0/$metadata#users(id,displayName)`.
     #[serde(
-        rename = "@odata.nextLink",
+        rename = "@odata.context",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub next_link: Option<String>,
+    pub context: Option<String>,
     #[serde(
         rename = "@odata.count",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub count: Option<u64>,
+    #[serde(
+        rename = "@odata.nextLink",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_link: Option<String>,
+    pub value: Vec<T>,
 }
 
 /// Graph's error body: `{"error": {"code", "message", "innerError"}}`.

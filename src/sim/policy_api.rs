@@ -15,8 +15,8 @@
 
 use super::policy::{Member, PolicyStory};
 use super::server::{
-    FakeGraph, Paged, admit, bad_skiptoken, base_url, graph_error, json_bytes, lock, page_start,
-    query_value, skiptoken,
+    FakeGraph, Paged, admit, bad_skiptoken, base_url, context, graph_error, json_bytes, lock,
+    page_start, query_value, skiptoken,
 };
 use crate::graph::model::{DirectoryAudit, DirectoryObject, Page};
 use axum::Router;
@@ -26,6 +26,7 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -57,12 +58,47 @@ pub(super) fn routes() -> Router<FakeGraph> {
 fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => json_bytes(body),
-        Err(e) => graph_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "generalException",
-            &e.to_string(),
-        ),
+        Err(e) => internal_error(&e),
     }
+}
+
+fn internal_error(e: &serde_json::Error) -> Response {
+    graph_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "generalException",
+        &e.to_string(),
+    )
+}
+
+/// One entity (`what` as its `@odata.context` names it, e.g. `groups/$entity`), its context
+/// first as Graph sends it.
+fn entity<T: Serialize>(headers: &HeaderMap, what: &str, value: &T) -> Response {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(mut fields)) => {
+            fields.insert(
+                "@odata.context".to_owned(),
+                Value::String(context(headers, what)),
+            );
+            json(&fields)
+        }
+        Ok(other) => json(&other),
+        Err(e) => internal_error(&e),
+    }
+}
+
+/// A page of a collection (`what` as its `@odata.context` names it).
+fn page<T: Serialize>(
+    headers: &HeaderMap,
+    what: &str,
+    value: Vec<T>,
+    next_link: Option<String>,
+) -> Response {
+    json(&Page {
+        context: Some(context(headers, what)),
+        count: None,
+        next_link,
+        value,
+    })
 }
 
 fn unsupported(message: &str) -> Response {
@@ -78,9 +114,10 @@ async fn methods_policy(State(fake): State<FakeGraph>, headers: HeaderMap) -> Re
         return refused;
     }
     lock(&fake.inner.served).methods_policy_requests += 1;
+    let what = "policies/authenticationMethodsPolicy/$entity";
     match fake.policy_override().methods {
-        Some(m) => json(&m),
-        None => json(&story(&fake).methods_policy(fake.day())),
+        Some(m) => entity(&headers, what, &m),
+        None => entity(&headers, what, &story(&fake).methods_policy(fake.day())),
     }
 }
 
@@ -107,11 +144,12 @@ async fn strength_policies(
         value.retain(|p| p.policy_type.eq_ignore_ascii_case(kind));
     }
     lock(&fake.inner.served).strength_requests += 1;
-    json(&Page {
+    page(
+        &headers,
+        "policies/authenticationStrengthPolicies",
         value,
-        next_link: None,
-        count: None,
-    })
+        None,
+    )
 }
 
 async fn conditional_access(State(fake): State<FakeGraph>, headers: HeaderMap) -> Response {
@@ -134,14 +172,11 @@ async fn conditional_access(State(fake): State<FakeGraph>, headers: HeaderMap) -
         );
     }
     lock(&fake.inner.served).conditional_access_requests += 1;
-    json(&Page {
-        value: fake
-            .policy_override()
-            .conditional_access
-            .unwrap_or_else(|| story(&fake).conditional_access(fake.day())),
-        next_link: None,
-        count: None,
-    })
+    let value = fake
+        .policy_override()
+        .conditional_access
+        .unwrap_or_else(|| story(&fake).conditional_access(fake.day()));
+    page(&headers, "identity/conditionalAccess/policies", value, None)
 }
 
 fn group_not_found(id: &str) -> Response {
@@ -167,7 +202,7 @@ async fn group(
         return group_not_found(&id);
     };
     lock(&fake.inner.served).group_requests += 1;
-    json(&group.to_graph(story.start()))
+    entity(&headers, "groups/$entity", &group.to_graph(story.start()))
 }
 
 /// `$top` as Graph reads it: 1 to 999, [`DEFAULT_PAGE_SIZE`] when absent.
@@ -231,11 +266,7 @@ async fn group_members(
         )
     });
     lock(&fake.inner.served).member_pages += 1;
-    json(&Page {
-        value,
-        next_link,
-        count: None,
-    })
+    page(&headers, "directoryObjects", value, next_link)
 }
 
 async fn directory_audits(
@@ -292,11 +323,7 @@ async fn directory_audits(
         )
     });
     lock(&fake.inner.served).audit_pages += 1;
-    json(&Page {
-        value,
-        next_link,
-        count: None,
-    })
+    page(&headers, "auditLogs/directoryAudits", value, next_link)
 }
 
 /// The directory-audit `$filter` forms the fake understands: comparisons on
@@ -759,6 +786,51 @@ mod tests {
         ] {
             let uri = format!("/v1.0/auditLogs/directoryAudits?$filter={}", q(bad));
             assert_eq!(get(&fake, &uri).await.0, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_answer_says_what_it_holds() {
+        let fake = fake();
+        let metadata = "http://graph.sim.test/v1.0/$metadata#";
+        for (uri, what) in [
+            (
+                "/v1.0/reports/authenticationMethods/userRegistrationDetails".to_owned(),
+                "reports/authenticationMethods/userRegistrationDetails",
+            ),
+            ("/v1.0/users".to_owned(), "users"),
+            (
+                "/v1.0/users?$select=id,displayName".to_owned(),
+                "users(id,displayName)",
+            ),
+            (
+                "/v1.0/policies/authenticationMethodsPolicy".to_owned(),
+                "policies/authenticationMethodsPolicy/$entity",
+            ),
+            (
+                "/v1.0/policies/authenticationStrengthPolicies".to_owned(),
+                "policies/authenticationStrengthPolicies",
+            ),
+            (
+                "/v1.0/identity/conditionalAccess/policies".to_owned(),
+                "identity/conditionalAccess/policies",
+            ),
+            (
+                format!("/v1.0/groups/{EXCLUSION_GROUP_ID}"),
+                "groups/$entity",
+            ),
+            (
+                format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/members"),
+                "directoryObjects",
+            ),
+            (
+                "/v1.0/auditLogs/directoryAudits".to_owned(),
+                "auditLogs/directoryAudits",
+            ),
+        ] {
+            let (status, _, body) = get(&fake, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert_eq!(body["@odata.context"], format!("{metadata}{what}"), "{uri}");
         }
     }
 

@@ -759,6 +759,12 @@ pub(super) fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// The `@odata.context` of an answer: the metadata URL under the base the client used, then
+/// what the answer holds (`users(id,displayName)`, `groups/$entity`, …).
+pub(super) fn context(headers: &HeaderMap, what: &str) -> String {
+    format!("{}/v1.0/$metadata#{what}", base_url(headers))
+}
+
 /// Rows from person `from` on, up to `size`; the index to continue from if any remain.
 fn collect_page<T>(
     tenant: &Tenant,
@@ -829,9 +835,13 @@ async fn report(
     });
     lock(&fake.inner.served).report_pages += 1;
     let page = Page {
-        value,
-        next_link,
+        context: Some(context(
+            &headers,
+            "reports/authenticationMethods/userRegistrationDetails",
+        )),
         count: None,
+        next_link,
+        value,
     };
     let mut body = match serde_json::to_vec(&page) {
         Ok(b) => b,
@@ -920,10 +930,15 @@ async fn users(
         )
     });
     lock(&fake.inner.served).users_pages += 1;
+    let what = match q.get("$select") {
+        Some(s) => format!("users({s})"),
+        None => "users".to_owned(),
+    };
     match serde_json::to_vec(&Page {
-        value,
-        next_link,
+        context: Some(context(&headers, &what)),
         count: total,
+        next_link,
+        value,
     }) {
         Ok(b) => json_bytes(b),
         Err(e) => graph_error(

@@ -16,7 +16,7 @@
 use super::policy::{Member, PolicyStory};
 use super::server::{
     FakeGraph, Paged, admit, bad_skiptoken, base_url, context, graph_error, json_bytes, lock,
-    page_start, query_value, skiptoken,
+    page_start, query_value, selection, skiptoken,
 };
 use crate::graph::model::{DirectoryAudit, DirectoryObject, Page};
 use axum::Router;
@@ -193,6 +193,7 @@ async fn group(
     State(fake): State<FakeGraph>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Some(refused) = admit(&fake, &headers, |f| f.deny_group_members).await {
         return refused;
@@ -201,8 +202,63 @@ async fn group(
     let Some(group) = story.group(&id) else {
         return group_not_found(&id);
     };
+    let select = match selection(
+        q.get("$select"),
+        GROUP_PROPERTIES,
+        "Microsoft.DirectoryServices.Group",
+    ) {
+        Ok(select) => select,
+        Err(refused) => return refused,
+    };
     lock(&fake.inner.served).group_requests += 1;
-    entity(&headers, "groups/$entity", &group.to_graph(story.start()))
+    let body = match serde_json::to_value(group.to_graph(story.start())) {
+        Ok(body) => projected(body, select.as_deref()),
+        Err(e) => return internal_error(&e),
+    };
+    let what = match &select {
+        Some(s) => format!("groups({})/$entity", s.join(",")),
+        None => "groups/$entity".to_owned(),
+    };
+    entity(&headers, &what, &body)
+}
+
+/// The group properties the fake holds (`$select` of any other is Graph's 400).
+const GROUP_PROPERTIES: &[&str] = &[
+    "createdDateTime",
+    "description",
+    "displayName",
+    "groupTypes",
+    "id",
+    "mailEnabled",
+    "mailNickname",
+    "securityEnabled",
+];
+
+/// The properties the fake holds for a group's members: a user's names, a group's own.
+const MEMBER_PROPERTIES: &[&str] = &[
+    "createdDateTime",
+    "description",
+    "displayName",
+    "groupTypes",
+    "id",
+    "mailEnabled",
+    "mailNickname",
+    "securityEnabled",
+    "userPrincipalName",
+];
+
+/// An object's JSON with only the properties asked for (and its `@odata.type`, which Graph
+/// always sends for directory objects); all of it without `$select`.
+fn projected(value: Value, properties: Option<&[&str]>) -> Value {
+    match (value, properties) {
+        (Value::Object(fields), Some(properties)) => Value::Object(
+            fields
+                .into_iter()
+                .filter(|(k, _)| k == "@odata.type" || properties.contains(&k.as_str()))
+                .collect(),
+        ),
+        (value, _) => value,
+    }
 }
 
 /// `$top` as Graph reads it: 1 to 999, [`DEFAULT_PAGE_SIZE`] when absent.
@@ -243,30 +299,43 @@ async fn group_members(
     let Some((day, from)) = page_start(&fake, &q, Paged::Members) else {
         return bad_skiptoken();
     };
-    // `$select` is tolerated: members always carry id, displayName and userPrincipalName.
+    let select = match selection(
+        q.get("$select"),
+        MEMBER_PROPERTIES,
+        "Microsoft.DirectoryServices.DirectoryObject",
+    ) {
+        Ok(select) => select,
+        Err(refused) => return refused,
+    };
     let Some(members) = story(&fake).members(&id, day) else {
         return group_not_found(&id);
     };
-    let value: Vec<DirectoryObject> = members
-        .iter()
-        .skip(from)
-        .take(top)
-        .map(user_object)
-        .collect();
+    let mut value = Vec::new();
+    for m in members.iter().skip(from).take(top) {
+        match serde_json::to_value(user_object(m)) {
+            Ok(object) => value.push(projected(object, select.as_deref())),
+            Err(e) => return internal_error(&e),
+        }
+    }
     let next = from + value.len();
-    let select = q
-        .get("$select")
-        .map(|s| format!("$select={}&", query_value(s)))
+    let listed = select.as_ref().map(|s| s.join(","));
+    let select_param = listed
+        .as_ref()
+        .map(|s| format!("$select={s}&"))
         .unwrap_or_default();
     let next_link = (next < members.len()).then(|| {
         format!(
-            "{}/v1.0/groups/{id}/members?{select}$top={top}&$skiptoken={}",
+            "{}/v1.0/groups/{id}/members?{select_param}$top={top}&$skiptoken={}",
             base_url(&headers),
             query_value(&skiptoken(Paged::Members, day, next))
         )
     });
     lock(&fake.inner.served).member_pages += 1;
-    page(&headers, "directoryObjects", value, next_link)
+    let what = match &listed {
+        Some(s) => format!("directoryObjects({s})"),
+        None => "directoryObjects".to_owned(),
+    };
+    page(&headers, &what, value, next_link)
 }
 
 async fn directory_audits(
@@ -687,6 +756,28 @@ mod tests {
         assert_eq!(body["displayName"], EXCLUSION_GROUP_NAME);
         assert_eq!(body["securityEnabled"], true);
         assert_eq!(body["mailEnabled"], false);
+
+        let uri = format!("/v1.0/groups/{EXCLUSION_GROUP_ID}?$select=id,DisplayName");
+        let (status, _, body) = get(&fake, &uri).await;
+        assert_eq!(status, StatusCode::OK);
+        let keys: BTreeSet<&str> = body
+            .as_object()
+            .expect("group")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["@odata.context", "displayName", "id"]),
+            "only what was selected, in Graph's spelling"
+        );
+        let uri = format!("/v1.0/groups/{EXCLUSION_GROUP_ID}?$select=id,members");
+        let (status, _, body) = get(&fake, &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["error"]["message"],
+            "Could not find a property named 'members' on type 'Microsoft.DirectoryServices.Group'."
+        );
 
         let (status, _, body) = get(
             &fake,

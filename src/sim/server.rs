@@ -9,8 +9,10 @@
 use super::idp::{self, IdTokenFault, IdpState};
 use super::policy::PolicyStory;
 use super::policy_api;
-use super::tenant::Tenant;
-use crate::graph::model::{ErrorBody, ErrorDetail, InnerError, Page, TokenErrorBody};
+use super::tenant::{Person, Tenant};
+use crate::graph::model::{
+    DirectoryUser, ErrorBody, ErrorDetail, InnerError, Page, TokenErrorBody,
+};
 use axum::body::Body;
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -21,9 +23,10 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -859,6 +862,108 @@ async fn report(
     json_bytes(body)
 }
 
+/// The user properties the fake holds, by their Graph names. `$select` of any other is refused
+/// as Graph refuses a property it does not know, so one the real user resource has but the
+/// fake lacks must be added here (and to [`UserView`]) before a client may select it.
+const USER_PROPERTIES: &[&str] = &[
+    "accountEnabled",
+    "businessPhones",
+    "companyName",
+    "department",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "usageLocation",
+    "userPrincipalName",
+    "userType",
+];
+
+/// Graph's default property set of a user, all `/users` answers without `$select`: no
+/// `department`, `usageLocation`, `accountEnabled`, `companyName` or `userType`.
+const DEFAULT_USER_PROPERTIES: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+];
+
+/// The properties a `$select` names, in Graph's spelling (matched regardless of case, each
+/// once); `None` without `$select`. A name not in `known` is Graph's 400 for `type_name`.
+pub(super) fn selection(
+    select: Option<&String>,
+    known: &[&'static str],
+    type_name: &str,
+) -> Result<Option<Vec<&'static str>>, Response> {
+    let Some(select) = select else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for name in select.split(',').map(str::trim) {
+        let Some(&property) = known.iter().find(|k| k.eq_ignore_ascii_case(name)) else {
+            return Err(graph_error(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                &format!("Could not find a property named '{name}' on type '{type_name}'."),
+            ));
+        };
+        if !out.contains(&property) {
+            out.push(property);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// A user's entry with only the properties asked for, written without copying them: the row
+/// phoneless selects from, and the person for the rest (`businessPhones` and `mobilePhone`
+/// are always empty here).
+struct UserView<'a> {
+    row: &'a DirectoryUser,
+    person: &'a Person,
+    properties: &'a [&'static str],
+}
+
+impl Serialize for UserView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (p, r) = (self.person, self.row);
+        let mut map = serializer.serialize_map(Some(self.properties.len()))?;
+        for &name in self.properties {
+            match name {
+                "accountEnabled" => map.serialize_entry(name, &r.account_enabled)?,
+                "businessPhones" => map.serialize_entry(name, &[] as &[&str])?,
+                "companyName" => map.serialize_entry(name, &r.company_name)?,
+                "department" => map.serialize_entry(name, &r.department)?,
+                "displayName" => map.serialize_entry(name, &r.display_name)?,
+                "givenName" => map.serialize_entry(name, &p.given_name)?,
+                "id" => map.serialize_entry(name, &r.id)?,
+                "jobTitle" => map.serialize_entry(name, &r.job_title)?,
+                "mail" => map.serialize_entry(name, &p.mail())?,
+                "mobilePhone" => map.serialize_entry(name, &None::<&str>)?,
+                "officeLocation" => map.serialize_entry(name, &r.office_location)?,
+                "preferredLanguage" => map.serialize_entry(name, &p.preferred_language())?,
+                "surname" => map.serialize_entry(name, &p.surname)?,
+                "usageLocation" => map.serialize_entry(name, &r.usage_location)?,
+                "userPrincipalName" => map.serialize_entry(name, &r.user_principal_name)?,
+                "userType" => map.serialize_entry(name, &r.user_type)?,
+                _ => {}
+            }
+        }
+        map.end()
+    }
+}
+
 async fn users(
     State(fake): State<FakeGraph>,
     headers: HeaderMap,
@@ -894,43 +999,51 @@ async fn users(
             "$count is only supported with the ConsistencyLevel:eventual header.",
         );
     }
-    if let Some(select) = q.get("$select") {
-        let known: HashSet<&str> = crate::graph::model::USER_SELECT.split(',').collect();
-        if let Some(bad) = select.split(',').find(|f| !known.contains(f.trim())) {
-            return graph_error(
-                StatusCode::BAD_REQUEST,
-                "Request_BadRequest",
-                &format!(
-                    "Could not find a property named '{bad}' on type 'Microsoft.DirectoryServices.User'."
-                ),
-            );
-        }
-    }
+    let select = match selection(
+        q.get("$select"),
+        USER_PROPERTIES,
+        "Microsoft.DirectoryServices.User",
+    ) {
+        Ok(select) => select,
+        Err(refused) => return refused,
+    };
+    let properties = select.as_deref().unwrap_or(DEFAULT_USER_PROPERTIES);
     let Some((day, from)) = page_start(&fake, &q, Paged::Users) else {
         return bad_skiptoken();
     };
     let tenant = fake.tenant();
-    let (value, next) = collect_page(tenant, from, top, |i| tenant.directory_row(i, day));
+    let (rows, next) = collect_page(tenant, from, top, |i| {
+        Some((tenant.directory_row(i, day)?, &tenant.people[i]))
+    });
+    let value: Vec<UserView<'_>> = rows
+        .iter()
+        .map(|(row, person)| UserView {
+            row,
+            person,
+            properties,
+        })
+        .collect();
     // @odata.count comes on the first page only.
     let total = (count && from == 0).then(|| {
         (0..tenant.people.len())
             .filter(|i| tenant.directory_row(*i, day).is_some())
             .count() as u64
     });
-    let select = q
-        .get("$select")
+    let listed = select.as_ref().map(|s| s.join(","));
+    let select_param = listed
+        .as_ref()
         .map(|s| format!("$select={s}&"))
         .unwrap_or_default();
     let count_param = if count { "$count=true&" } else { "" };
     let next_link = next.map(|i| {
         format!(
-            "{}/v1.0/users?{select}$top={top}&{count_param}$skiptoken={}",
+            "{}/v1.0/users?{select_param}$top={top}&{count_param}$skiptoken={}",
             base_url(&headers),
             query_value(&skiptoken(Paged::Users, day, i))
         )
     });
     lock(&fake.inner.served).users_pages += 1;
-    let what = match q.get("$select") {
+    let what = match &listed {
         Some(s) => format!("users({s})"),
         None => "users".to_owned(),
     };
@@ -1050,6 +1163,7 @@ pub(super) mod testing {
 mod tests {
     use super::testing::{fake, get, send};
     use super::*;
+    use crate::graph::model::USER_SELECT;
 
     fn header<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
         headers
@@ -1191,6 +1305,68 @@ mod tests {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{mangled}");
             assert_eq!(body["error"]["code"], "Request_BadRequest");
         }
+    }
+
+    /// The property names of each user of a `/users` page.
+    async fn user_keys(fake: &FakeGraph, uri: &str) -> Vec<Vec<String>> {
+        let (status, _, body) = get(fake, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        body["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .map(|u| u.as_object().expect("user").keys().cloned().collect())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn users_without_select_get_graphs_default_properties_only() {
+        let fake = fake();
+        let mut default: Vec<String> = DEFAULT_USER_PROPERTIES
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        default.sort();
+        let rows = user_keys(&fake, "/v1.0/users?$top=50").await;
+        assert_eq!(rows.len(), 50);
+        for keys in rows {
+            assert_eq!(keys, default);
+        }
+        let (_, _, body) = get(&fake, "/v1.0/users?$top=50").await;
+        let first = &body["value"][0];
+        assert!(first.get("department").is_none() && first.get("usageLocation").is_none());
+        assert!(first["businessPhones"].is_array() && first["givenName"].is_string());
+    }
+
+    #[tokio::test]
+    async fn users_with_select_get_what_they_name_and_nothing_else() {
+        let fake = fake();
+        for keys in user_keys(&fake, "/v1.0/users?$select=ID,department&$top=20").await {
+            assert_eq!(keys, ["department", "id"], "Graph's spelling");
+        }
+        // What the phoneless client selects is all there, and only that.
+        let mut wanted: Vec<String> = USER_SELECT.split(',').map(str::to_owned).collect();
+        wanted.sort();
+        let uri = format!("/v1.0/users?$select={USER_SELECT}&$top=20");
+        for keys in user_keys(&fake, &uri).await {
+            assert_eq!(keys, wanted);
+        }
+        let (status, _, body) = get(&fake, "/v1.0/users?$select=id,departmnet").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "Request_BadRequest");
+        assert_eq!(
+            body["error"]["message"],
+            "Could not find a property named 'departmnet' on type 'Microsoft.DirectoryServices.User'."
+        );
+        // The selection goes on in the nextLink, spelt as Graph spells it.
+        let (_, _, body) = get(&fake, "/v1.0/users?$select=id,DisplayName&$top=2").await;
+        let next = body["@odata.nextLink"].as_str().expect("nextLink");
+        assert!(next.contains("?$select=id,displayName&$top=2&"), "{next}");
+        assert!(
+            body["@odata.context"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("/v1.0/$metadata#users(id,displayName)"))
+        );
     }
 
     #[tokio::test]

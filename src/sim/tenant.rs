@@ -160,6 +160,8 @@ pub struct Person {
     pub id: String,
     pub upn: String,
     pub display_name: String,
+    pub given_name: String,
+    pub surname: String,
     pub guest: bool,
     pub admin: bool,
     pub department: Option<String>,
@@ -408,6 +410,20 @@ impl Tenant {
 }
 
 impl Person {
+    /// The `mail` of their directory entry: a guest's is their own address, which their UPN
+    /// spells with `_` for `@`.
+    pub fn mail(&self) -> Option<String> {
+        match self.upn.split_once("#EXT#") {
+            Some((local, _)) => local.rsplit_once('_').map(|(l, d)| format!("{l}@{d}")),
+            None => Some(self.upn.clone()),
+        }
+    }
+
+    /// The `preferredLanguage` of their directory entry (guests have none).
+    pub fn preferred_language(&self) -> Option<&'static str> {
+        (!self.guest).then_some("en-US")
+    }
+
     /// In the tenant on `day`: joined and not yet left.
     pub fn present(&self, day: u32) -> bool {
         day >= self.joins && self.leaves.is_none_or(|l| day < l)
@@ -516,6 +532,8 @@ impl Person {
             id,
             upn,
             display_name,
+            given_name: first.to_owned(),
+            surname: last.to_owned(),
             guest,
             admin,
             department,

@@ -72,6 +72,13 @@ pub fn uses_mfa(p: &ConditionalAccessPolicy) -> bool {
     })
 }
 
+/// Whether a group member is a person. A nested group (or a device, a service principal) is
+/// not: it is neither listed nor counted as someone in the group, and its own members are not
+/// read (`/members` lists direct members only).
+fn is_person(m: &DirectoryObject) -> bool {
+    m.odata_type.is_empty() || m.odata_type.eq_ignore_ascii_case("#microsoft.graph.user")
+}
+
 /// Every group id a policy names in a target (include or exclude), lower-case.
 fn named_groups(p: Policies<'_>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -159,7 +166,8 @@ pub async fn fetch(
                         let Some(group) = graph.group(&id.to_string()).await? else {
                             return Ok(None);
                         };
-                        let members = graph.group_members(&id.to_string()).await?;
+                        let mut members = graph.group_members(&id.to_string()).await?;
+                        members.retain(is_person);
                         Ok(Some((group, members)))
                     }
                     .await;
@@ -778,6 +786,24 @@ fn join_alert<'a>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_users_are_people_in_a_group() {
+        let member = |odata_type: &str| DirectoryObject {
+            odata_type: odata_type.to_owned(),
+            id: "4d2e8a17-6b3c-4f95-9e01-c7a5b3d9f2e6".to_owned(),
+            ..DirectoryObject::default()
+        };
+        assert!(is_person(&member("#microsoft.graph.user")));
+        assert!(is_person(&member("#Microsoft.Graph.User")));
+        assert!(
+            is_person(&member("")),
+            "a member without a type is taken as a user"
+        );
+        assert!(!is_person(&member("#microsoft.graph.group")));
+        assert!(!is_person(&member("#microsoft.graph.servicePrincipal")));
+        assert!(!is_person(&member("#microsoft.graph.device")));
+    }
 
     #[test]
     fn differences_in_words() {

@@ -274,6 +274,31 @@ fn page_size(q: &HashMap<String, String>) -> Result<usize, String> {
     }
 }
 
+/// A group's direct members as `/members` lists them: its people as
+/// `#microsoft.graph.user`, and any member group as `#microsoft.graph.group` with a group's
+/// properties (second in the list, among the people).
+fn member_objects(
+    story: &PolicyStory,
+    id: &str,
+    people: &[Member],
+) -> Result<Vec<Value>, serde_json::Error> {
+    let mut out = people
+        .iter()
+        .map(|m| serde_json::to_value(user_object(m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for group in story.nested_groups(id) {
+        let mut object = serde_json::to_value(group.to_graph(story.start()))?;
+        if let Value::Object(fields) = &mut object {
+            fields.insert(
+                "@odata.type".to_owned(),
+                Value::String("#microsoft.graph.group".to_owned()),
+            );
+        }
+        out.insert(out.len().min(1), object);
+    }
+    Ok(out)
+}
+
 fn user_object(m: &Member) -> DirectoryObject {
     DirectoryObject {
         odata_type: "#microsoft.graph.user".to_owned(),
@@ -307,23 +332,27 @@ async fn group_members(
         Ok(select) => select,
         Err(refused) => return refused,
     };
-    let Some(members) = story(&fake).members(&id, day) else {
+    let story = story(&fake);
+    let Some(people) = story.members(&id, day) else {
         return group_not_found(&id);
     };
-    let mut value = Vec::new();
-    for m in members.iter().skip(from).take(top) {
-        match serde_json::to_value(user_object(m)) {
-            Ok(object) => value.push(projected(object, select.as_deref())),
-            Err(e) => return internal_error(&e),
-        }
-    }
+    let objects = match member_objects(story, &id, &people) {
+        Ok(objects) => objects,
+        Err(e) => return internal_error(&e),
+    };
+    let value: Vec<Value> = objects
+        .iter()
+        .skip(from)
+        .take(top)
+        .map(|o| projected(o.clone(), select.as_deref()))
+        .collect();
     let next = from + value.len();
     let listed = select.as_ref().map(|s| s.join(","));
     let select_param = listed
         .as_ref()
         .map(|s| format!("$select={s}&"))
         .unwrap_or_default();
-    let next_link = (next < members.len()).then(|| {
+    let next_link = (next < objects.len()).then(|| {
         format!(
             "{}/v1.0/groups/{id}/members?{select_param}$top={top}&$skiptoken={}",
             base_url(&headers),
@@ -594,7 +623,7 @@ mod tests {
     use crate::sim::Faults;
     use crate::sim::policy::{
         ADD_MEMBER, CA_NO_PHONE_ID, CUSTOM_STRENGTH_ID, EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME,
-        REMOVE_MEMBER, SSPR_GROUP_ID,
+        NESTED_GROUP_ID, NESTED_GROUP_NAME, REMOVE_MEMBER, SSPR_GROUP_ID,
     };
     use crate::sim::server::testing::{fake, get, send};
     use axum::http::header;
@@ -790,16 +819,28 @@ mod tests {
         let mut uri = format!(
             "/v1.0/groups/{EXCLUSION_GROUP_ID}/members?$select=id,displayName,userPrincipalName&$top=2"
         );
-        let mut seen = BTreeSet::new();
+        let (mut seen, mut groups) = (BTreeSet::new(), Vec::new());
         let mut pages = 0;
         loop {
             let (status, _, body) = get(&fake, &uri).await;
             assert_eq!(status, StatusCode::OK);
             pages += 1;
             for m in body["value"].as_array().expect("value") {
-                assert_eq!(m["@odata.type"], "#microsoft.graph.user");
-                assert!(m["userPrincipalName"].is_string() && m["displayName"].is_string());
-                seen.insert(m["id"].as_str().expect("id").to_owned());
+                let id = m["id"].as_str().expect("id").to_owned();
+                match m["@odata.type"].as_str() {
+                    Some("#microsoft.graph.user") => {
+                        assert!(m["userPrincipalName"].is_string() && m["displayName"].is_string());
+                        seen.insert(id);
+                    }
+                    Some("#microsoft.graph.group") => {
+                        // A group has no userPrincipalName, selected or not.
+                        assert!(m.get("userPrincipalName").is_none(), "{m}");
+                        assert!(m.get("securityEnabled").is_none(), "not selected: {m}");
+                        assert_eq!(m["displayName"], NESTED_GROUP_NAME);
+                        groups.push(id);
+                    }
+                    other => panic!("a member of type {other:?}"),
+                }
             }
             match body["@odata.nextLink"].as_str() {
                 Some(next) => uri = next.to_owned(),
@@ -807,6 +848,11 @@ mod tests {
             }
         }
         assert_eq!(seen, member_ids(&fake, EXCLUSION_GROUP_ID, day));
+        assert_eq!(
+            groups,
+            [NESTED_GROUP_ID],
+            "a nested group among the members"
+        );
         assert!(pages > 1, "paged");
         assert_eq!(fake.served().member_pages, pages);
 

@@ -19,6 +19,8 @@ struct Who {
     upn: String,
     display_name: String,
     department: Option<String>,
+    office: Option<String>,
+    country: Option<String>,
     state: State,
     admin: bool,
     guest: bool,
@@ -50,6 +52,8 @@ fn people(t: &Tenant, day: u32) -> Vec<Who> {
                 display_name: blank(d.and_then(|d| d.display_name.as_deref()))
                     .unwrap_or_else(|| r.user_display_name.trim().to_owned()),
                 department: blank(d.and_then(|d| d.department.as_deref())),
+                office: blank(d.and_then(|d| d.office_location.as_deref())),
+                country: blank(d.and_then(|d| d.usage_location.as_deref())),
                 state: k.state,
                 admin: r.is_admin,
                 guest,
@@ -196,6 +200,28 @@ async fn trend_departments_and_pages_match_an_independent_count() {
         .filter_map(|g| g["users"].as_i64())
         .sum();
     assert_eq!(total, now.iter().filter(|w| w.in_scope).count() as i64);
+    // Null offices and usage locations (Graph sends them) are the "(no office)" and
+    // "(no country)" groups.
+    let without = |field: fn(&Who) -> &Option<String>| {
+        now.iter()
+            .filter(|w| w.in_scope && field(w).is_none())
+            .count()
+    };
+    for (by, expected) in [
+        ("office", without(|w| &w.office)),
+        ("country", without(|w| &w.country)),
+    ] {
+        let (_, groups) = get_json(&db, &format!("/api/v1/departments?by={by}")).await;
+        let nobody = groups["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .find(|g| g["name"].is_null())
+            .cloned()
+            .unwrap_or_else(|| panic!("no null {by} group"));
+        assert!(expected > 0, "the sim has people with no {by}");
+        assert_eq!(nobody["users"], expected, "{by}");
+    }
 
     // The overview: the API's numbers, the charts drawn, the forecast in words.
     let (status, page) = get(&db, "/").await;
@@ -281,6 +307,7 @@ async fn trend_departments_and_pages_match_an_independent_count() {
     let (status, offices) = get(&db, "/departments?by=office&sort=users&dir=desc").await;
     assert_eq!(status, StatusCode::OK);
     assert!(offices.contains("aria-sort=\"descending\""));
+    assert!(offices.contains("(no office)"));
 
     // The sync page lists the runs.
     let (status, runs) = get(&db, "/sync").await;

@@ -13,7 +13,7 @@ use common::{Sim, TestDb, count, get, get_json};
 use phoneless::alerts::webhook::parse_webhooks;
 use phoneless::alerts::{Deliverer, DeliverySettings};
 use phoneless::graph::model::{AuthenticationMethodsPolicy, ConditionalAccessPolicy};
-use phoneless::sim::policy::{EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME};
+use phoneless::sim::policy::{EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME, NESTED_GROUP_ID};
 use phoneless::sim::{Faults, PolicyOverride};
 use phoneless::sync::posture::PostureOptions;
 use phoneless::sync::progress::Silent;
@@ -220,6 +220,48 @@ async fn the_checklist_follows_the_story_and_keeps_a_dated_history() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Voice › state: enabled → disabled"));
     assert!(page.contains("Voice calls"));
+}
+
+#[tokio::test]
+async fn a_group_among_the_exclusion_groups_members_is_not_a_person() {
+    let db = TestDb::new().await;
+    let sim = Sim::start(300, 100).await;
+    let story = sim.fake.policy_story().clone();
+    assert_eq!(story.nested_groups(EXCLUSION_GROUP_ID).len(), 1);
+    sim.fake.set_day(0);
+    let report = synced(&db, &sim, &PostureOptions::default()).await;
+    assert_eq!(report.posture.joins, 0);
+
+    let (_, exclusions) = get_json(&db, "/api/v1/exclusions").await;
+    let group = exclusions["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["id"] == EXCLUSION_GROUP_ID)
+        .expect("the exclusion group")
+        .clone();
+    let listed: std::collections::BTreeSet<&str> = group["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id"))
+        .collect();
+    let people = story.members(EXCLUSION_GROUP_ID, 0).expect("group");
+    assert_eq!(
+        listed,
+        people.iter().map(|m| m.id.as_str()).collect(),
+        "the people, not the nested group {NESTED_GROUP_ID}"
+    );
+    let size = count(
+        &db,
+        &format!("SELECT member_count::bigint FROM watched_groups WHERE group_id = '{EXCLUSION_GROUP_ID}'"),
+    )
+    .await;
+    assert_eq!(size, people.len() as i64, "the group's size counts people");
+
+    // Read again: still nobody joined or left.
+    let again = synced(&db, &sim, &PostureOptions::default()).await;
+    assert_eq!((again.posture.joins, again.posture.leaves), (0, 0));
 }
 
 /// The story's policies with one thing changed, for the colours the story never shows.

@@ -77,22 +77,29 @@ pub const USER_SELECT: &str = "id,userPrincipalName,displayName,department,compa
 /// A page of a Graph collection.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct Page<T> {
-    pub value: Vec<T>,
+    /// What the page holds, as a metadata URL: `…/v1.0/$metadata#users(id,displayName)`.
     #[serde(
-        rename = "@odata.nextLink",
+        rename = "@odata.context",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub next_link: Option<String>,
+    pub context: Option<String>,
     #[serde(
         rename = "@odata.count",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub count: Option<u64>,
+    #[serde(
+        rename = "@odata.nextLink",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_link: Option<String>,
+    pub value: Vec<T>,
 }
 
-/// Graph's error body: `{"error": {"code", "message"}}`.
+/// Graph's error body: `{"error": {"code", "message", "innerError"}}`.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -103,14 +110,46 @@ pub struct ErrorDetail {
     pub code: String,
     #[serde(default)]
     pub message: String,
+    #[serde(
+        rename = "innerError",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inner_error: Option<InnerError>,
 }
 
-/// The token endpoint's error body (`AADSTS…` codes in `error_description`).
+/// When and for which request Graph answered with an error (the ids Microsoft support asks
+/// for); the same ids come as the `request-id` and `client-request-id` headers.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct InnerError {
+    /// UTC, without a zone: `2026-01-01T12:00:00`.
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(rename = "request-id", default)]
+    pub request_id: Option<String>,
+    #[serde(rename = "client-request-id", default)]
+    pub client_request_id: Option<String>,
+}
+
+/// The token endpoint's error body: the OAuth `error` and `error_description` (an `AADSTS…`
+/// code first, then trace lines), with Entra's additions.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct TokenErrorBody {
     pub error: String,
     #[serde(default)]
     pub error_description: String,
+    /// The `AADSTS` numbers, e.g. `[7000215]`.
+    #[serde(default)]
+    pub error_codes: Vec<u32>,
+    /// UTC as `2026-01-01 12:00:00Z`.
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub trace_id: Option<String>,
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    #[serde(default)]
+    pub error_uri: Option<String>,
 }
 
 /// `GET /policies/authenticationMethodsPolicy`: the tenant singleton with its method
@@ -342,58 +381,6 @@ pub struct DirectoryObject {
     pub display_name: Option<String>,
     #[serde(default)]
     pub user_principal_name: Option<String>,
-}
-
-/// A page of `GET /groups/delta`: pages end with an `@odata.deltaLink` to call next time.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct DeltaPage<T> {
-    pub value: Vec<T>,
-    #[serde(
-        rename = "@odata.nextLink",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub next_link: Option<String>,
-    #[serde(
-        rename = "@odata.deltaLink",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub delta_link: Option<String>,
-}
-
-/// A group in a delta response; `members@delta` holds added members and, with `@removed`,
-/// removed ones.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct DeltaGroup {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    #[serde(
-        rename = "members@delta",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub members_delta: Option<Vec<DeltaMember>>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct DeltaMember {
-    #[serde(rename = "@odata.type", default)]
-    pub odata_type: String,
-    pub id: String,
-    /// Present when the membership ended (`reason` is `deleted` either way).
-    #[serde(rename = "@removed", default, skip_serializing_if = "Option::is_none")]
-    pub removed: Option<Removed>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Removed {
-    /// `deleted` or `changed`.
-    pub reason: String,
 }
 
 /// One entry of `GET /auditLogs/directoryAudits` (graph-api.md §8).

@@ -1494,8 +1494,34 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(err["error"], "invalid_grant");
         assert_eq!(
-            err["error_description"],
-            "AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request."
+            err["error_description"]
+                .as_str()
+                .and_then(|d| d.lines().next()),
+            Some(
+                "AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request."
+            )
+        );
+        assert_eq!(err["error_codes"], serde_json::json!([501481]));
+        assert_eq!(
+            err["error_uri"],
+            "https://login.microsoftonline.com/error?code=501481"
+        );
+        let trace_id = err["trace_id"].as_str().expect("trace_id");
+        assert!(uuid::Uuid::parse_str(trace_id).is_ok());
+        assert!(
+            err["correlation_id"]
+                .as_str()
+                .is_some_and(|c| uuid::Uuid::parse_str(c).is_ok())
+        );
+        let timestamp = err["timestamp"].as_str().expect("timestamp");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%d %H:%M:%SZ").is_ok(),
+            "{timestamp}"
+        );
+        let description = err["error_description"].as_str().unwrap_or_default();
+        assert!(
+            description.contains(&format!("\r\nTrace ID: {trace_id}\r\n")),
+            "{description}"
         );
 
         let uri = format!("/{SIM_TENANT_ID}/oauth2/v2.0/token");

@@ -30,6 +30,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// The MFA exclusion group: people who may still use SMS while everyone else moves on.
 pub const EXCLUSION_GROUP_ID: &str = "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
@@ -40,6 +41,13 @@ pub const SSPR_GROUP_NAME: &str = "SSPR users";
 /// Emergency access ("break-glass") accounts, excluded from the MFA policy as usual.
 pub const BREAK_GLASS_GROUP_ID: &str = "9e3a5c70-1d2b-4e8f-b4c6-0f7a2d91e5b8";
 pub const BREAK_GLASS_GROUP_NAME: &str = "Emergency access accounts";
+
+/// A group of contractors who may use a phone, itself a member of the exclusion group: Graph
+/// lists it among the exclusion group's members as a `#microsoft.graph.group`.
+pub const NESTED_GROUP_ID: &str = "4d2e8a17-6b3c-4f95-9e01-c7a5b3d9f2e6";
+pub const NESTED_GROUP_NAME: &str = "Phone MFA exceptions (contractors)";
+/// People in the nested group.
+const NESTED_SIZE: usize = 2;
 
 /// The built-in authentication strengths' fixed ids (graph-api.md §6).
 pub const STRENGTH_MFA_ID: &str = "00000000-0000-0000-0000-000000000002";
@@ -221,8 +229,10 @@ pub struct PolicyStory {
     start: NaiveDate,
     key_days: KeyDays,
     groups: Vec<SimGroup>,
-    /// Members on day 0, per group (in the order of [`Self::groups`]).
+    /// People in each group on day 0 (in the order of [`Self::groups`]).
     initial: Vec<Vec<Member>>,
+    /// Groups that are members of groups, for the whole story: (group, member group).
+    nested: Vec<(&'static str, &'static str)>,
     /// Membership changes in the order they happen.
     events: Vec<MembershipEvent>,
     /// Policy changes in the order they happen.
@@ -287,6 +297,9 @@ impl PolicyStory {
                 .find(|(_, s)| matches!(s, Step::Join(n) if *n == slot))
                 .map_or(0, |(pct, _)| story_day(tenant.days, *pct))
         };
+        // Who is phone-only on which day, worked out once: a small tenant is drawn from many
+        // times over.
+        let mut phone_only_on: HashMap<(usize, u32), bool> = HashMap::new();
         for slot in 0..slot_count {
             let day = first_join(slot);
             if steady.is_empty() {
@@ -294,7 +307,12 @@ impl PolicyStory {
             }
             for _ in 0..DRAW_TRIES {
                 let i = steady[rng.random_range(0..steady.len())];
-                if !slots.contains(&Some(i)) && !admins.contains(&i) && phone_only(tenant, i, day) {
+                if !slots.contains(&Some(i))
+                    && !admins.contains(&i)
+                    && *phone_only_on
+                        .entry((i, day))
+                        .or_insert_with(|| phone_only(tenant, i, day))
+                {
                     slots[slot] = Some(i);
                     break;
                 }
@@ -351,6 +369,13 @@ impl PolicyStory {
             .take(BREAK_GLASS_SIZE)
             .map(member)
             .collect();
+        let contractors: Vec<Member> = steady
+            .iter()
+            .copied()
+            .filter(|&i| tenant.people[i].guest && !slots.contains(&Some(i)))
+            .take(NESTED_SIZE)
+            .map(member)
+            .collect();
 
         let groups = vec![
             SimGroup {
@@ -372,8 +397,15 @@ impl PolicyStory {
                 description: "Emergency access accounts, excluded from Conditional Access",
                 mail_nickname: "emergency-access",
             },
+            SimGroup {
+                id: NESTED_GROUP_ID,
+                display_name: NESTED_GROUP_NAME,
+                description: "Contractors' accounts that may keep a phone; a member of the \
+                              exclusion group",
+                mail_nickname: "phone-mfa-exceptions-contractors",
+            },
         ];
-        let initial = vec![exclusion_initial, sspr, break_glass];
+        let initial = vec![exclusion_initial, sspr, break_glass, contractors];
 
         let k = key_days;
         let mut changes = Vec::new();
@@ -480,6 +512,7 @@ impl PolicyStory {
             key_days,
             groups,
             initial,
+            nested: vec![(EXCLUSION_GROUP_ID, NESTED_GROUP_ID)],
             events,
             changes,
             policy_author: admins.first().map(|&i| member(i)),
@@ -516,8 +549,8 @@ impl PolicyStory {
         &self.changes
     }
 
-    /// The members of group `id` at the end of `day` (in the order they joined); `None` for a
-    /// group that does not exist.
+    /// The people in group `id` at the end of `day` (in the order they joined; member groups
+    /// are [`Self::nested_groups`]); `None` for a group that does not exist.
     pub fn members(&self, id: &str, day: u32) -> Option<Vec<Member>> {
         let index = self
             .groups
@@ -540,6 +573,15 @@ impl PolicyStory {
             }
         }
         Some(members)
+    }
+
+    /// The groups that are members of group `id` (direct members, as `/members` lists them).
+    pub fn nested_groups(&self, id: &str) -> Vec<&SimGroup> {
+        self.nested
+            .iter()
+            .filter(|(group, _)| group.eq_ignore_ascii_case(id))
+            .filter_map(|(_, member)| self.group(member))
+            .collect()
     }
 
     /// The authentication methods policy on `day`, configurations expanded.
@@ -1292,8 +1334,15 @@ mod tests {
             history,
             [MembershipChange::Removed, MembershipChange::Added]
         );
-        // The other groups are static and not empty.
-        for id in [SSPR_GROUP_ID, BREAK_GLASS_GROUP_ID] {
+        // The other groups are static and not empty; one of them is in the exclusion group.
+        let nested: Vec<&str> = story
+            .nested_groups(EXCLUSION_GROUP_ID)
+            .iter()
+            .map(|g| g.id)
+            .collect();
+        assert_eq!(nested, [NESTED_GROUP_ID]);
+        assert!(story.nested_groups(SSPR_GROUP_ID).is_empty());
+        for id in [SSPR_GROUP_ID, BREAK_GLASS_GROUP_ID, NESTED_GROUP_ID] {
             let members = story.members(id, 0).expect("group");
             assert!(!members.is_empty());
             assert_eq!(Some(members), story.members(id, DAYS));

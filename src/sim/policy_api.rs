@@ -6,8 +6,6 @@
 //! - `GET /v1.0/identity/conditionalAccess/policies`, limited to one request per second per
 //!   tenant; a faster request gets 429 **without** `Retry-After`, as Graph does (§6, §9),
 //! - `GET /v1.0/groups/{id}` and `/v1.0/groups/{id}/members` (paged, `$top` 1–999),
-//! - `GET /v1.0/groups/delta` (`$filter` by id, members by `$select`/`$expand`; the delta token
-//!   carries the day it was issued and expires after [`DELTA_TOKEN_DAYS`] simulated days),
 //! - `GET /v1.0/auditLogs/directoryAudits` (`$filter` on `activityDateTime`,
 //!   `activityDisplayName`, `category`, `loggedByService` with `and`, `or` and parentheses;
 //!   newest first, paged).
@@ -16,31 +14,27 @@
 //! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults.
 
 use super::policy::{Member, PolicyStory};
-use super::server::{FakeGraph, admit, bad_skiptoken, base_url, graph_error, json_bytes, lock};
-use crate::graph::model::{
-    DeltaGroup, DeltaMember, DeltaPage, DirectoryAudit, DirectoryObject, Page, Removed,
+use super::server::{
+    FakeGraph, Paged, admit, bad_skiptoken, base_url, context, graph_error, json_bytes, lock,
+    page_start, query_value, selection, skiptoken,
 };
+use crate::graph::model::{DirectoryAudit, DirectoryObject, Page};
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Conditional Access reads: one request per second per tenant (graph-api.md §6, §9).
 pub const CONDITIONAL_ACCESS_INTERVAL: Duration = Duration::from_secs(1);
-/// Directory delta tokens last seven days (graph-api.md §3); here, seven story days.
-pub const DELTA_TOKEN_DAYS: u32 = 7;
 /// Default and largest page of `/members` and the audit log.
 const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: usize = 999;
-/// Graph accepts up to 50 ids in a delta `$filter`.
-const MAX_DELTA_IDS: usize = 50;
 
 pub(super) fn routes() -> Router<FakeGraph> {
     Router::new()
@@ -56,7 +50,6 @@ pub(super) fn routes() -> Router<FakeGraph> {
             "/v1.0/identity/conditionalAccess/policies",
             get(conditional_access),
         )
-        .route("/v1.0/groups/delta", get(groups_delta))
         .route("/v1.0/groups/{id}", get(group))
         .route("/v1.0/groups/{id}/members", get(group_members))
         .route("/v1.0/auditLogs/directoryAudits", get(directory_audits))
@@ -65,12 +58,47 @@ pub(super) fn routes() -> Router<FakeGraph> {
 fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => json_bytes(body),
-        Err(e) => graph_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "generalException",
-            &e.to_string(),
-        ),
+        Err(e) => internal_error(&e),
     }
+}
+
+fn internal_error(e: &serde_json::Error) -> Response {
+    graph_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "generalException",
+        &e.to_string(),
+    )
+}
+
+/// One entity (`what` as its `@odata.context` names it, e.g. `groups/$entity`), its context
+/// first as Graph sends it.
+fn entity<T: Serialize>(headers: &HeaderMap, what: &str, value: &T) -> Response {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(mut fields)) => {
+            fields.insert(
+                "@odata.context".to_owned(),
+                Value::String(context(headers, what)),
+            );
+            json(&fields)
+        }
+        Ok(other) => json(&other),
+        Err(e) => internal_error(&e),
+    }
+}
+
+/// A page of a collection (`what` as its `@odata.context` names it).
+fn page<T: Serialize>(
+    headers: &HeaderMap,
+    what: &str,
+    value: Vec<T>,
+    next_link: Option<String>,
+) -> Response {
+    json(&Page {
+        context: Some(context(headers, what)),
+        count: None,
+        next_link,
+        value,
+    })
 }
 
 fn unsupported(message: &str) -> Response {
@@ -86,9 +114,10 @@ async fn methods_policy(State(fake): State<FakeGraph>, headers: HeaderMap) -> Re
         return refused;
     }
     lock(&fake.inner.served).methods_policy_requests += 1;
+    let what = "policies/authenticationMethodsPolicy/$entity";
     match fake.policy_override().methods {
-        Some(m) => json(&m),
-        None => json(&story(&fake).methods_policy(fake.day())),
+        Some(m) => entity(&headers, what, &m),
+        None => entity(&headers, what, &story(&fake).methods_policy(fake.day())),
     }
 }
 
@@ -115,11 +144,12 @@ async fn strength_policies(
         value.retain(|p| p.policy_type.eq_ignore_ascii_case(kind));
     }
     lock(&fake.inner.served).strength_requests += 1;
-    json(&Page {
+    page(
+        &headers,
+        "policies/authenticationStrengthPolicies",
         value,
-        next_link: None,
-        count: None,
-    })
+        None,
+    )
 }
 
 async fn conditional_access(State(fake): State<FakeGraph>, headers: HeaderMap) -> Response {
@@ -142,14 +172,11 @@ async fn conditional_access(State(fake): State<FakeGraph>, headers: HeaderMap) -
         );
     }
     lock(&fake.inner.served).conditional_access_requests += 1;
-    json(&Page {
-        value: fake
-            .policy_override()
-            .conditional_access
-            .unwrap_or_else(|| story(&fake).conditional_access(fake.day())),
-        next_link: None,
-        count: None,
-    })
+    let value = fake
+        .policy_override()
+        .conditional_access
+        .unwrap_or_else(|| story(&fake).conditional_access(fake.day()));
+    page(&headers, "identity/conditionalAccess/policies", value, None)
 }
 
 fn group_not_found(id: &str) -> Response {
@@ -166,6 +193,7 @@ async fn group(
     State(fake): State<FakeGraph>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Some(refused) = admit(&fake, &headers, |f| f.deny_group_members).await {
         return refused;
@@ -174,8 +202,63 @@ async fn group(
     let Some(group) = story.group(&id) else {
         return group_not_found(&id);
     };
+    let select = match selection(
+        q.get("$select"),
+        GROUP_PROPERTIES,
+        "Microsoft.DirectoryServices.Group",
+    ) {
+        Ok(select) => select,
+        Err(refused) => return refused,
+    };
     lock(&fake.inner.served).group_requests += 1;
-    json(&group.to_graph(story.start()))
+    let body = match serde_json::to_value(group.to_graph(story.start())) {
+        Ok(body) => projected(body, select.as_deref()),
+        Err(e) => return internal_error(&e),
+    };
+    let what = match &select {
+        Some(s) => format!("groups({})/$entity", s.join(",")),
+        None => "groups/$entity".to_owned(),
+    };
+    entity(&headers, &what, &body)
+}
+
+/// The group properties the fake holds (`$select` of any other is Graph's 400).
+const GROUP_PROPERTIES: &[&str] = &[
+    "createdDateTime",
+    "description",
+    "displayName",
+    "groupTypes",
+    "id",
+    "mailEnabled",
+    "mailNickname",
+    "securityEnabled",
+];
+
+/// The properties the fake holds for a group's members: a user's names, a group's own.
+const MEMBER_PROPERTIES: &[&str] = &[
+    "createdDateTime",
+    "description",
+    "displayName",
+    "groupTypes",
+    "id",
+    "mailEnabled",
+    "mailNickname",
+    "securityEnabled",
+    "userPrincipalName",
+];
+
+/// An object's JSON with only the properties asked for (and its `@odata.type`, which Graph
+/// always sends for directory objects); all of it without `$select`.
+fn projected(value: Value, properties: Option<&[&str]>) -> Value {
+    match (value, properties) {
+        (Value::Object(fields), Some(properties)) => Value::Object(
+            fields
+                .into_iter()
+                .filter(|(k, _)| k == "@odata.type" || properties.contains(&k.as_str()))
+                .collect(),
+        ),
+        (value, _) => value,
+    }
 }
 
 /// `$top` as Graph reads it: 1 to 999, [`DEFAULT_PAGE_SIZE`] when absent.
@@ -191,19 +274,29 @@ fn page_size(q: &HashMap<String, String>) -> Result<usize, String> {
     }
 }
 
-/// The day and offset of a `$skiptoken` we issued (`{day}.{offset}`); the current day from
-/// the start without one.
-fn position(fake: &FakeGraph, q: &HashMap<String, String>) -> Option<(u32, usize)> {
-    let Some(token) = q.get("$skiptoken") else {
-        return Some((fake.day(), 0));
-    };
-    let (day, offset) = token.split_once('.')?;
-    Some((day.parse().ok()?, offset.parse().ok()?))
-}
-
-/// Query parameters percent-encoded for a nextLink.
-fn encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+/// A group's direct members as `/members` lists them: its people as
+/// `#microsoft.graph.user`, and any member group as `#microsoft.graph.group` with a group's
+/// properties (second in the list, among the people).
+fn member_objects(
+    story: &PolicyStory,
+    id: &str,
+    people: &[Member],
+) -> Result<Vec<Value>, serde_json::Error> {
+    let mut out = people
+        .iter()
+        .map(|m| serde_json::to_value(user_object(m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for group in story.nested_groups(id) {
+        let mut object = serde_json::to_value(group.to_graph(story.start()))?;
+        if let Value::Object(fields) = &mut object {
+            fields.insert(
+                "@odata.type".to_owned(),
+                Value::String("#microsoft.graph.group".to_owned()),
+            );
+        }
+        out.insert(out.len().min(1), object);
+    }
+    Ok(out)
 }
 
 fn user_object(m: &Member) -> DirectoryObject {
@@ -228,254 +321,50 @@ async fn group_members(
         Ok(top) => top,
         Err(message) => return unsupported(&message),
     };
-    let Some((day, from)) = position(&fake, &q) else {
+    let Some((day, from)) = page_start(&fake, &q, Paged::Members) else {
         return bad_skiptoken();
     };
-    // `$select` is tolerated: members always carry id, displayName and userPrincipalName.
-    let Some(members) = story(&fake).members(&id, day) else {
+    let select = match selection(
+        q.get("$select"),
+        MEMBER_PROPERTIES,
+        "Microsoft.DirectoryServices.DirectoryObject",
+    ) {
+        Ok(select) => select,
+        Err(refused) => return refused,
+    };
+    let story = story(&fake);
+    let Some(people) = story.members(&id, day) else {
         return group_not_found(&id);
     };
-    let value: Vec<DirectoryObject> = members
+    let objects = match member_objects(story, &id, &people) {
+        Ok(objects) => objects,
+        Err(e) => return internal_error(&e),
+    };
+    let value: Vec<Value> = objects
         .iter()
         .skip(from)
         .take(top)
-        .map(user_object)
+        .map(|o| projected(o.clone(), select.as_deref()))
         .collect();
     let next = from + value.len();
-    let select = q
-        .get("$select")
-        .map(|s| format!("$select={}&", encode(s)))
+    let listed = select.as_ref().map(|s| s.join(","));
+    let select_param = listed
+        .as_ref()
+        .map(|s| format!("$select={s}&"))
         .unwrap_or_default();
-    let next_link = (next < members.len()).then(|| {
+    let next_link = (next < objects.len()).then(|| {
         format!(
-            "{}/v1.0/groups/{id}/members?{select}$top={top}&$skiptoken={day}.{next}",
-            base_url(&headers)
+            "{}/v1.0/groups/{id}/members?{select_param}$top={top}&$skiptoken={}",
+            base_url(&headers),
+            query_value(&skiptoken(Paged::Members, day, next))
         )
     });
     lock(&fake.inner.served).member_pages += 1;
-    json(&Page {
-        value,
-        next_link,
-        count: None,
-    })
-}
-
-/// What a delta token remembers: the day it was issued, the groups asked for (all when
-/// empty) and whether members were asked for. Opaque to clients: base64url of
-/// `v1|{day}|{0 or 1}|{id,id,…}`.
-#[derive(Debug, Clone, PartialEq)]
-struct DeltaState {
-    day: u32,
-    members: bool,
-    ids: Vec<String>,
-}
-
-impl DeltaState {
-    fn token(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "v1|{}|{}|{}",
-            self.day,
-            u8::from(self.members),
-            self.ids.join(",")
-        ))
-    }
-
-    fn from_token(token: &str) -> Option<DeltaState> {
-        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
-        let mut parts = text.splitn(4, '|');
-        if parts.next()? != "v1" {
-            return None;
-        }
-        let day = parts.next()?.parse().ok()?;
-        let members = match parts.next()? {
-            "0" => false,
-            "1" => true,
-            _ => return None,
-        };
-        let ids = parts
-            .next()?
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        Some(DeltaState { day, members, ids })
-    }
-
-    /// The query of a fresh full sync asking for the same things (for a 410's `Location`).
-    fn restart_query(&self) -> String {
-        let mut query = String::new();
-        if !self.ids.is_empty() {
-            let filter = self
-                .ids
-                .iter()
-                .map(|id| format!("id eq '{id}'"))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            query.push_str(&format!("$filter={}&", encode(&filter)));
-        }
-        query.push_str(if self.members {
-            "$select=displayName,members"
-        } else {
-            "$select=displayName"
-        });
-        query
-    }
-}
-
-/// The ids of `id eq '…' or id eq '…'` (the only `$filter` delta accepts).
-fn parse_id_filter(filter: &str) -> Option<Vec<String>> {
-    filter
-        .split(" or ")
-        .map(|clause| {
-            let value = clause.trim().strip_prefix("id eq '")?.strip_suffix('\'')?;
-            (!value.is_empty() && !value.contains('\'')).then(|| value.to_owned())
-        })
-        .collect()
-}
-
-/// The state a first delta call asks for, from its query.
-fn delta_request(q: &HashMap<String, String>, day: u32) -> Result<DeltaState, String> {
-    for option in ["$top", "$orderby", "$skip"] {
-        if q.contains_key(option) {
-            return Err(format!(
-                "The query option '{option}' is not supported with delta."
-            ));
-        }
-    }
-    let ids = match q.get("$filter") {
-        None => Vec::new(),
-        Some(f) => match parse_id_filter(f) {
-            Some(ids) if ids.len() <= MAX_DELTA_IDS => ids,
-            _ => {
-                return Err(format!(
-                    "Unsupported filter for delta: '{f}'. Only 'id eq' clauses joined by 'or' (up to {MAX_DELTA_IDS}) are supported."
-                ));
-            }
-        },
+    let what = match &listed {
+        Some(s) => format!("directoryObjects({s})"),
+        None => "directoryObjects".to_owned(),
     };
-    let expand_members = match q.get("$expand").map(String::as_str) {
-        None => false,
-        Some("members") => true,
-        Some(other) => {
-            return Err(format!(
-                "Expand of '{other}' is not supported with delta; only members."
-            ));
-        }
-    };
-    let select_members = q
-        .get("$select")
-        .is_some_and(|s| s.split(',').any(|f| f.trim() == "members"));
-    Ok(DeltaState {
-        day,
-        members: expand_members || select_members,
-        ids,
-    })
-}
-
-fn delta_member(m: &Member, removed: bool) -> DeltaMember {
-    DeltaMember {
-        odata_type: "#microsoft.graph.user".to_owned(),
-        id: m.id.clone(),
-        removed: removed.then(|| Removed {
-            reason: "deleted".to_owned(),
-        }),
-    }
-}
-
-async fn groups_delta(
-    State(fake): State<FakeGraph>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Some(refused) = admit(&fake, &headers, |f| f.deny_group_members).await {
-        return refused;
-    }
-    let day = fake.day();
-    let story = story(&fake);
-    // `since`: the day of the client's last sync, for a follow-up call.
-    let (state, since) = match q.get("$deltatoken").map(String::as_str) {
-        None => match delta_request(&q, day) {
-            Ok(state) => (state, None),
-            Err(message) => return unsupported(&message),
-        },
-        // "Sync from now": no data, just a deltaLink.
-        Some("latest") => match delta_request(&q, day) {
-            Ok(state) => (state, Some(day)),
-            Err(message) => return unsupported(&message),
-        },
-        Some(token) => {
-            let Some(old) = DeltaState::from_token(token) else {
-                return graph_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    "Invalid delta token.",
-                );
-            };
-            if day.saturating_sub(old.day) > DELTA_TOKEN_DAYS {
-                lock(&fake.inner.served).delta_expired += 1;
-                let mut resp = graph_error(
-                    StatusCode::GONE,
-                    "syncStateNotFound",
-                    "The sync state generation is not found; the delta token has expired. Restart the sync with a full query.",
-                );
-                let restart = format!(
-                    "{}/v1.0/groups/delta?{}",
-                    base_url(&headers),
-                    old.restart_query()
-                );
-                if let Ok(v) = HeaderValue::from_str(&restart) {
-                    resp.headers_mut().insert(header::LOCATION, v);
-                }
-                return resp;
-            }
-            let since = old.day;
-            (DeltaState { day, ..old }, Some(since))
-        }
-    };
-    let mut value = Vec::new();
-    for group in story.groups() {
-        if !state.ids.is_empty() && !state.ids.iter().any(|id| id.eq_ignore_ascii_case(group.id)) {
-            continue;
-        }
-        let now = story.members(group.id, day).unwrap_or_default();
-        let members_delta = match since {
-            None => now.iter().map(|m| delta_member(m, false)).collect(),
-            Some(since) => {
-                let before = story.members(group.id, since).unwrap_or_default();
-                let added = now
-                    .iter()
-                    .filter(|m| !before.iter().any(|b| b.id == m.id))
-                    .map(|m| delta_member(m, false));
-                let removed = before
-                    .iter()
-                    .filter(|b| !now.iter().any(|m| m.id == b.id))
-                    .map(|m| delta_member(m, true));
-                let changes: Vec<DeltaMember> = added.chain(removed).collect();
-                // Nothing changed in this group (its properties never change here).
-                if changes.is_empty() || !state.members {
-                    continue;
-                }
-                changes
-            }
-        };
-        value.push(DeltaGroup {
-            odata_type: "#microsoft.graph.group".to_owned(),
-            id: group.id.to_owned(),
-            display_name: Some(group.display_name.to_owned()),
-            members_delta: state.members.then_some(members_delta),
-        });
-    }
-    let delta_link = format!(
-        "{}/v1.0/groups/delta?$deltatoken={}",
-        base_url(&headers),
-        state.token()
-    );
-    lock(&fake.inner.served).delta_pages += 1;
-    json(&DeltaPage {
-        value,
-        next_link: None,
-        delta_link: Some(delta_link),
-    })
+    page(&headers, &what, value, next_link)
 }
 
 async fn directory_audits(
@@ -504,7 +393,7 @@ async fn directory_audits(
         Ok(top) => top,
         Err(message) => return unsupported(&message),
     };
-    let Some((day, from)) = position(&fake, &q) else {
+    let Some((day, from)) = page_start(&fake, &q, Paged::Audit) else {
         return bad_skiptoken();
     };
     let mut entries: Vec<DirectoryAudit> = story(&fake)
@@ -521,21 +410,18 @@ async fn directory_audits(
     let mut carried = String::new();
     for key in ["$filter", "$orderby"] {
         if let Some(v) = q.get(key) {
-            carried.push_str(&format!("{key}={}&", encode(v)));
+            carried.push_str(&format!("{key}={}&", query_value(v)));
         }
     }
     let next_link = (next < total).then(|| {
         format!(
-            "{}/v1.0/auditLogs/directoryAudits?{carried}$top={top}&$skiptoken={day}.{next}",
-            base_url(&headers)
+            "{}/v1.0/auditLogs/directoryAudits?{carried}$top={top}&$skiptoken={}",
+            base_url(&headers),
+            query_value(&skiptoken(Paged::Audit, day, next))
         )
     });
     lock(&fake.inner.served).audit_pages += 1;
-    json(&Page {
-        value,
-        next_link,
-        count: None,
-    })
+    page(&headers, "auditLogs/directoryAudits", value, next_link)
 }
 
 /// The directory-audit `$filter` forms the fake understands: comparisons on
@@ -734,60 +620,18 @@ impl AuditFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::Faults;
     use crate::sim::policy::{
         ADD_MEMBER, CA_NO_PHONE_ID, CUSTOM_STRENGTH_ID, EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME,
-        MembershipChange, REMOVE_MEMBER, SSPR_GROUP_ID,
+        NESTED_GROUP_ID, NESTED_GROUP_NAME, REMOVE_MEMBER, SSPR_GROUP_ID,
     };
-    use crate::sim::{FakeSettings, Faults, Tenant};
-    use axum::body::Body;
-    use axum::http::Request;
-    use chrono::NaiveDate;
-    use serde_json::Value;
+    use crate::sim::server::testing::{fake, get, send};
+    use axum::http::header;
     use std::collections::BTreeSet;
-    use tower::ServiceExt as _;
-
-    const BASE: &str = "http://graph.sim.test";
-    const TOKEN: &str = "sim.test-token";
-
-    fn fake() -> FakeGraph {
-        let start = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
-        let fake = FakeGraph::new(
-            Tenant::generate(7, 1_000, 60, start),
-            FakeSettings::default(),
-        );
-        lock(&fake.inner.tokens)
-            .insert(TOKEN.to_owned(), Instant::now() + Duration::from_secs(3600));
-        fake
-    }
-
-    async fn send(
-        fake: &FakeGraph,
-        uri: &str,
-        token: Option<&str>,
-    ) -> (StatusCode, HeaderMap, Value) {
-        let path = uri.strip_prefix(BASE).unwrap_or(uri);
-        let mut req = Request::get(path).header(header::HOST, "graph.sim.test");
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let resp = fake
-            .router()
-            .oneshot(req.body(Body::empty()).expect("request"))
-            .await
-            .expect("answer");
-        let (parts, body) = resp.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (parts.status, parts.headers, json)
-    }
-
-    async fn get(fake: &FakeGraph, uri: &str) -> (StatusCode, HeaderMap, Value) {
-        send(fake, uri, Some(TOKEN)).await
-    }
 
     /// A query value percent-encoded.
     fn q(s: &str) -> String {
-        encode(s)
+        query_value(s)
     }
 
     fn member_ids(fake: &FakeGraph, group: &str, day: u32) -> BTreeSet<String> {
@@ -803,7 +647,7 @@ mod tests {
     async fn methods_policy_as_graph_sends_it() {
         let fake = fake();
         let tighten = fake.policy_story().key_days().tighten;
-        let (status, _, _) = send(&fake, "/v1.0/policies/authenticationMethodsPolicy", None).await;
+        let (status, _, _) = send(&fake, "/v1.0/policies/authenticationMethodsPolicy", &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
 
         fake.set_day(tighten - 1);
@@ -942,6 +786,28 @@ mod tests {
         assert_eq!(body["securityEnabled"], true);
         assert_eq!(body["mailEnabled"], false);
 
+        let uri = format!("/v1.0/groups/{EXCLUSION_GROUP_ID}?$select=id,DisplayName");
+        let (status, _, body) = get(&fake, &uri).await;
+        assert_eq!(status, StatusCode::OK);
+        let keys: BTreeSet<&str> = body
+            .as_object()
+            .expect("group")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["@odata.context", "displayName", "id"]),
+            "only what was selected, in Graph's spelling"
+        );
+        let uri = format!("/v1.0/groups/{EXCLUSION_GROUP_ID}?$select=id,members");
+        let (status, _, body) = get(&fake, &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["error"]["message"],
+            "Could not find a property named 'members' on type 'Microsoft.DirectoryServices.Group'."
+        );
+
         let (status, _, body) = get(
             &fake,
             "/v1.0/groups/00000000-0000-0000-0000-00000000dead/members",
@@ -953,16 +819,28 @@ mod tests {
         let mut uri = format!(
             "/v1.0/groups/{EXCLUSION_GROUP_ID}/members?$select=id,displayName,userPrincipalName&$top=2"
         );
-        let mut seen = BTreeSet::new();
+        let (mut seen, mut groups) = (BTreeSet::new(), Vec::new());
         let mut pages = 0;
         loop {
             let (status, _, body) = get(&fake, &uri).await;
             assert_eq!(status, StatusCode::OK);
             pages += 1;
             for m in body["value"].as_array().expect("value") {
-                assert_eq!(m["@odata.type"], "#microsoft.graph.user");
-                assert!(m["userPrincipalName"].is_string() && m["displayName"].is_string());
-                seen.insert(m["id"].as_str().expect("id").to_owned());
+                let id = m["id"].as_str().expect("id").to_owned();
+                match m["@odata.type"].as_str() {
+                    Some("#microsoft.graph.user") => {
+                        assert!(m["userPrincipalName"].is_string() && m["displayName"].is_string());
+                        seen.insert(id);
+                    }
+                    Some("#microsoft.graph.group") => {
+                        // A group has no userPrincipalName, selected or not.
+                        assert!(m.get("userPrincipalName").is_none(), "{m}");
+                        assert!(m.get("securityEnabled").is_none(), "not selected: {m}");
+                        assert_eq!(m["displayName"], NESTED_GROUP_NAME);
+                        groups.push(id);
+                    }
+                    other => panic!("a member of type {other:?}"),
+                }
             }
             match body["@odata.nextLink"].as_str() {
                 Some(next) => uri = next.to_owned(),
@@ -970,92 +848,16 @@ mod tests {
             }
         }
         assert_eq!(seen, member_ids(&fake, EXCLUSION_GROUP_ID, day));
+        assert_eq!(
+            groups,
+            [NESTED_GROUP_ID],
+            "a nested group among the members"
+        );
         assert!(pages > 1, "paged");
         assert_eq!(fake.served().member_pages, pages);
 
         let uri = format!("/v1.0/groups/{SSPR_GROUP_ID}/members?$top=1000");
         assert_eq!(get(&fake, &uri).await.0, StatusCode::BAD_REQUEST);
-    }
-
-    #[tokio::test]
-    async fn delta_first_then_changes_then_gone_after_seven_days() {
-        let fake = fake();
-        let story = fake.policy_story().clone();
-        // A window holding a join and a leave (see the story's steps).
-        let leave = story
-            .membership_events()
-            .iter()
-            .filter(|e| e.change == MembershipChange::Removed)
-            .nth(1)
-            .expect("a second leave")
-            .day;
-        let (from, to) = (leave - 5, leave);
-        fake.set_day(from);
-        let uri = format!(
-            "/v1.0/groups/delta?$filter={}&$select=displayName,members",
-            q(&format!(
-                "id eq '{EXCLUSION_GROUP_ID}' or id eq '{SSPR_GROUP_ID}'"
-            ))
-        );
-        let (status, _, body) = get(&fake, &uri).await;
-        assert_eq!(status, StatusCode::OK);
-        let groups = body["value"].as_array().expect("value");
-        assert_eq!(groups.len(), 2);
-        assert_eq!(groups[0]["@odata.type"], "#microsoft.graph.group");
-        let first: BTreeSet<String> = groups[0]["members@delta"]
-            .as_array()
-            .expect("members@delta")
-            .iter()
-            .map(|m| m["id"].as_str().expect("id").to_owned())
-            .collect();
-        assert_eq!(first, member_ids(&fake, EXCLUSION_GROUP_ID, from));
-        let delta_link = body["@odata.deltaLink"]
-            .as_str()
-            .expect("deltaLink")
-            .to_owned();
-        assert!(body.get("@odata.nextLink").is_none());
-
-        fake.set_day(to);
-        let (status, _, body) = get(&fake, &delta_link).await;
-        assert_eq!(status, StatusCode::OK);
-        let groups = body["value"].as_array().expect("value");
-        assert_eq!(groups.len(), 1, "only the group that changed: {body}");
-        assert_eq!(groups[0]["id"], EXCLUSION_GROUP_ID);
-        let (mut added, mut removed) = (BTreeSet::new(), BTreeSet::new());
-        for m in groups[0]["members@delta"]
-            .as_array()
-            .expect("members@delta")
-        {
-            let id = m["id"].as_str().expect("id").to_owned();
-            if m.get("@removed").is_some() {
-                assert_eq!(m["@removed"]["reason"], "deleted");
-                removed.insert(id);
-            } else {
-                added.insert(id);
-            }
-        }
-        let before = member_ids(&fake, EXCLUSION_GROUP_ID, from);
-        let after = member_ids(&fake, EXCLUSION_GROUP_ID, to);
-        assert_eq!(added, after.difference(&before).cloned().collect());
-        assert_eq!(removed, before.difference(&after).cloned().collect());
-        assert!(!added.is_empty() && !removed.is_empty());
-
-        // The first token is now 5 days old: still good. Past 7 days it is gone.
-        fake.set_day(from + DELTA_TOKEN_DAYS);
-        assert_eq!(get(&fake, &delta_link).await.0, StatusCode::OK);
-        fake.set_day(from + DELTA_TOKEN_DAYS + 1);
-        let (status, headers, body) = get(&fake, &delta_link).await;
-        assert_eq!(status, StatusCode::GONE);
-        assert_eq!(body["error"]["code"], "syncStateNotFound");
-        let restart = headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .expect("Location");
-        assert!(restart.contains("/v1.0/groups/delta?$filter="), "{restart}");
-        assert_eq!(fake.served().delta_expired, 1);
-
-        let bad = "/v1.0/groups/delta?$filter=displayName%20eq%20'x'";
-        assert_eq!(get(&fake, bad).await.0, StatusCode::BAD_REQUEST);
     }
 
     #[tokio::test]
@@ -1124,7 +926,52 @@ mod tests {
         }
     }
 
-    /// For each endpoint in turn (three policy, three group, one audit): refused with 403?
+    #[tokio::test]
+    async fn every_answer_says_what_it_holds() {
+        let fake = fake();
+        let metadata = "http://graph.sim.test/v1.0/$metadata#";
+        for (uri, what) in [
+            (
+                "/v1.0/reports/authenticationMethods/userRegistrationDetails".to_owned(),
+                "reports/authenticationMethods/userRegistrationDetails",
+            ),
+            ("/v1.0/users".to_owned(), "users"),
+            (
+                "/v1.0/users?$select=id,displayName".to_owned(),
+                "users(id,displayName)",
+            ),
+            (
+                "/v1.0/policies/authenticationMethodsPolicy".to_owned(),
+                "policies/authenticationMethodsPolicy/$entity",
+            ),
+            (
+                "/v1.0/policies/authenticationStrengthPolicies".to_owned(),
+                "policies/authenticationStrengthPolicies",
+            ),
+            (
+                "/v1.0/identity/conditionalAccess/policies".to_owned(),
+                "identity/conditionalAccess/policies",
+            ),
+            (
+                format!("/v1.0/groups/{EXCLUSION_GROUP_ID}"),
+                "groups/$entity",
+            ),
+            (
+                format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/members"),
+                "directoryObjects",
+            ),
+            (
+                "/v1.0/auditLogs/directoryAudits".to_owned(),
+                "auditLogs/directoryAudits",
+            ),
+        ] {
+            let (status, _, body) = get(&fake, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert_eq!(body["@odata.context"], format!("{metadata}{what}"), "{uri}");
+        }
+    }
+
+    /// For each endpoint in turn (three policy, two group, one audit): refused with 403?
     async fn forbidden(fake: &FakeGraph, faults: Faults) -> Vec<bool> {
         fake.set_faults(faults);
         let uris = [
@@ -1133,7 +980,6 @@ mod tests {
             "/v1.0/identity/conditionalAccess/policies".to_owned(),
             format!("/v1.0/groups/{EXCLUSION_GROUP_ID}"),
             format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/members"),
-            "/v1.0/groups/delta?$select=members".to_owned(),
             "/v1.0/auditLogs/directoryAudits".to_owned(),
         ];
         let mut out = Vec::new();
@@ -1163,19 +1009,10 @@ mod tests {
             deny_audit: audit,
             ..Faults::default()
         };
-        assert_eq!(
-            forbidden(&fake, faults(t, f, f)).await,
-            [t, t, t, f, f, f, f]
-        );
-        assert_eq!(
-            forbidden(&fake, faults(f, t, f)).await,
-            [f, f, f, t, t, t, f]
-        );
-        assert_eq!(
-            forbidden(&fake, faults(f, f, t)).await,
-            [f, f, f, f, f, f, t]
-        );
-        assert_eq!(forbidden(&fake, Faults::default()).await, [f; 7]);
+        assert_eq!(forbidden(&fake, faults(t, f, f)).await, [t, t, t, f, f, f]);
+        assert_eq!(forbidden(&fake, faults(f, t, f)).await, [f, f, f, t, t, f]);
+        assert_eq!(forbidden(&fake, faults(f, f, t)).await, [f, f, f, f, f, t]);
+        assert_eq!(forbidden(&fake, Faults::default()).await, [f; 6]);
     }
 
     #[test]
@@ -1189,19 +1026,7 @@ mod tests {
     }
 
     #[test]
-    fn delta_tokens_round_trip_and_filters_parse() {
-        let state = DeltaState {
-            day: 12,
-            members: true,
-            ids: vec![EXCLUSION_GROUP_ID.to_owned()],
-        };
-        assert_eq!(DeltaState::from_token(&state.token()), Some(state));
-        assert_eq!(DeltaState::from_token("garbage"), None);
-        assert_eq!(
-            parse_id_filter("id eq 'a' or id eq 'b'"),
-            Some(vec!["a".to_owned(), "b".to_owned()])
-        );
-        assert_eq!(parse_id_filter("id eq 'a' and id eq 'b'"), None);
+    fn audit_filters_parse() {
         let f = AuditFilter::parse(
             "activityDateTime ge 2026-01-01T00:00:00Z and (activityDisplayName eq 'O''Brien' or category eq 'Policy')",
         )

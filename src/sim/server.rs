@@ -1,6 +1,7 @@
 //! The simulated tenant over HTTP: a fake Graph (registration report and `/users`, with
 //! `@odata.nextLink` paging and bearer checks) and a fake token endpoint (client secret or
-//! signed client assertion), answering with Graph's documented status codes and error bodies.
+//! signed client assertion), answering with Graph's documented status codes and error bodies
+//! (`innerError` with the request's ids; `request-id` and `client-request-id` on every answer).
 //! The sign-in side (OpenID Connect) lives in [`super::idp`] on the same router, and the
 //! policy, group and audit endpoints in [`super::policy_api`].
 //! Faults can be switched at run time (`POST /_sim/faults`) to exercise the client.
@@ -8,18 +9,24 @@
 use super::idp::{self, IdTokenFault, IdpState};
 use super::policy::PolicyStory;
 use super::policy_api;
-use super::tenant::Tenant;
-use crate::graph::model::{ErrorBody, ErrorDetail, Page, TokenErrorBody};
-use axum::extract::{Form, Path, Query, State};
+use super::tenant::{Person, Tenant};
+use crate::graph::model::{
+    DirectoryUser, ErrorBody, ErrorDetail, InnerError, Page, TokenErrorBody,
+};
+use axum::body::Body;
+use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -129,9 +136,6 @@ pub struct Served {
     /// `/groups/{id}` answers and `/groups/{id}/members` pages.
     pub group_requests: u32,
     pub member_pages: u32,
-    /// `/groups/delta` answers, and delta tokens refused as expired (410).
-    pub delta_pages: u32,
-    pub delta_expired: u32,
     pub audit_pages: u32,
 }
 
@@ -243,18 +247,22 @@ impl FakeGraph {
     }
 
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/{tenant}/oauth2/v2.0/token", post(token))
+        let graph = Router::new()
             .route(
                 "/v1.0/reports/authenticationMethods/userRegistrationDetails",
                 get(report),
             )
             .route("/v1.0/users", get(users))
+            .merge(policy_api::routes())
+            .route("/v1.0/{*rest}", any(unknown_segment))
+            .layer(middleware::from_fn(graph_envelope));
+        Router::new()
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
             .route("/_sim/state", get(state))
             .route("/_sim/day", post(set_day))
             .route("/_sim/faults", post(set_faults))
             .merge(idp::routes())
-            .merge(policy_api::routes())
+            .merge(graph)
             .with_state(self.clone())
     }
 
@@ -277,20 +285,104 @@ impl FakeGraph {
     }
 }
 
-pub(super) fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        },
-    };
-    (status, Json(body)).into_response()
+/// Graph's headers naming a request: its own id, and the one the client chose.
+const REQUEST_ID: &str = "request-id";
+const CLIENT_REQUEST_ID: &str = "client-request-id";
+
+/// A Graph error still to be written: [`graph_envelope`] gives it its body, which carries the
+/// request's ids.
+#[derive(Debug, Clone)]
+struct GraphFault {
+    code: String,
+    message: String,
 }
 
+/// A Graph error answer: `{"error": {"code", "message", "innerError"}}`, the body written by
+/// [`graph_envelope`].
+pub(super) fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut resp = status.into_response();
+    resp.extensions_mut().insert(GraphFault {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    });
+    resp
+}
+
+/// What Graph puts around every answer: a `request-id` of its own and the client's
+/// `client-request-id` (echoed, or made up when the client sent none) as headers, and on an
+/// error the same ids with the date as the body's `innerError`.
+async fn graph_envelope(request: Request, next: Next) -> Response {
+    let client_request_id = request
+        .headers()
+        .get(CLIENT_REQUEST_ID)
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .unwrap_or_else(new_id);
+    let request_id = new_id();
+    let mut resp = next.run(request).await;
+    if let Some(fault) = resp.extensions_mut().remove::<GraphFault>() {
+        let id = |v: &HeaderValue| v.to_str().ok().map(str::to_owned);
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: fault.code,
+                message: fault.message,
+                inner_error: Some(InnerError {
+                    date: Some(Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string()),
+                    request_id: id(&request_id),
+                    client_request_id: id(&client_request_id),
+                }),
+            },
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        *resp.body_mut() = Body::from(bytes);
+    }
+    let headers = resp.headers_mut();
+    headers.insert(REQUEST_ID, request_id);
+    headers.insert(CLIENT_REQUEST_ID, client_request_id);
+    resp
+}
+
+fn new_id() -> HeaderValue {
+    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"))
+}
+
+/// A Graph path the fake does not serve, refused as Graph refuses a segment it does not know
+/// (named by its last segment: the ones before it usually exist).
+async fn unknown_segment(Path(rest): Path<String>) -> Response {
+    let segment = rest.rsplit('/').find(|s| !s.is_empty()).unwrap_or_default();
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        &format!("Resource not found for the segment '{segment}'."),
+    )
+}
+
+/// The token endpoint's refusal as Entra words it: the `AADSTS` code from the description in
+/// `error_codes` and `error_uri`, and the trace id, correlation id and time both as fields and
+/// as lines after the description.
 pub(super) fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let code = description
+        .strip_prefix("AADSTS")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse::<u32>().ok());
+    let trace_id = uuid::Uuid::new_v4().to_string();
+    let correlation_id = uuid::Uuid::new_v4().to_string();
+    let timestamp = Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
     let body = TokenErrorBody {
         error: error.to_owned(),
-        error_description: description.to_owned(),
+        error_description: format!(
+            "{description}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
+        ),
+        error_codes: code.into_iter().collect(),
+        error_uri: code.map(|c| format!("https://login.microsoftonline.com/error?code={c}")),
+        timestamp: Some(timestamp),
+        trace_id: Some(trace_id),
+        correlation_id: Some(correlation_id),
     };
     (status, Json(body)).into_response()
 }
@@ -599,15 +691,58 @@ pub(super) async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Respo
     Some(resp)
 }
 
-/// Where a page starts: the day being paged and the next person's index, from the
-/// `$skiptoken` of a nextLink (the current day from the start without one); `None` for a
-/// token we did not issue.
-fn page_position(fake: &FakeGraph, q: &HashMap<String, String>) -> Option<(u32, usize)> {
+/// The collection a `$skiptoken` pages: a token of one is refused by the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Paged {
+    Report = 1,
+    Users = 2,
+    Members = 3,
+    Audit = 4,
+}
+
+/// The first bytes of every skiptoken; in base64 they read `+/`.
+const SKIPTOKEN_MAGIC: [u8; 2] = [0xFB, 0xFF];
+
+/// An opaque `$skiptoken` for the page of `paged` that starts at `offset` on `day`: standard
+/// base64 of 11 bytes, so it holds `+`, `/` and an `=` of padding as Graph's tokens do, must
+/// be percent-encoded in a nextLink ([`query_value`]), and comes back unreadable from a client
+/// that decodes or re-encodes the link on the way.
+pub(super) fn skiptoken(paged: Paged, day: u32, offset: usize) -> String {
+    let mut bytes = Vec::with_capacity(11);
+    bytes.extend_from_slice(&SKIPTOKEN_MAGIC);
+    bytes.push(paged as u8);
+    bytes.extend_from_slice(&day.to_be_bytes());
+    bytes.extend_from_slice(&u32::try_from(offset).unwrap_or(u32::MAX).to_be_bytes());
+    STANDARD.encode(bytes)
+}
+
+/// Where a page of `paged` starts: the day being paged and the offset, from the `$skiptoken`
+/// of a nextLink (the current day from the start without one); `None` for a token we did not
+/// issue for this collection.
+pub(super) fn page_start(
+    fake: &FakeGraph,
+    q: &HashMap<String, String>,
+    paged: Paged,
+) -> Option<(u32, usize)> {
     let Some(token) = q.get("$skiptoken") else {
         return Some((fake.day(), 0));
     };
-    let (day, index) = token.split_once('.')?;
-    Some((day.parse().ok()?, index.parse().ok()?))
+    let bytes = STANDARD.decode(token).ok()?;
+    let (head, rest) = bytes.split_first_chunk::<3>()?;
+    if head[..2] != SKIPTOKEN_MAGIC || head[2] != paged as u8 {
+        return None;
+    }
+    let (day, rest) = rest.split_first_chunk::<4>()?;
+    let offset: [u8; 4] = rest.try_into().ok()?;
+    Some((
+        u32::from_be_bytes(*day),
+        usize::try_from(u32::from_be_bytes(offset)).ok()?,
+    ))
+}
+
+/// A query value percent-encoded for a nextLink (`+`, `/`, `=`, `,`, spaces…).
+pub(super) fn query_value(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 pub(super) fn bad_skiptoken() -> Response {
@@ -625,6 +760,12 @@ pub(super) fn base_url(headers: &HeaderMap) -> String {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     format!("http://{host}")
+}
+
+/// The `@odata.context` of an answer: the metadata URL under the base the client used, then
+/// what the answer holds (`users(id,displayName)`, `groups/$entity`, …).
+pub(super) fn context(headers: &HeaderMap, what: &str) -> String {
+    format!("{}/v1.0/$metadata#{what}", base_url(headers))
 }
 
 /// Rows from person `from` on, up to `size`; the index to continue from if any remain.
@@ -676,7 +817,7 @@ async fn report(
     if faults.deny_report {
         return permission_denied();
     }
-    let Some((day, from)) = page_position(&fake, &q) else {
+    let Some((day, from)) = page_start(&fake, &q, Paged::Report) else {
         return bad_skiptoken();
     };
     let size = fake.inner.settings.report_page_size.max(1);
@@ -690,15 +831,20 @@ async fn report(
     }
     let next_link = next.map(|i| {
         format!(
-            "{}/v1.0/reports/authenticationMethods/userRegistrationDetails?$skiptoken={day}.{i}",
-            base_url(&headers)
+            "{}/v1.0/reports/authenticationMethods/userRegistrationDetails?$skiptoken={}",
+            base_url(&headers),
+            query_value(&skiptoken(Paged::Report, day, i))
         )
     });
     lock(&fake.inner.served).report_pages += 1;
     let page = Page {
-        value,
-        next_link,
+        context: Some(context(
+            &headers,
+            "reports/authenticationMethods/userRegistrationDetails",
+        )),
         count: None,
+        next_link,
+        value,
     };
     let mut body = match serde_json::to_vec(&page) {
         Ok(b) => b,
@@ -714,6 +860,108 @@ async fn report(
         body.truncate(body.len() / 2);
     }
     json_bytes(body)
+}
+
+/// The user properties the fake holds, by their Graph names. `$select` of any other is refused
+/// as Graph refuses a property it does not know, so one the real user resource has but the
+/// fake lacks must be added here (and to [`UserView`]) before a client may select it.
+const USER_PROPERTIES: &[&str] = &[
+    "accountEnabled",
+    "businessPhones",
+    "companyName",
+    "department",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "usageLocation",
+    "userPrincipalName",
+    "userType",
+];
+
+/// Graph's default property set of a user, all `/users` answers without `$select`: no
+/// `department`, `usageLocation`, `accountEnabled`, `companyName` or `userType`.
+const DEFAULT_USER_PROPERTIES: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+];
+
+/// The properties a `$select` names, in Graph's spelling (matched regardless of case, each
+/// once); `None` without `$select`. A name not in `known` is Graph's 400 for `type_name`.
+pub(super) fn selection(
+    select: Option<&String>,
+    known: &[&'static str],
+    type_name: &str,
+) -> Result<Option<Vec<&'static str>>, Response> {
+    let Some(select) = select else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for name in select.split(',').map(str::trim) {
+        let Some(&property) = known.iter().find(|k| k.eq_ignore_ascii_case(name)) else {
+            return Err(graph_error(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                &format!("Could not find a property named '{name}' on type '{type_name}'."),
+            ));
+        };
+        if !out.contains(&property) {
+            out.push(property);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// A user's entry with only the properties asked for, written without copying them: the row
+/// phoneless selects from, and the person for the rest (`businessPhones` and `mobilePhone`
+/// are always empty here).
+struct UserView<'a> {
+    row: &'a DirectoryUser,
+    person: &'a Person,
+    properties: &'a [&'static str],
+}
+
+impl Serialize for UserView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (p, r) = (self.person, self.row);
+        let mut map = serializer.serialize_map(Some(self.properties.len()))?;
+        for &name in self.properties {
+            match name {
+                "accountEnabled" => map.serialize_entry(name, &r.account_enabled)?,
+                "businessPhones" => map.serialize_entry(name, &[] as &[&str])?,
+                "companyName" => map.serialize_entry(name, &r.company_name)?,
+                "department" => map.serialize_entry(name, &r.department)?,
+                "displayName" => map.serialize_entry(name, &r.display_name)?,
+                "givenName" => map.serialize_entry(name, &p.given_name)?,
+                "id" => map.serialize_entry(name, &r.id)?,
+                "jobTitle" => map.serialize_entry(name, &r.job_title)?,
+                "mail" => map.serialize_entry(name, &p.mail())?,
+                "mobilePhone" => map.serialize_entry(name, &None::<&str>)?,
+                "officeLocation" => map.serialize_entry(name, &r.office_location)?,
+                "preferredLanguage" => map.serialize_entry(name, &p.preferred_language())?,
+                "surname" => map.serialize_entry(name, &p.surname)?,
+                "usageLocation" => map.serialize_entry(name, &r.usage_location)?,
+                "userPrincipalName" => map.serialize_entry(name, &r.user_principal_name)?,
+                "userType" => map.serialize_entry(name, &r.user_type)?,
+                _ => {}
+            }
+        }
+        map.end()
+    }
 }
 
 async fn users(
@@ -751,45 +999,59 @@ async fn users(
             "$count is only supported with the ConsistencyLevel:eventual header.",
         );
     }
-    if let Some(select) = q.get("$select") {
-        let known: HashSet<&str> = crate::graph::model::USER_SELECT.split(',').collect();
-        if let Some(bad) = select.split(',').find(|f| !known.contains(f.trim())) {
-            return graph_error(
-                StatusCode::BAD_REQUEST,
-                "Request_BadRequest",
-                &format!(
-                    "Could not find a property named '{bad}' on type 'Microsoft.DirectoryServices.User'."
-                ),
-            );
-        }
-    }
-    let Some((day, from)) = page_position(&fake, &q) else {
+    let select = match selection(
+        q.get("$select"),
+        USER_PROPERTIES,
+        "Microsoft.DirectoryServices.User",
+    ) {
+        Ok(select) => select,
+        Err(refused) => return refused,
+    };
+    let properties = select.as_deref().unwrap_or(DEFAULT_USER_PROPERTIES);
+    let Some((day, from)) = page_start(&fake, &q, Paged::Users) else {
         return bad_skiptoken();
     };
     let tenant = fake.tenant();
-    let (value, next) = collect_page(tenant, from, top, |i| tenant.directory_row(i, day));
+    let (rows, next) = collect_page(tenant, from, top, |i| {
+        Some((tenant.directory_row(i, day)?, &tenant.people[i]))
+    });
+    let value: Vec<UserView<'_>> = rows
+        .iter()
+        .map(|(row, person)| UserView {
+            row,
+            person,
+            properties,
+        })
+        .collect();
     // @odata.count comes on the first page only.
     let total = (count && from == 0).then(|| {
         (0..tenant.people.len())
             .filter(|i| tenant.directory_row(*i, day).is_some())
             .count() as u64
     });
-    let select = q
-        .get("$select")
+    let listed = select.as_ref().map(|s| s.join(","));
+    let select_param = listed
+        .as_ref()
         .map(|s| format!("$select={s}&"))
         .unwrap_or_default();
     let count_param = if count { "$count=true&" } else { "" };
     let next_link = next.map(|i| {
         format!(
-            "{}/v1.0/users?{select}$top={top}&{count_param}$skiptoken={day}.{i}",
-            base_url(&headers)
+            "{}/v1.0/users?{select_param}$top={top}&{count_param}$skiptoken={}",
+            base_url(&headers),
+            query_value(&skiptoken(Paged::Users, day, i))
         )
     });
     lock(&fake.inner.served).users_pages += 1;
+    let what = match &listed {
+        Some(s) => format!("users({s})"),
+        None => "users".to_owned(),
+    };
     match serde_json::to_vec(&Page {
-        value,
-        next_link,
+        context: Some(context(&headers, &what)),
         count: total,
+        next_link,
+        value,
     }) {
         Ok(b) => json_bytes(b),
         Err(e) => graph_error(
@@ -842,4 +1104,280 @@ async fn set_day(State(fake): State<FakeGraph>, Json(body): Json<DayBody>) -> Re
 async fn set_faults(State(fake): State<FakeGraph>, Json(faults): Json<Faults>) -> StatusCode {
     fake.set_faults(faults);
     StatusCode::NO_CONTENT
+}
+
+/// A fake with a valid token, and requests to its router without a socket, for the unit
+/// tests of the fake's endpoints.
+#[cfg(test)]
+pub(super) mod testing {
+    use super::*;
+    use tower::ServiceExt as _;
+
+    /// The host the test requests name, so nextLinks start with it.
+    pub const BASE: &str = "http://graph.sim.test";
+    pub const TOKEN: &str = "sim.test-token";
+
+    /// 1,000 people over 60 days, and [`TOKEN`] valid for an hour.
+    pub fn fake() -> FakeGraph {
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        let fake = FakeGraph::new(
+            Tenant::generate(7, 1_000, 60, start),
+            FakeSettings::default(),
+        );
+        lock(&fake.inner.tokens)
+            .insert(TOKEN.to_owned(), Instant::now() + Duration::from_secs(3600));
+        fake
+    }
+
+    /// A GET of `uri` (a path, or a nextLink under [`BASE`]) with these headers; the JSON
+    /// body, or `null` when it is not JSON.
+    pub async fn send(
+        fake: &FakeGraph,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let path = uri.strip_prefix(BASE).unwrap_or(uri);
+        let mut req = axum::http::Request::get(path).header(header::HOST, "graph.sim.test");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = fake
+            .router()
+            .oneshot(req.body(Body::empty()).expect("request"))
+            .await
+            .expect("answer");
+        let (parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (parts.status, parts.headers, json)
+    }
+
+    /// A GET with the valid token.
+    pub async fn get(fake: &FakeGraph, uri: &str) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let bearer = format!("Bearer {TOKEN}");
+        send(fake, uri, &[("authorization", &bearer)]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{fake, get, send};
+    use super::*;
+    use crate::graph::model::USER_SELECT;
+
+    fn header<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn errors_carry_the_request_ids_in_their_body_and_headers() {
+        let fake = fake();
+        let (status, headers, body) = send(
+            &fake,
+            "/v1.0/users",
+            &[("client-request-id", "0d3c1e4f-1111-4222-8333-944455556666")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(header(&headers, "content-type"), "application/json");
+        let error = &body["error"];
+        assert_eq!(error["code"], "InvalidAuthenticationToken");
+        assert_eq!(error["message"], "Access token is empty.");
+        let inner = &error["innerError"];
+        assert_eq!(
+            inner["client-request-id"], "0d3c1e4f-1111-4222-8333-944455556666",
+            "echoed"
+        );
+        assert_eq!(
+            header(&headers, "client-request-id"),
+            "0d3c1e4f-1111-4222-8333-944455556666"
+        );
+        let request_id = inner["request-id"].as_str().expect("request-id");
+        assert!(uuid::Uuid::parse_str(request_id).is_ok(), "{request_id}");
+        assert_eq!(header(&headers, "request-id"), request_id);
+        let date = inner["date"].as_str().expect("date");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S").is_ok(),
+            "{date}"
+        );
+
+        // Injected faults answer the same way.
+        fake.set_faults(Faults {
+            throttle: 1,
+            ..Faults::default()
+        });
+        let (status, headers, body) = get(&fake, "/v1.0/users").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&headers, "retry-after"), "1");
+        assert!(body["error"]["innerError"]["request-id"].is_string());
+    }
+
+    #[tokio::test]
+    async fn every_answer_has_a_request_id_and_a_client_request_id() {
+        let fake = fake();
+        let (status, headers, _) = get(&fake, "/v1.0/users?$top=1").await;
+        assert_eq!(status, StatusCode::OK);
+        for name in ["request-id", "client-request-id"] {
+            assert!(
+                uuid::Uuid::parse_str(header(&headers, name)).is_ok(),
+                "{name}: made up when the client sent none"
+            );
+        }
+        let (_, again, _) = get(&fake, "/v1.0/users?$top=1").await;
+        assert_ne!(header(&headers, "request-id"), header(&again, "request-id"));
+    }
+
+    #[test]
+    fn skiptokens_need_percent_encoding_and_round_trip() {
+        let fake = fake();
+        let token = skiptoken(Paged::Users, 12, 3_456);
+        assert!(
+            token.contains('+') && token.contains('/') && token.ends_with('='),
+            "{token}"
+        );
+        let encoded = query_value(&token);
+        assert!(
+            encoded.contains("%2B") && encoded.contains("%2F") && encoded.contains("%3D"),
+            "{encoded}"
+        );
+        let query = |t: &str| HashMap::from([("$skiptoken".to_owned(), t.to_owned())]);
+        assert_eq!(
+            page_start(&fake, &query(&token), Paged::Users),
+            Some((12, 3_456))
+        );
+        // Another collection's token, and the token as a client that decoded `+` would send it.
+        assert_eq!(page_start(&fake, &query(&token), Paged::Report), None);
+        assert_eq!(
+            page_start(&fake, &query(&token.replace('+', " ")), Paged::Users),
+            None
+        );
+        assert_eq!(page_start(&fake, &query("12.3456"), Paged::Users), None);
+        assert_eq!(
+            page_start(&fake, &HashMap::new(), Paged::Users),
+            Some((fake.day(), 0))
+        );
+    }
+
+    #[tokio::test]
+    async fn next_links_work_as_sent_and_fail_when_mangled() {
+        let fake = fake();
+        let mut uri = "/v1.0/users?$select=id,displayName&$top=300".to_owned();
+        let mut ids = Vec::new();
+        let mut links = Vec::new();
+        loop {
+            let (status, _, body) = get(&fake, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+            for u in body["value"].as_array().expect("value") {
+                ids.push(u["id"].as_str().expect("id").to_owned());
+            }
+            let Some(next) = body["@odata.nextLink"].as_str() else {
+                break;
+            };
+            assert!(next.starts_with(testing::BASE), "{next}");
+            links.push(next.to_owned());
+            uri = next.to_owned();
+        }
+        let expected: Vec<String> = fake
+            .tenant()
+            .directory(fake.day())
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(ids, expected);
+        assert!(links.len() >= 2, "paged");
+
+        let link = &links[0];
+        assert!(link.contains("$skiptoken=%2B%2F"), "{link}");
+        for mangled in [
+            // Decoded before sending: `+` arrives as a space.
+            link.replace("%2B", "+")
+                .replace("%2F", "/")
+                .replace("%3D", "="),
+            // Encoded once more.
+            link.replace('%', "%25"),
+            // The token cut short.
+            link.replace("%3D", ""),
+        ] {
+            let (status, _, body) = get(&fake, &mangled).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{mangled}");
+            assert_eq!(body["error"]["code"], "Request_BadRequest");
+        }
+    }
+
+    /// The property names of each user of a `/users` page.
+    async fn user_keys(fake: &FakeGraph, uri: &str) -> Vec<Vec<String>> {
+        let (status, _, body) = get(fake, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        body["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .map(|u| u.as_object().expect("user").keys().cloned().collect())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn users_without_select_get_graphs_default_properties_only() {
+        let fake = fake();
+        let mut default: Vec<String> = DEFAULT_USER_PROPERTIES
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        default.sort();
+        let rows = user_keys(&fake, "/v1.0/users?$top=50").await;
+        assert_eq!(rows.len(), 50);
+        for keys in rows {
+            assert_eq!(keys, default);
+        }
+        let (_, _, body) = get(&fake, "/v1.0/users?$top=50").await;
+        let first = &body["value"][0];
+        assert!(first.get("department").is_none() && first.get("usageLocation").is_none());
+        assert!(first["businessPhones"].is_array() && first["givenName"].is_string());
+    }
+
+    #[tokio::test]
+    async fn users_with_select_get_what_they_name_and_nothing_else() {
+        let fake = fake();
+        for keys in user_keys(&fake, "/v1.0/users?$select=ID,department&$top=20").await {
+            assert_eq!(keys, ["department", "id"], "Graph's spelling");
+        }
+        // What the phoneless client selects is all there, and only that.
+        let mut wanted: Vec<String> = USER_SELECT.split(',').map(str::to_owned).collect();
+        wanted.sort();
+        let uri = format!("/v1.0/users?$select={USER_SELECT}&$top=20");
+        for keys in user_keys(&fake, &uri).await {
+            assert_eq!(keys, wanted);
+        }
+        let (status, _, body) = get(&fake, "/v1.0/users?$select=id,departmnet").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "Request_BadRequest");
+        assert_eq!(
+            body["error"]["message"],
+            "Could not find a property named 'departmnet' on type 'Microsoft.DirectoryServices.User'."
+        );
+        // The selection goes on in the nextLink, spelt as Graph spells it.
+        let (_, _, body) = get(&fake, "/v1.0/users?$select=id,DisplayName&$top=2").await;
+        let next = body["@odata.nextLink"].as_str().expect("nextLink");
+        assert!(next.contains("?$select=id,displayName&$top=2&"), "{next}");
+        assert!(
+            body["@odata.context"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("/v1.0/$metadata#users(id,displayName)"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_segment_is_a_graph_error() {
+        let (status, headers, body) = get(&fake(), "/v1.0/groups/x/ownerz").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "BadRequest");
+        assert_eq!(
+            body["error"]["message"],
+            "Resource not found for the segment 'ownerz'."
+        );
+        assert!(headers.get("request-id").is_some());
+    }
 }

@@ -160,6 +160,8 @@ pub struct Person {
     pub id: String,
     pub upn: String,
     pub display_name: String,
+    pub given_name: String,
+    pub surname: String,
     pub guest: bool,
     pub admin: bool,
     pub department: Option<String>,
@@ -408,6 +410,20 @@ impl Tenant {
 }
 
 impl Person {
+    /// The `mail` of their directory entry: a guest's is their own address, which their UPN
+    /// spells with `_` for `@`.
+    pub fn mail(&self) -> Option<String> {
+        match self.upn.split_once("#EXT#") {
+            Some((local, _)) => local.rsplit_once('_').map(|(l, d)| format!("{l}@{d}")),
+            None => Some(self.upn.clone()),
+        }
+    }
+
+    /// The `preferredLanguage` of their directory entry (guests have none).
+    pub fn preferred_language(&self) -> Option<&'static str> {
+        (!self.guest).then_some("en-US")
+    }
+
     /// In the tenant on `day`: joined and not yet left.
     pub fn present(&self, day: u32) -> bool {
         day >= self.joins && self.leaves.is_none_or(|l| day < l)
@@ -512,18 +528,26 @@ impl Person {
         });
 
         let plan = Plan::generate(&mut rng, days, joins, pace, guest);
+        // Drawn last, so everything above stays as it was. Graph sends `null` for what nobody
+        // filled in: many guests have no office and no usage location (no licence), a few
+        // members neither.
+        let office = (!rng.random_bool(if guest { 0.6 } else { 0.04 })).then(|| office.to_owned());
+        let country =
+            (!rng.random_bool(if guest { 0.5 } else { 0.03 })).then(|| country.to_owned());
         Person {
             id,
             upn,
             display_name,
+            given_name: first.to_owned(),
+            surname: last.to_owned(),
             guest,
             admin,
             department,
             department_change,
             job_title,
             company,
-            office: Some(office.to_owned()),
-            country: Some(country.to_owned()),
+            office,
+            country,
             joins,
             leaves,
             disabled,
@@ -725,6 +749,22 @@ mod tests {
         let dir = t.directory(0);
         assert!(dir.iter().any(|u| u.department.is_none()));
         assert!(dir.iter().any(|u| u.department.as_deref() == Some("")));
+        // Some offices and usage locations are null, for members too; most are set.
+        let members = || {
+            dir.iter()
+                .filter(|u| u.user_type.as_deref() == Some("Member"))
+        };
+        let no_office = members().filter(|u| u.office_location.is_none()).count();
+        let no_country = members().filter(|u| u.usage_location.is_none()).count();
+        let all = members().count();
+        for none in [no_office, no_country] {
+            assert!(none > 0 && none * 10 < all, "{none} of {all}");
+        }
+        assert!(
+            dir.iter()
+                .filter(|u| u.user_type.as_deref() == Some("Guest"))
+                .any(|u| u.office_location.is_none() && u.usage_location.is_none())
+        );
         assert!(dir.iter().any(|u| u.account_enabled == Some(false)));
         // Disabled accounts are mostly absent from the report.
         let in_report: std::collections::HashSet<_> =

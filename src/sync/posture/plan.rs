@@ -154,7 +154,8 @@ fn policy_steps(
 }
 
 /// The people among a group's members: nested groups, devices and service principals are
-/// not people, and ids that are not GUIDs cannot be.
+/// not people (their own members are not read: `/members` lists direct members only), and
+/// ids that are not GUIDs cannot be.
 pub fn people(members: &[DirectoryObject]) -> HashMap<Uuid, &DirectoryObject> {
     members
         .iter()
@@ -238,7 +239,7 @@ pub fn plan(fetched: &Fetched, stored: &Stored<'_>, run_id: i64, now: DateTime<U
         let (display_name, member_count, missing) = match &g.group {
             Ok(Some((group, members))) => (
                 Some(group.display_name.clone()),
-                Some(i32::try_from(members.len()).unwrap_or(i32::MAX)),
+                Some(i32::try_from(people(members).len()).unwrap_or(i32::MAX)),
                 false,
             ),
             Ok(None) => (None, None, true),
@@ -586,6 +587,22 @@ mod tests {
                 audit(REMOVE_MEMBER, group, cal, "Ada Admin"),
             ]),
         }
+    }
+
+    #[test]
+    fn only_users_are_people_in_a_group() {
+        let member = |odata_type: &str| DirectoryObject {
+            odata_type: odata_type.to_owned(),
+            id: "4d2e8a17-6b3c-4f95-9e01-c7a5b3d9f2e6".to_owned(),
+            ..DirectoryObject::default()
+        };
+        let is_person = |t: &str| people(&[member(t)]).len() == 1;
+        assert!(is_person("#microsoft.graph.user"));
+        assert!(is_person("#Microsoft.Graph.User"));
+        assert!(is_person(""), "a member without a type is taken as a user");
+        assert!(!is_person("#microsoft.graph.group"));
+        assert!(!is_person("#microsoft.graph.servicePrincipal"));
+        assert!(!is_person("#microsoft.graph.device"));
     }
 
     #[test]

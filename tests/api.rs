@@ -391,3 +391,26 @@ async fn the_http_parsers_own_answers_carry_the_security_headers() {
         }
     }
 }
+
+/// A download whose query fails at once is an error page with its status, not a 200 that
+/// breaks off after the header row.
+#[tokio::test]
+async fn a_csv_download_fails_before_it_starts() {
+    let db = TestDb::new().await;
+    let state = state(&db);
+    db.pool.close().await;
+    for uri in ["/users.csv", "/audit.csv"] {
+        let resp = app(state.clone())
+            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("a whole body");
+        assert!(
+            String::from_utf8_lossy(&body).contains("not answering"),
+            "{uri}"
+        );
+    }
+}

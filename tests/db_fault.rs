@@ -249,8 +249,11 @@ async fn the_database_stops_and_starts_under_serve() {
     let summary: serde_json::Value =
         serde_json::from_str(&fetch(&http, &base, "/api/v1/summary").await.body).expect("JSON");
     assert_eq!(summary["run"]["id"], id);
-    // Logged, once per request that found it away, in plain words, and not as a crash.
+    // The outage's start and end are logged once each, in plain words, and nothing crashed.
     let text = serve_log();
-    assert!(text.contains("the database answers again"), "{text}");
+    assert!(
+        text.contains("the database is away") && text.contains("the database answers again"),
+        "{text}"
+    );
     assert!(!text.contains("panicked"), "{text}");
 }

@@ -84,8 +84,11 @@ pub async fn fail_fast(State(state): State<AppState>, request: Request, next: Ne
         }
     }
     let response = next.run(request).await;
-    if guarded && response.extensions().get::<DatabaseAway>().is_some() {
-        state.database_away.store(true, Ordering::Relaxed);
+    if guarded
+        && response.extensions().get::<DatabaseAway>().is_some()
+        && !state.database_away.swap(true, Ordering::Relaxed)
+    {
+        tracing::warn!("the database is away: requests are answered 503 until it is back");
     }
     response
 }

@@ -6,7 +6,7 @@
 //! each wait for a connection. Each first pings it with a short bound and answers 503 at once
 //! while it is away; the first ping that succeeds lets requests through again, with no restart.
 
-use super::access::{Access, Route};
+use super::access::{Access, Answers, Route};
 use super::{AppError, AppState, PageError, access_table};
 use crate::db::operations as ops;
 use axum::Json;
@@ -61,7 +61,7 @@ pub async fn fail_fast(State(state): State<AppState>, request: Request, next: Ne
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
-    let guarded = route.is_some_and(|r| {
+    let guarded = route.as_deref().is_some_and(|r| {
         access_table()
             .iter()
             .any(|(path, access)| *path == r && *access != Access::Public)
@@ -75,7 +75,8 @@ pub async fn fail_fast(State(state): State<AppState>, request: Request, next: Ne
             }
             _ => {
                 let away = AppError::Unavailable(DATABASE_AWAY.to_owned());
-                return if request.uri().path().starts_with("/api/") {
+                let answers = route.as_deref().map(super::answers_at);
+                return if answers == Some(Answers::Json) {
                     away.into_response()
                 } else {
                     PageError(away).into_response()

@@ -71,6 +71,16 @@ pub fn access_table() -> &'static [(&'static str, Access)] {
     &TABLE
 }
 
+/// What the route at `path` (as matched) answers; pages for a path that is no route.
+pub fn answers_at(path: &str) -> access::Answers {
+    static TABLE: LazyLock<Vec<(&'static str, access::Answers)>> =
+        LazyLock::new(|| routes().iter().map(|r| (r.path, r.answers)).collect());
+    TABLE
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map_or(access::Answers::Page, |(_, a)| *a)
+}
+
 /// The whole router: every route behind its access check, every answer with the security
 /// headers.
 pub fn app(state: AppState) -> Router {

@@ -707,6 +707,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn v1_has_no_beta_only_properties() {
+        let fake = fake();
+        let (_, _, body) = get(&fake, "/v1.0/policies/authenticationMethodsPolicy").await;
+        let authenticator = body["authenticationMethodConfigurations"]
+            .as_array()
+            .expect("configurations")
+            .iter()
+            .find(|c| c["id"] == "MicrosoftAuthenticator")
+            .cloned()
+            .expect("Authenticator");
+        let features: BTreeSet<&str> = authenticator["featureSettings"]
+            .as_object()
+            .expect("featureSettings")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            features,
+            BTreeSet::from([
+                "displayAppInformationRequiredState",
+                "displayLocationInformationRequiredState"
+            ])
+        );
+        let text = body.to_string();
+        for beta in [
+            "companionAppAllowedState",
+            "numberMatchingRequiredState",
+            "systemCredentialPreferences",
+            "reportSuspiciousActivitySettings",
+            "microsoftAuthenticatorPlatformSettings",
+        ] {
+            assert!(!text.contains(beta), "{beta} is beta only");
+        }
+    }
+
+    #[tokio::test]
     async fn strengths_listed_and_filtered() {
         let fake = fake();
         let (status, _, body) = get(&fake, "/v1.0/policies/authenticationStrengthPolicies").await;

@@ -5,13 +5,15 @@
 //! - `GET /v1.0/policies/authenticationStrengthPolicies` (`$filter=policyType eq '…'`),
 //! - `GET /v1.0/identity/conditionalAccess/policies`, limited to one request per second per
 //!   tenant; a faster request gets 429 **without** `Retry-After`, as Graph does (§6, §9),
-//! - `GET /v1.0/groups/{id}` and `/v1.0/groups/{id}/members` (paged, `$top` 1–999),
+//! - `GET /v1.0/groups/{id}` and `/v1.0/groups/{id}/members` (`$select`; members paged, `$top`
+//!   1–999, users and member groups each with its `@odata.type`),
 //! - `GET /v1.0/auditLogs/directoryAudits` (`$filter` on `activityDateTime`,
 //!   `activityDisplayName`, `category`, `loggedByService` with `and`, `or` and parentheses;
 //!   newest first, paged).
 //!
-//! Every endpoint wants a bearer token and obeys the shared faults ([`guard`]); missing
-//! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults.
+//! Every endpoint wants a bearer token and obeys the shared faults (`admit`); missing
+//! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults. Answers
+//! carry `@odata.context`, and nextLinks opaque skiptokens.
 
 use super::policy::{Member, PolicyStory};
 use super::server::{

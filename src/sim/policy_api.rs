@@ -17,8 +17,8 @@
 
 use super::policy::{Member, PolicyStory};
 use super::server::{
-    FakeGraph, Paged, admit, bad_skiptoken, base_url, context, graph_error, json_bytes, lock,
-    page_start, query_value, selection, skiptoken,
+    FakeGraph, Paged, admit, bad_request, bad_skiptoken, base_url, context, graph_error,
+    json_bytes, lock, page_start, query_value, selection, skiptoken,
 };
 use crate::graph::model::{DirectoryAudit, DirectoryObject, Page};
 use axum::Router;
@@ -210,7 +210,7 @@ async fn group(
         "Microsoft.DirectoryServices.Group",
     ) {
         Ok(select) => select,
-        Err(refused) => return refused,
+        Err(message) => return bad_request(&message),
     };
     lock(&fake.inner.served).group_requests += 1;
     let body = match serde_json::to_value(group.to_graph(story.start())) {
@@ -332,7 +332,7 @@ async fn group_members(
         "Microsoft.DirectoryServices.DirectoryObject",
     ) {
         Ok(select) => select,
-        Err(refused) => return refused,
+        Err(message) => return bad_request(&message),
     };
     let story = story(&fake);
     let Some(people) = story.members(&id, day) else {

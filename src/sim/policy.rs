@@ -632,13 +632,13 @@ impl PolicyStory {
                     ..MethodTarget::default()
                 })],
                 None,
+                // v1.0's feature settings: `companionAppAllowedState` and
+                // `numberMatchingRequiredState` are beta only, and the fake serves v1.0.
                 json!({
                     "isSoftwareOathEnabled": false,
                     "featureSettings": {
                         "displayAppInformationRequiredState": feature("enabled"),
                         "displayLocationInformationRequiredState": feature("enabled"),
-                        "companionAppAllowedState": feature("default"),
-                        "numberMatchingRequiredState": feature("enabled"),
                     },
                 }),
             ),

@@ -5,18 +5,20 @@
 //! - `GET /v1.0/policies/authenticationStrengthPolicies` (`$filter=policyType eq '…'`),
 //! - `GET /v1.0/identity/conditionalAccess/policies`, limited to one request per second per
 //!   tenant; a faster request gets 429 **without** `Retry-After`, as Graph does (§6, §9),
-//! - `GET /v1.0/groups/{id}` and `/v1.0/groups/{id}/members` (paged, `$top` 1–999),
+//! - `GET /v1.0/groups/{id}` and `/v1.0/groups/{id}/members` (`$select`; members paged, `$top`
+//!   1–999, users and member groups each with its `@odata.type`),
 //! - `GET /v1.0/auditLogs/directoryAudits` (`$filter` on `activityDateTime`,
 //!   `activityDisplayName`, `category`, `loggedByService` with `and`, `or` and parentheses;
 //!   newest first, paged).
 //!
-//! Every endpoint wants a bearer token and obeys the shared faults ([`guard`]); missing
-//! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults.
+//! Every endpoint wants a bearer token and obeys the shared faults (`admit`); missing
+//! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults. Answers
+//! carry `@odata.context`, and nextLinks opaque skiptokens.
 
 use super::policy::{Member, PolicyStory};
 use super::server::{
-    FakeGraph, Paged, admit, bad_skiptoken, base_url, context, graph_error, json_bytes, lock,
-    page_start, query_value, selection, skiptoken,
+    FakeGraph, Paged, admit, bad_request, bad_skiptoken, base_url, context, graph_error,
+    json_bytes, lock, page_start, query_value, selection, skiptoken,
 };
 use crate::graph::model::{DirectoryAudit, DirectoryObject, Page};
 use axum::Router;
@@ -208,7 +210,7 @@ async fn group(
         "Microsoft.DirectoryServices.Group",
     ) {
         Ok(select) => select,
-        Err(refused) => return refused,
+        Err(message) => return bad_request(&message),
     };
     lock(&fake.inner.served).group_requests += 1;
     let body = match serde_json::to_value(group.to_graph(story.start())) {
@@ -330,7 +332,7 @@ async fn group_members(
         "Microsoft.DirectoryServices.DirectoryObject",
     ) {
         Ok(select) => select,
-        Err(refused) => return refused,
+        Err(message) => return bad_request(&message),
     };
     let story = story(&fake);
     let Some(people) = story.members(&id, day) else {
@@ -704,6 +706,42 @@ mod tests {
         let sms = configs.iter().find(|c| c["id"] == "Sms").expect("sms");
         assert_eq!(sms["includeTargets"][0]["id"], EXCLUSION_GROUP_ID);
         assert_eq!(fake.served().methods_policy_requests, 2);
+    }
+
+    #[tokio::test]
+    async fn v1_has_no_beta_only_properties() {
+        let fake = fake();
+        let (_, _, body) = get(&fake, "/v1.0/policies/authenticationMethodsPolicy").await;
+        let authenticator = body["authenticationMethodConfigurations"]
+            .as_array()
+            .expect("configurations")
+            .iter()
+            .find(|c| c["id"] == "MicrosoftAuthenticator")
+            .cloned()
+            .expect("Authenticator");
+        let features: BTreeSet<&str> = authenticator["featureSettings"]
+            .as_object()
+            .expect("featureSettings")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            features,
+            BTreeSet::from([
+                "displayAppInformationRequiredState",
+                "displayLocationInformationRequiredState"
+            ])
+        );
+        let text = body.to_string();
+        for beta in [
+            "companionAppAllowedState",
+            "numberMatchingRequiredState",
+            "systemCredentialPreferences",
+            "reportSuspiciousActivitySettings",
+            "microsoftAuthenticatorPlatformSettings",
+        ] {
+            assert!(!text.contains(beta), "{beta} is beta only");
+        }
     }
 
     #[tokio::test]

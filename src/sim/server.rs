@@ -746,11 +746,12 @@ pub(super) fn query_value(value: &str) -> String {
 }
 
 pub(super) fn bad_skiptoken() -> Response {
-    graph_error(
-        StatusCode::BAD_REQUEST,
-        "Request_BadRequest",
-        "Invalid skip token.",
-    )
+    bad_request("Invalid skip token.")
+}
+
+/// Graph's 400 for a query it cannot answer.
+pub(super) fn bad_request(message: &str) -> Response {
+    graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
 }
 
 /// The base URL clients used to reach us, for nextLinks and the identity provider's URLs.
@@ -901,22 +902,21 @@ const DEFAULT_USER_PROPERTIES: &[&str] = &[
 ];
 
 /// The properties a `$select` names, in Graph's spelling (matched regardless of case, each
-/// once); `None` without `$select`. A name not in `known` is Graph's 400 for `type_name`.
+/// once); `None` without `$select`. A name not in `known` is refused with Graph's message for
+/// `type_name` (answered by [`bad_request`]).
 pub(super) fn selection(
     select: Option<&String>,
     known: &[&'static str],
     type_name: &str,
-) -> Result<Option<Vec<&'static str>>, Response> {
+) -> Result<Option<Vec<&'static str>>, String> {
     let Some(select) = select else {
         return Ok(None);
     };
     let mut out = Vec::new();
     for name in select.split(',').map(str::trim) {
         let Some(&property) = known.iter().find(|k| k.eq_ignore_ascii_case(name)) else {
-            return Err(graph_error(
-                StatusCode::BAD_REQUEST,
-                "Request_BadRequest",
-                &format!("Could not find a property named '{name}' on type '{type_name}'."),
+            return Err(format!(
+                "Could not find a property named '{name}' on type '{type_name}'."
             ));
         };
         if !out.contains(&property) {
@@ -1005,7 +1005,7 @@ async fn users(
         "Microsoft.DirectoryServices.User",
     ) {
         Ok(select) => select,
-        Err(refused) => return refused,
+        Err(message) => return bad_request(&message),
     };
     let properties = select.as_deref().unwrap_or(DEFAULT_USER_PROPERTIES);
     let Some((day, from)) = page_start(&fake, &q, Paged::Users) else {

@@ -330,14 +330,22 @@ impl Tenant {
         } else {
             "none"
         };
+        // Graph sends system-preferred methods outside the documented set and its spelling:
+        // `Fido2` always, and for a fifth of people `PhoneAppNotification` and `Sms` instead
+        // of `push` and `sms` (fixed per person, so no day differs from the next by it).
+        let (push, sms) = if index % 5 == 2 {
+            ("PhoneAppNotification", "Sms")
+        } else {
+            ("push", "sms")
+        };
         let system_preferred: Vec<String> = if !plan.system_preferred {
             Vec::new()
         } else if has_passkey {
             vec!["Fido2".into()]
         } else if has_app {
-            vec!["push".into()]
+            vec![push.into()]
         } else if has_phone && plan.mobile {
-            vec!["sms".into()]
+            vec![sms.into()]
         } else if has_phone {
             vec!["voiceOffice".into()]
         } else {
@@ -742,6 +750,26 @@ mod tests {
                 .any(|r| r.user_type.as_deref() == Some("guest"))
         );
         assert!(report.iter().any(|r| r.is_admin));
+        // The spellings Graph really sends, kept on purpose (docs/development.md).
+        for odd in ["Fido2", "PhoneAppNotification", "Sms", "push", "sms"] {
+            assert!(
+                report
+                    .iter()
+                    .any(|r| r.system_preferred_authentication_methods == [odd]),
+                "{odd}"
+            );
+        }
+        assert!(report.iter().any(|r| {
+            r.user_preferred_method_for_secondary_authentication
+                .as_deref()
+                == Some("")
+        }));
+        // Method names in another letter case on some days (`MOBILEPHONE`).
+        assert!(t.report(1).iter().any(|r| {
+            r.methods_registered
+                .iter()
+                .any(|m| m.len() > 1 && !m.chars().any(|c| c.is_ascii_lowercase()))
+        }));
         assert!(report.iter().any(|r| r.user_display_name.contains('<')));
         assert!(report.iter().any(|r| r.user_display_name.contains('"')));
         assert!(report.iter().any(|r| r.user_display_name.contains('\'')));

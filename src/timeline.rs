@@ -2,8 +2,8 @@
 //! words, newest first. Pure: versions in, entries out.
 
 use crate::advice::{default_label, state_label};
-use crate::domain::UserVersion as Version;
 use crate::domain::classify::{MethodClass, method_class, method_label};
+use crate::domain::{Dimension, UserVersion as Version};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -20,7 +20,10 @@ pub struct Entry {
 }
 
 fn department_words(d: Option<&str>) -> String {
-    d.map_or_else(|| "(no department)".to_owned(), str::to_owned)
+    d.map_or_else(
+        || Dimension::Department.none_label().to_owned(),
+        str::to_owned,
+    )
 }
 
 /// The changes from `before` to `after`, in the order a reader wants them within one sync.

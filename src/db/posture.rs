@@ -110,14 +110,11 @@ pub async fn current_policies(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Polic
     .await
 }
 
-/// Whether any version of `kind` was ever stored (the first read of a kind is not a change).
-pub async fn policies_known(db: impl PgExecutor<'_>, kind: PolicyKind) -> sqlx::Result<bool> {
-    sqlx::query_scalar!(
-        "SELECT EXISTS (SELECT 1 FROM policy_versions WHERE kind = $1) AS \"known!\"",
-        kind.as_str()
-    )
-    .fetch_one(db)
-    .await
+/// The kinds of which a version was ever stored (the first read of a kind is not a change).
+pub async fn known_policy_kinds(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<PolicyKind>> {
+    sqlx::query_scalar!(r#"SELECT DISTINCT kind AS "kind!: PolicyKind" FROM policy_versions"#)
+        .fetch_all(db)
+        .await
 }
 
 pub async fn close_policy(

@@ -57,7 +57,7 @@ pub fn routes() -> Vec<Route> {
 /// The stylesheet: kept for a year when asked for by its current version, revalidated
 /// otherwise (an old page, a typed address).
 async fn style(RawQuery(raw): RawQuery) -> impl IntoResponse {
-    let current = raw.is_some_and(|q| q == format!("v={}", *STYLE_VERSION));
+    let current = raw.is_some_and(|q| q.strip_prefix("v=") == Some(STYLE_VERSION.as_str()));
     let cache = if current {
         "public, max-age=31536000, immutable"
     } else {

@@ -390,7 +390,7 @@ impl From<&ListedUser> for Row {
             department: u
                 .department
                 .clone()
-                .unwrap_or_else(|| "(no department)".into()),
+                .unwrap_or_else(|| Dimension::Department.none_label().into()),
             state: state.as_str(),
             state_label: state_label(state),
             priority: priority(u.rank).unwrap_or(""),
@@ -498,7 +498,10 @@ async fn page(
             .into_iter()
             .map(|n| match n {
                 Some(n) => (n.clone(), n),
-                None => (NO_GROUP.to_owned(), "(no department)".to_owned()),
+                None => (
+                    NO_GROUP.to_owned(),
+                    Dimension::Department.none_label().to_owned(),
+                ),
             })
             .collect();
     // A department filter from a link keeps its place in the menu even if the group is gone.

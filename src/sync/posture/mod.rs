@@ -15,7 +15,6 @@ pub use diff::differences;
 
 use crate::db::alerts::{self as alert_db, Target};
 use crate::db::posture::{self as db, StoredPolicies};
-use crate::domain::PolicyKind;
 use crate::graph::model::{
     AuthenticationMethodsPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy,
     DirectoryAudit, DirectoryObject, Group,
@@ -212,15 +211,9 @@ pub async fn store(
     current: &[db::PolicyVersion],
     targets: &[Target],
 ) -> sqlx::Result<Stats> {
-    let mut known = Vec::new();
-    for kind in PolicyKind::ALL {
-        if db::policies_known(&mut *tx, *kind).await? {
-            known.push(*kind);
-        }
-    }
     let mut stored = plan::Stored {
         policies: current,
-        known,
+        known: db::known_policy_kinds(&mut *tx).await?,
         ..plan::Stored::default()
     };
     let mut listed = Vec::new();

@@ -10,8 +10,8 @@ use crate::credential::Credential;
 use auth::{TokenProvider, error_chain};
 use model::{
     AuthenticationMethodsPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy,
-    DirectoryAudit, DirectoryObject, DirectoryUser, ErrorBody, Group, Page, USER_SELECT,
-    UserRegistrationDetails,
+    DirectoryAudit, DirectoryObject, DirectoryUser, ErrorBody, GLOBAL_ADMINISTRATOR_ROLE, Group,
+    Page, RoleGrant, USER_SELECT, UserRegistrationDetails,
 };
 use pacing::{Pacer, Rate};
 use rand::Rng as _;
@@ -136,6 +136,8 @@ pub enum Endpoint {
     ConditionalAccess,
     Groups,
     DirectoryAudit,
+    Roles,
+    Eligibility,
 }
 
 impl Endpoint {
@@ -146,8 +148,10 @@ impl Endpoint {
             Endpoint::MethodsPolicy => "the authentication methods policy",
             Endpoint::Strengths => "the authentication strengths",
             Endpoint::ConditionalAccess => "the Conditional Access policies",
-            Endpoint::Groups => "the exclusion groups' members",
+            Endpoint::Groups => "the members of the groups the policies name",
             Endpoint::DirectoryAudit => "the directory audit log",
+            Endpoint::Roles => "the Global Administrator role's assignments",
+            Endpoint::Eligibility => "the Global Administrator role's PIM eligibilities",
         }
     }
     fn permission(self) -> &'static str {
@@ -159,8 +163,16 @@ impl Endpoint {
             }
             Endpoint::Groups => "GroupMember.Read.All",
             Endpoint::DirectoryAudit => "AuditLog.Read.All",
+            Endpoint::Roles => "RoleManagement.Read.Directory",
+            Endpoint::Eligibility => "RoleEligibilitySchedule.Read.Directory",
         }
     }
+}
+
+/// `roleDefinitionId eq '<Global Administrator>'`, query-encoded.
+fn role_filter() -> String {
+    let filter = format!("roleDefinitionId eq '{GLOBAL_ADMINISTRATOR_ROLE}'");
+    form_urlencoded::byte_serialize(filter.as_bytes()).collect()
 }
 
 /// Settings of a [`Client`].
@@ -265,6 +277,33 @@ impl Client {
         self.get(Endpoint::MethodsPolicy, &url).await
     }
 
+    /// The beta methods policy, read whole for `optOutSettings` (which `$select` cannot name).
+    pub async fn beta_methods_policy(&self) -> Result<AuthenticationMethodsPolicy, GraphError> {
+        let url = format!("{}/beta/policies/authenticationMethodsPolicy", self.base());
+        self.get(Endpoint::MethodsPolicy, &url).await
+    }
+
+    /// Active assignments of the Global Administrator role, principals expanded.
+    pub async fn global_admin_assignments(&self) -> Result<Vec<RoleGrant>, GraphError> {
+        let url = format!(
+            "{}/v1.0/roleManagement/directory/roleAssignments?$filter={}&$expand=principal",
+            self.base(),
+            role_filter()
+        );
+        self.collect(Endpoint::Roles, url).await
+    }
+
+    /// PIM eligibilities for the Global Administrator role, principals expanded. A tenant
+    /// without PIM answers with an error, which the caller reads as "none known".
+    pub async fn global_admin_eligibilities(&self) -> Result<Vec<RoleGrant>, GraphError> {
+        let url = format!(
+            "{}/v1.0/roleManagement/directory/roleEligibilitySchedules?$filter={}&$expand=principal",
+            self.base(),
+            role_filter()
+        );
+        self.collect(Endpoint::Eligibility, url).await
+    }
+
     /// Every authentication strength, built-in and custom (graph-api.md §6).
     pub async fn strength_policies(&self) -> Result<Vec<AuthenticationStrengthPolicy>, GraphError> {
         let url = format!(
@@ -300,6 +339,19 @@ impl Client {
     pub async fn group_members(&self, id: &str) -> Result<Vec<DirectoryObject>, GraphError> {
         let url = format!(
             "{}/v1.0/groups/{}/members?$select=id,displayName,userPrincipalName&$top=999",
+            self.base(),
+            form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+        );
+        self.collect(Endpoint::Groups, url).await
+    }
+
+    /// A group's members, nested groups' members included (graph-api.md §7), every page.
+    pub async fn group_transitive_members(
+        &self,
+        id: &str,
+    ) -> Result<Vec<DirectoryObject>, GraphError> {
+        let url = format!(
+            "{}/v1.0/groups/{}/transitiveMembers?$select=id,displayName,userPrincipalName&$top=999",
             self.base(),
             form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
         );

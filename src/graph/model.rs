@@ -69,10 +69,50 @@ pub struct DirectoryUser {
     /// `Member` or `Guest` (capitalised here, unlike the report).
     #[serde(default)]
     pub user_type: Option<String>,
+    /// `PendingAcceptance` or `Accepted` for an invited (B2B) account; null otherwise
+    /// (graph-api.md §12).
+    #[serde(default)]
+    pub external_user_state: Option<String>,
+    /// `Invitation` for a B2B invitation; null for an account made in the tenant.
+    #[serde(default)]
+    pub creation_type: Option<String>,
 }
 
 /// The `$select` list for `/users`.
-pub const USER_SELECT: &str = "id,userPrincipalName,displayName,department,companyName,officeLocation,usageLocation,jobTitle,accountEnabled,userType";
+pub const USER_SELECT: &str = "id,userPrincipalName,displayName,department,companyName,officeLocation,usageLocation,jobTitle,accountEnabled,userType,externalUserState,creationType";
+
+/// The Global Administrator role's template and definition id (the same in every tenant).
+pub const GLOBAL_ADMINISTRATOR_ROLE: &str = "62e90394-69f5-4237-9190-012177145e10";
+
+/// `optOutSettings` of the beta methods policy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OptOutSettings {
+    #[serde(default)]
+    pub passkey_dynamic_migration: Option<bool>,
+}
+
+/// One entry of `GET /roleManagement/directory/roleAssignments` (active) or
+/// `…/roleEligibilitySchedules` (eligible through PIM), with `$expand=principal`
+/// (graph-api.md §12). The principal is a user, a role-assignable group (its members hold the
+/// role) or a service principal.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleGrant {
+    pub id: String,
+    #[serde(default)]
+    pub role_definition_id: String,
+    #[serde(default)]
+    pub principal_id: String,
+    /// `/` for the whole directory.
+    #[serde(default)]
+    pub directory_scope_id: Option<String>,
+    /// Eligibility schedules only: `Provisioned`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub principal: Option<DirectoryObject>,
+}
 
 /// A page of a Graph collection.
 #[derive(Debug, Deserialize, Serialize)]
@@ -171,6 +211,10 @@ pub struct AuthenticationMethodsPolicy {
     pub policy_migration_state: Option<String>,
     #[serde(default)]
     pub registration_enforcement: Option<RegistrationEnforcement>,
+    /// Beta only, and missing from the metadata: the temporary opt-out of the passkey
+    /// auto-enablement (graph-api.md §12). Absent means not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out_settings: Option<OptOutSettings>,
     #[serde(default)]
     pub authentication_method_configurations: Vec<AuthenticationMethodConfiguration>,
 }

@@ -707,6 +707,7 @@ impl PolicyStory {
             .next_back()
             .unwrap_or_else(|| self.before_story());
         AuthenticationMethodsPolicy {
+            opt_out_settings: None,
             id: "authenticationMethodsPolicy".to_owned(),
             display_name: "Authentication Methods Policy".to_owned(),
             description: Some(

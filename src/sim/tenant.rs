@@ -394,6 +394,8 @@ impl Tenant {
             job_title: p.job_title.clone(),
             account_enabled: Some(!p.disabled),
             user_type: Some(if p.guest { "Guest" } else { "Member" }.to_owned()),
+            external_user_state: None,
+            creation_type: None,
         })
     }
 

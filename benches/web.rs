@@ -487,13 +487,17 @@ async fn main() -> Result<()> {
             } else {
                 AuthMode::None
             },
-            deadline: NaiveDate::from_ymd_opt(2027, 2, 1).context("deadline")?,
+            deadlines: phoneless::domain::retirement::Dates {
+                early: NaiveDate::from_ymd_opt(2027, 2, 1).context("deadline")?,
+                late: NaiveDate::from_ymd_opt(2027, 7, 1).context("deadline")?,
+            },
             demo: false,
             roles: RoleMap::default(),
             session_idle: std::time::Duration::from_secs(3600),
             session_max: std::time::Duration::from_secs(12 * 3600),
             alert_targets: Vec::new(),
             sign_in: signed_in.then_some(sign_in),
+            out_of_scope: Default::default(),
         },
     ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -64,9 +64,12 @@ struct DemoArgs {
     /// Address to listen on (a loopback address: sign-in is off).
     #[arg(long, env = "PHONELESS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
-    /// The date phone methods stop working.
+    /// The date Microsoft-provided SMS and voice end for most people.
     #[arg(long, env = "PHONELESS_DEADLINE", default_value = config::DEFAULT_DEADLINE)]
     deadline: String,
+    /// The date they end for Global Administrators and external users.
+    #[arg(long, env = "PHONELESS_DEADLINE_LATE", default_value = config::DEFAULT_DEADLINE_LATE)]
+    deadline_late: String,
     /// Number of simulated people.
     #[arg(long, default_value_t = demo::DEFAULT_USERS)]
     users: usize,
@@ -242,6 +245,7 @@ fn alert_settings(c: &AlertConfig, problems: &mut Vec<String>) -> (Vec<Webhook>,
     });
     let posture = PostureOptions {
         exclusion_groups: c.exclusion_groups.clone(),
+        out_of_scope: c.out_of_scope.clone(),
         alert_targets: alerts::Deliverer::targets(&webhooks),
     };
     (webhooks, posture)
@@ -268,6 +272,7 @@ fn web_settings(
         });
     WebSettings {
         alert_targets: posture.alert_targets.clone(),
+        out_of_scope: posture.out_of_scope.clone(),
         sign_in,
         ..WebSettings::new(web)
     }
@@ -417,6 +422,7 @@ async fn run_demo(a: DemoArgs) -> Result<ExitCode> {
         public_url: None,
         auth: AuthMode::None,
         deadline: a.deadline,
+        deadline_late: a.deadline_late,
         role_security_lead: String::new(),
         role_helpdesk: String::new(),
         role_viewer: String::new(),

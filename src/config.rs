@@ -9,6 +9,8 @@
 
 use crate::auth::roles::{Role, RoleMap};
 use crate::credential::Credential;
+use crate::domain::retirement::Dates;
+use crate::domain::scope::OutOfScope;
 use crate::graph::pacing::Rate;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
@@ -19,6 +21,8 @@ use std::time::Duration;
 
 /// Default deadline: Microsoft stops delivering SMS and voice MFA codes (public cloud).
 pub const DEFAULT_DEADLINE: &str = "2027-02-01";
+/// Default late deadline: the same for Global Administrators and external users.
+pub const DEFAULT_DEADLINE_LATE: &str = "2027-07-01";
 /// Default time between background syncs.
 pub const DEFAULT_SYNC_INTERVAL: &str = "6h";
 
@@ -90,6 +94,14 @@ pub struct AlertArgs {
         hide_default_value = true
     )]
     pub webhooks: String,
+    /// Accounts left out of every count and list (break-glass, service, room accounts):
+    /// members of these groups, comma-separated object ids (nested members included).
+    #[arg(long, env = "PHONELESS_OUT_OF_SCOPE_GROUPS", default_value = "")]
+    pub out_of_scope_groups: String,
+    /// Accounts left out of every count and list by sign-in name: comma-separated patterns
+    /// such as `svc-*@contoso.com` (`*`, `?`, `[…]`; letter case ignored).
+    #[arg(long, env = "PHONELESS_OUT_OF_SCOPE_UPNS", default_value = "")]
+    pub out_of_scope_upns: String,
 }
 
 /// Validated allowlist settings, and the webhook list (read by the alerts, which know its
@@ -98,6 +110,7 @@ pub struct AlertArgs {
 pub struct AlertConfig {
     pub exclusion_groups: Vec<uuid::Uuid>,
     pub webhooks: SecretString,
+    pub out_of_scope: OutOfScope,
 }
 
 impl AlertArgs {
@@ -118,6 +131,11 @@ impl AlertArgs {
         AlertConfig {
             exclusion_groups,
             webhooks: SecretString::from(self.webhooks.clone()),
+            out_of_scope: OutOfScope::parse(
+                &self.out_of_scope_groups,
+                &self.out_of_scope_upns,
+                problems,
+            ),
         }
     }
 }
@@ -306,9 +324,12 @@ pub struct WebArgs {
     /// Sign-in mode: entra, or none (loopback only).
     #[arg(long, env = "PHONELESS_AUTH", value_enum, default_value = "entra")]
     pub auth: AuthMode,
-    /// The date phone methods stop working.
+    /// The date Microsoft-provided SMS and voice end for most people.
     #[arg(long, env = "PHONELESS_DEADLINE", default_value = DEFAULT_DEADLINE)]
     pub deadline: String,
+    /// The date they end for Global Administrators and external users.
+    #[arg(long, env = "PHONELESS_DEADLINE_LATE", default_value = DEFAULT_DEADLINE_LATE)]
+    pub deadline_late: String,
     /// App-role values or group object ids (comma-separated) that make someone a security lead.
     #[arg(
         long,
@@ -352,7 +373,8 @@ pub struct WebConfig {
     /// The address people use to reach phoneless, without a trailing slash.
     pub public_url: Option<String>,
     pub auth: AuthMode,
-    pub deadline: NaiveDate,
+    /// The two retirement dates.
+    pub deadlines: Dates,
     /// Which app roles or groups give which role.
     pub roles: RoleMap,
     pub session_idle: Duration,
@@ -383,16 +405,33 @@ impl WebArgs {
             .public_url
             .as_deref()
             .map(|u| base_url("PHONELESS_PUBLIC_URL", u, problems));
-        let deadline = match NaiveDate::parse_from_str(self.deadline.trim(), "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                problems.push(format!(
-                    "PHONELESS_DEADLINE={:?} is not a date such as {DEFAULT_DEADLINE}",
-                    self.deadline
-                ));
-                None
-            }
+        let date = |name: &str, value: &str, example: &str, problems: &mut Vec<String>| {
+            NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+                .map_err(|_| {
+                    problems.push(format!("{name}={value:?} is not a date such as {example}"))
+                })
+                .ok()
         };
+        let early = date(
+            "PHONELESS_DEADLINE",
+            &self.deadline,
+            DEFAULT_DEADLINE,
+            problems,
+        );
+        let late = date(
+            "PHONELESS_DEADLINE_LATE",
+            &self.deadline_late,
+            DEFAULT_DEADLINE_LATE,
+            problems,
+        );
+        if let (Some(e), Some(l)) = (early, late)
+            && l < e
+        {
+            problems.push(format!(
+                "PHONELESS_DEADLINE_LATE ({l}) is before PHONELESS_DEADLINE ({e}): the late date \
+                 is for Global Administrators and external users, after everyone else's"
+            ));
+        }
         match (self.auth, listen, public_url.as_deref()) {
             (AuthMode::None, Some(a), _) if !a.ip().is_loopback() => problems.push(format!(
                 "PHONELESS_AUTH=none lets anyone in, so it is only allowed on a loopback address; {a} is not one"
@@ -433,7 +472,10 @@ impl WebArgs {
             listen: listen?,
             public_url,
             auth: self.auth,
-            deadline: deadline?,
+            deadlines: Dates {
+                early: early?,
+                late: late?,
+            },
             roles: roles?,
             session_idle,
             session_max,

@@ -192,6 +192,12 @@ mod tests {
             voice_capable: false,
             voice_default: false,
             phishing_resistant: false,
+            external: false,
+            global_admin: Some(false),
+            global_admin_eligible: false,
+            blocked: state == "phone_only",
+            unavailable: Vec::new(),
+            out_of_scope_by: None,
         }
     }
 

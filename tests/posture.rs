@@ -498,6 +498,7 @@ async fn a_member_added_between_syncs_is_one_alert_delivered_once_even_after_a_r
     let posture = PostureOptions {
         exclusion_groups: Vec::new(),
         alert_targets: Deliverer::targets(&hooks),
+        ..Default::default()
     };
     // The story's first join into the exclusion group after day 0.
     let join = sim
@@ -628,6 +629,7 @@ async fn a_failing_receiver_is_retried_and_never_holds_up_the_sync() {
     let posture = PostureOptions {
         exclusion_groups: Vec::new(),
         alert_targets: Deliverer::targets(&hooks),
+        ..Default::default()
     };
     let joins: Vec<u32> = sim
         .fake
@@ -708,6 +710,7 @@ async fn missing_permissions_leave_the_rest_of_the_sync_intact() {
     let configured = PostureOptions {
         exclusion_groups: vec![EXCLUSION_GROUP_ID.parse().expect("uuid")],
         alert_targets: Vec::new(),
+        ..Default::default()
     };
     let r = synced(&db, &sim, &configured).await;
     assert!(r.counts.users > 0, "the users were stored");

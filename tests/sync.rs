@@ -138,7 +138,7 @@ async fn a_full_sync_stores_every_user_and_counts_match_the_data() {
     );
     let expected = expected_counts(tenant, 0);
     assert_eq!(report.tenant, expected);
-    let stored = ops::tenant_counts(&db.pool, report.run_id)
+    let stored = phoneless::db::dashboard::tenant_counts(&db.pool, report.run_id)
         .await
         .expect("query")
         .expect("tenant rollup");

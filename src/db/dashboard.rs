@@ -15,9 +15,11 @@ pub struct DayCounts {
     /// `None` for the tenant row and for "(no department)" and the like.
     pub name: Option<String>,
     pub counts: Counts,
+    /// Whether the run knew the two retirement cohorts (runs before they were counted did not).
+    pub cohorts_known: bool,
 }
 
-/// The row shape shared by the trend queries.
+/// The row shape shared by the rollup queries (each selects every rollup column).
 struct DayRow {
     day: Option<NaiveDate>,
     run_id: Option<i64>,
@@ -35,31 +37,61 @@ struct DayRow {
     admins_phone_only: Option<i32>,
     guests: Option<i32>,
     out_of_scope: Option<i32>,
+    out_of_scope_rule: Option<i32>,
+    people_early: Option<i32>,
+    blocked_early: Option<i32>,
+    people_late: Option<i32>,
+    blocked_late: Option<i32>,
+    admins_blocked_early: Option<i32>,
+    admins_blocked_late: Option<i32>,
+    external_blocked: Option<i32>,
+    external_members: Option<i32>,
+    external_guests: Option<i32>,
 }
 
 impl DayRow {
-    /// A day on which the group had no row (it had no users then) counts as zeros.
-    fn into_day(self) -> Option<DayCounts> {
+    /// A group without a row (it had no users then) counts as zeros; so do the cohorts of a run
+    /// made before they were counted (see [`DayCounts::cohorts_known`]).
+    fn counts(&self) -> Counts {
         let z = |v: Option<i32>| v.unwrap_or(0);
+        Counts {
+            users: z(self.users),
+            phone_only: z(self.phone_only),
+            phone_default: z(self.phone_default),
+            phone_backup: z(self.phone_backup),
+            phone_free: z(self.phone_free),
+            no_mfa: z(self.no_mfa),
+            voice_capable: z(self.voice_capable),
+            voice_default: z(self.voice_default),
+            phishing_resistant: z(self.phishing_resistant),
+            admins: z(self.admins),
+            admins_phone_only: z(self.admins_phone_only),
+            guests: z(self.guests),
+            out_of_scope: z(self.out_of_scope),
+            out_of_scope_rule: z(self.out_of_scope_rule),
+            people_early: z(self.people_early),
+            blocked_early: z(self.blocked_early),
+            people_late: z(self.people_late),
+            blocked_late: z(self.blocked_late),
+            admins_blocked_early: z(self.admins_blocked_early),
+            admins_blocked_late: z(self.admins_blocked_late),
+            external_blocked: z(self.external_blocked),
+            external_members: z(self.external_members),
+            external_guests: z(self.external_guests),
+        }
+    }
+
+    fn cohorts_known(&self) -> bool {
+        self.blocked_early.is_some() || self.users.is_none()
+    }
+
+    fn into_day(self) -> Option<DayCounts> {
         Some(DayCounts {
+            counts: self.counts(),
+            cohorts_known: self.cohorts_known(),
             day: self.day?,
             run_id: self.run_id?,
             name: self.name,
-            counts: Counts {
-                users: z(self.users),
-                phone_only: z(self.phone_only),
-                phone_default: z(self.phone_default),
-                phone_backup: z(self.phone_backup),
-                phone_free: z(self.phone_free),
-                no_mfa: z(self.no_mfa),
-                voice_capable: z(self.voice_capable),
-                voice_default: z(self.voice_default),
-                phishing_resistant: z(self.phishing_resistant),
-                admins: z(self.admins),
-                admins_phone_only: z(self.admins_phone_only),
-                guests: z(self.guests),
-                out_of_scope: z(self.out_of_scope),
-            },
         })
     }
 }
@@ -74,9 +106,12 @@ pub async fn group_trend(
 ) -> sqlx::Result<Vec<DayCounts>> {
     let rows = sqlx::query_as!(
         DayRow,
-        r#"SELECT d.day, d.id AS run_id, $2::text AS name, r.users, r.phone_only, r.phone_default,
-                  r.phone_backup, r.phone_free, r.no_mfa, r.voice_capable, r.voice_default,
-                  r.phishing_resistant, r.admins, r.admins_phone_only, r.guests, r.out_of_scope
+        r#"SELECT d.day, d.id AS run_id, $2::text AS name,
+                  r.users, r.phone_only, r.phone_default, r.phone_backup, r.phone_free, r.no_mfa,
+                  r.voice_capable, r.voice_default, r.phishing_resistant, r.admins, r.admins_phone_only,
+                  r.guests, r.out_of_scope, r.out_of_scope_rule, r.people_early, r.blocked_early,
+                  r.people_late, r.blocked_late, r.admins_blocked_early, r.admins_blocked_late,
+                  r.external_blocked, r.external_members, r.external_guests
            FROM daily_runs d
            LEFT JOIN run_rollups r ON r.run_id = d.id AND r.dimension = $1
                                   -- Not IS NOT DISTINCT FROM: the planner reads this form as
@@ -103,9 +138,12 @@ pub async fn dimension_trend(
 ) -> sqlx::Result<Vec<DayCounts>> {
     let rows = sqlx::query_as!(
         DayRow,
-        r#"SELECT d.day, d.id AS run_id, r.name, r.users, r.phone_only, r.phone_default,
-                  r.phone_backup, r.phone_free, r.no_mfa, r.voice_capable, r.voice_default,
-                  r.phishing_resistant, r.admins, r.admins_phone_only, r.guests, r.out_of_scope
+        r#"SELECT d.day, d.id AS run_id, r.name,
+                  r.users, r.phone_only, r.phone_default, r.phone_backup, r.phone_free, r.no_mfa,
+                  r.voice_capable, r.voice_default, r.phishing_resistant, r.admins, r.admins_phone_only,
+                  r.guests, r.out_of_scope, r.out_of_scope_rule, r.people_early, r.blocked_early,
+                  r.people_late, r.blocked_late, r.admins_blocked_early, r.admins_blocked_late,
+                  r.external_blocked, r.external_members, r.external_guests
            FROM daily_runs d
            JOIN run_rollups r ON r.run_id = d.id AND r.dimension = $1
            WHERE d.day >= $2
@@ -134,6 +172,12 @@ pub struct UserFilter {
     pub voice_capable: Option<bool>,
     /// A case-insensitive substring of the display name or UPN.
     pub text: Option<String>,
+    /// Blocked on their date (a phone and no stronger method available).
+    pub blocked: Option<bool>,
+    /// The late date's people (active Global Administrators and external users), or the rest.
+    pub late: Option<bool>,
+    /// External (B2B) users, members and guests.
+    pub external: Option<bool>,
 }
 
 impl UserFilter {
@@ -182,6 +226,10 @@ pub struct ListedUser {
     pub is_admin: bool,
     pub voice_capable: bool,
     pub phishing_resistant: bool,
+    pub external: bool,
+    /// `None` when the roles were not read.
+    pub global_admin: Option<bool>,
+    pub blocked: bool,
     /// 1 phone-only … 5 no-MFA: the list's first sort key.
     pub rank: i32,
 }
@@ -207,7 +255,7 @@ macro_rules! list_query {
             r#"SELECT user_id, upn, display_name, department, company, office, country, job_title,
                       user_type AS "user_type: UserType", state AS "state: State", methods,
                       default_method AS "default_method: DefaultMethod", is_admin, voice_capable,
-                      phishing_resistant,
+                      phishing_resistant, external, global_admin, blocked,
                       phoneless_rank(state) AS "rank!"
                FROM user_versions
                WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
@@ -223,6 +271,9 @@ macro_rules! list_query {
                  AND ($10::int IS NULL OR
                       (phoneless_rank(state), NOT is_admin, display_name, user_id)
                        > ($10, $11, $12, $13))
+                 AND ($15::bool IS NULL OR blocked = $15)
+                 AND ($16::bool IS NULL OR (external OR global_admin IS TRUE) = $16)
+                 AND ($17::bool IS NULL OR external = $17)
                ORDER BY phoneless_rank(state), NOT is_admin, display_name, user_id
                LIMIT $14"#,
             &$f.states as &[State],
@@ -238,7 +289,10 @@ macro_rules! list_query {
             $after.map(|k: &ListKey| k.not_admin),
             $after.map(|k: &ListKey| k.display_name.as_str()),
             $after.map(|k: &ListKey| k.user_id),
-            $limit
+            $limit,
+            $f.blocked,
+            $f.late,
+            $f.external,
         )
     };
 }
@@ -280,6 +334,9 @@ pub async fn count_users_by_state(
              AND ($6::text IS NULL OR user_type = $6)
              AND ($7::bool IS NULL OR voice_capable = $7)
              AND ($8::text IS NULL OR display_name ILIKE $8 OR upn ILIKE $8)
+             AND ($9::bool IS NULL OR blocked = $9)
+             AND ($10::bool IS NULL OR (external OR global_admin IS TRUE) = $10)
+             AND ($11::bool IS NULL OR external = $11)
            GROUP BY state"#,
         f.department.as_deref(),
         f.company.as_deref(),
@@ -289,6 +346,9 @@ pub async fn count_users_by_state(
         f.user_type.map(UserType::as_str),
         f.voice_capable,
         f.pattern(),
+        f.blocked,
+        f.late,
+        f.external,
     )
     .fetch_all(db)
     .await?;
@@ -304,10 +364,14 @@ pub async fn group_counts(
     dimension: Dimension,
     name: Option<&str>,
 ) -> sqlx::Result<Option<(i64, Counts)>> {
-    let row = sqlx::query!(
-        r#"SELECT s.id, r.users, r.phone_only, r.phone_default, r.phone_backup, r.phone_free,
-                  r.no_mfa, r.voice_capable, r.voice_default, r.phishing_resistant, r.admins,
-                  r.admins_phone_only, r.guests, r.out_of_scope
+    let row = sqlx::query_as!(
+        DayRow,
+        r#"SELECT NULL::date AS day, s.id AS run_id, NULL::text AS name,
+                  r.users, r.phone_only, r.phone_default, r.phone_backup, r.phone_free, r.no_mfa,
+                  r.voice_capable, r.voice_default, r.phishing_resistant, r.admins, r.admins_phone_only,
+                  r.guests, r.out_of_scope, r.out_of_scope_rule, r.people_early, r.blocked_early,
+                  r.people_late, r.blocked_late, r.admins_blocked_early, r.admins_blocked_late,
+                  r.external_blocked, r.external_members, r.external_guests
            FROM (SELECT max(id) AS id FROM sync_runs WHERE status = 'succeeded') s
            LEFT JOIN run_rollups r ON r.run_id = s.id AND r.dimension = $1
                                   AND (r.name = $2 OR ($2::text IS NULL AND r.name IS NULL))"#,
@@ -316,27 +380,25 @@ pub async fn group_counts(
     )
     .fetch_one(db)
     .await?;
-    let z = |v: Option<i32>| v.unwrap_or(0);
-    Ok(row.id.map(|id| {
-        (
-            id,
-            Counts {
-                users: z(row.users),
-                phone_only: z(row.phone_only),
-                phone_default: z(row.phone_default),
-                phone_backup: z(row.phone_backup),
-                phone_free: z(row.phone_free),
-                no_mfa: z(row.no_mfa),
-                voice_capable: z(row.voice_capable),
-                voice_default: z(row.voice_default),
-                phishing_resistant: z(row.phishing_resistant),
-                admins: z(row.admins),
-                admins_phone_only: z(row.admins_phone_only),
-                guests: z(row.guests),
-                out_of_scope: z(row.out_of_scope),
-            },
-        )
-    }))
+    Ok(row.run_id.map(|id| (id, row.counts())))
+}
+
+/// The tenant-wide counts of a run.
+pub async fn tenant_counts(db: impl PgExecutor<'_>, run_id: i64) -> sqlx::Result<Option<Counts>> {
+    let row = sqlx::query_as!(
+        DayRow,
+        r#"SELECT NULL::date AS day, r.run_id AS "run_id?", NULL::text AS name,
+                  r.users, r.phone_only, r.phone_default, r.phone_backup, r.phone_free, r.no_mfa,
+                  r.voice_capable, r.voice_default, r.phishing_resistant, r.admins, r.admins_phone_only,
+                  r.guests, r.out_of_scope, r.out_of_scope_rule, r.people_early, r.blocked_early,
+                  r.people_late, r.blocked_late, r.admins_blocked_early, r.admins_blocked_late,
+                  r.external_blocked, r.external_members, r.external_guests
+           FROM run_rollups r WHERE r.run_id = $1 AND r.dimension = 'tenant'"#,
+        run_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| r.counts()))
 }
 
 /// The newest succeeded run's id: what readers see.

@@ -50,7 +50,7 @@ pub async fn search(
            SELECT v.user_id, v.upn, v.display_name, v.department, v.company, v.office, v.country,
                   v.job_title, v.user_type AS "user_type: UserType", v.state AS "state: State",
                   v.methods, v.default_method AS "default_method: DefaultMethod", v.is_admin,
-                  v.voice_capable, v.phishing_resistant,
+                  v.voice_capable, v.phishing_resistant, v.external, v.global_admin, v.blocked,
                   phoneless_rank(v.state) AS "rank!"
            FROM hits JOIN user_versions v ON v.user_id = hits.user_id AND v.ended_run IS NULL
            ORDER BY hits.rank, v.display_name, v.user_id
@@ -74,7 +74,8 @@ pub async fn history(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec
                   v.user_type AS "user_type: UserType", v.account_enabled, v.in_scope, v.is_admin,
                   v.methods, v.default_method AS "default_method: DefaultMethod",
                   v.system_preferred, v.state AS "state: State", v.voice_capable, v.voice_default,
-                  v.phishing_resistant
+                  v.phishing_resistant, v.external, v.global_admin, v.global_admin_eligible,
+                  v.blocked, v.unavailable, v.out_of_scope_by
            FROM user_versions v
            JOIN sync_runs f ON f.id = v.first_run
            LEFT JOIN sync_runs e ON e.id = v.ended_run

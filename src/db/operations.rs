@@ -1,5 +1,6 @@
 //! Every query phoneless runs, checked at compile time against the migrations.
 
+use crate::domain::availability::Basis;
 use crate::domain::{Counts, DefaultMethod, Dimension, RunStatus, State, UserType};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -149,6 +150,42 @@ pub async fn finish_run(
     Ok(())
 }
 
+/// What this run's "available" was worked out from.
+pub async fn set_availability(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    basis: Basis,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE sync_runs SET availability = $2 WHERE id = $1",
+        run_id,
+        basis as Basis
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The people stored as active Global Administrators; `None` when no stored version knows
+/// (the roles were never read), so that a first read raises no alerts.
+pub async fn current_global_admins(conn: &mut PgConnection) -> sqlx::Result<Option<Vec<Uuid>>> {
+    let known = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM user_versions
+                          WHERE ended_run IS NULL AND global_admin IS NOT NULL) AS "known!""#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !known {
+        return Ok(None);
+    }
+    let admins = sqlx::query_scalar!(
+        "SELECT user_id FROM user_versions WHERE ended_run IS NULL AND global_admin"
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some(admins))
+}
+
 pub async fn fail_run(
     db: impl PgExecutor<'_>,
     run_id: i64,
@@ -226,6 +263,13 @@ pub struct VersionBatch {
     pub voice_capable: Vec<bool>,
     pub voice_default: Vec<bool>,
     pub phishing_resistant: Vec<bool>,
+    pub external: Vec<bool>,
+    pub global_admin: Vec<Option<bool>>,
+    pub global_admin_eligible: Vec<bool>,
+    pub blocked: Vec<bool>,
+    /// Encoded [`crate::domain::availability::Unavailable`]s joined with [`METHOD_SEPARATOR`].
+    pub unavailable: Vec<String>,
+    pub out_of_scope_by: Vec<Option<String>>,
 }
 
 impl VersionBatch {
@@ -248,19 +292,24 @@ pub async fn insert_versions(
         r#"INSERT INTO user_versions (user_id, first_run, fingerprint, upn, display_name, department,
                 company, office, country, job_title, user_type, account_enabled, in_scope, is_admin,
                 methods, default_method, system_preferred, state, voice_capable, voice_default,
-                phishing_resistant)
+                phishing_resistant, external, global_admin, global_admin_eligible, blocked,
+                unavailable, out_of_scope_by)
            SELECT u.user_id, $1, u.fingerprint, u.upn, u.display_name, u.department, u.company,
                   u.office, u.country, u.job_title, u.user_type, u.account_enabled, u.in_scope,
                   u.is_admin, string_to_array(u.methods, chr(31)), u.default_method,
-                  u.system_preferred, u.state, u.voice_capable, u.voice_default, u.phishing_resistant
+                  u.system_preferred, u.state, u.voice_capable, u.voice_default, u.phishing_resistant,
+                  u.external, u.global_admin, u.global_admin_eligible, u.blocked,
+                  string_to_array(u.unavailable, chr(31)), u.out_of_scope_by
            FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
                        $8::text[], $9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[],
                        $14::bool[], $15::text[], $16::text[], $17::bool[], $18::text[], $19::bool[],
-                       $20::bool[], $21::bool[])
+                       $20::bool[], $21::bool[], $22::bool[], $23::bool[], $24::bool[], $25::bool[],
+                       $26::text[], $27::text[])
              AS u(user_id, fingerprint, upn, display_name, department, company, office, country,
                   job_title, user_type, account_enabled, in_scope, is_admin, methods,
                   default_method, system_preferred, state, voice_capable, voice_default,
-                  phishing_resistant)"#,
+                  phishing_resistant, external, global_admin, global_admin_eligible, blocked,
+                  unavailable, out_of_scope_by)"#,
         run_id,
         &b.user_id,
         &b.fingerprint,
@@ -282,6 +331,12 @@ pub async fn insert_versions(
         &b.voice_capable,
         &b.voice_default,
         &b.phishing_resistant,
+        &b.external,
+        &b.global_admin as &[Option<bool>],
+        &b.global_admin_eligible,
+        &b.blocked,
+        &b.unavailable,
+        &b.out_of_scope_by as &[Option<String>],
     )
     .execute(db)
     .await?;
@@ -305,10 +360,13 @@ pub async fn insert_rollups(
     let r = sqlx::query!(
         r#"INSERT INTO run_rollups (run_id, dimension, name, users, phone_only, phone_default,
                 phone_backup, phone_free, no_mfa, voice_capable, voice_default, phishing_resistant,
-                admins, admins_phone_only, guests, out_of_scope)
+                admins, admins_phone_only, guests, out_of_scope, out_of_scope_rule, people_early,
+                blocked_early, people_late, blocked_late, admins_blocked_early, admins_blocked_late,
+                external_blocked, external_members, external_guests)
            SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::int[], $5::int[], $6::int[],
                 $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[],
-                $14::int[], $15::int[], $16::int[])"#,
+                $14::int[], $15::int[], $16::int[], $17::int[], $18::int[], $19::int[], $20::int[],
+                $21::int[], $22::int[], $23::int[], $24::int[], $25::int[], $26::int[])"#,
         run_id,
         &b.dimension as &[Dimension],
         &b.name as &[Option<String>],
@@ -325,6 +383,16 @@ pub async fn insert_rollups(
         &col(|c| c.admins_phone_only),
         &col(|c| c.guests),
         &col(|c| c.out_of_scope),
+        &col(|c| c.out_of_scope_rule),
+        &col(|c| c.people_early),
+        &col(|c| c.blocked_early),
+        &col(|c| c.people_late),
+        &col(|c| c.blocked_late),
+        &col(|c| c.admins_blocked_early),
+        &col(|c| c.admins_blocked_late),
+        &col(|c| c.external_blocked),
+        &col(|c| c.external_members),
+        &col(|c| c.external_guests),
     )
     .execute(db)
     .await?;
@@ -347,6 +415,10 @@ pub struct Run {
     pub data_as_of: Option<DateTime<Utc>>,
     pub error: Option<String>,
     pub error_kind: Option<String>,
+    /// What "available" was worked out from (null for runs before it was recorded).
+    pub availability: Option<Basis>,
+    /// Whether the Global Administrator role holders were read (null: the run did not try).
+    pub admins_known: Option<bool>,
 }
 
 /// The newest runs first. A run still `running` whose syncer is gone (nobody holds the sync
@@ -356,7 +428,9 @@ pub async fn recent_runs(db: &PgPool, limit: i64) -> sqlx::Result<Vec<Run>> {
         Run,
         r#"SELECT id, started_at, finished_at, status AS "status: RunStatus", users, changes,
                 appeared, gone, pages, retries,
-                data_as_of, error, error_kind
+                data_as_of, error, error_kind, availability AS "availability: Basis",
+                (SELECT p.available FROM run_parts p WHERE p.run_id = id AND p.part = 'roles')
+                    AS admins_known
          FROM sync_runs ORDER BY id DESC LIMIT $1"#,
         limit
     )
@@ -391,7 +465,9 @@ pub async fn latest_succeeded_run(db: impl PgExecutor<'_>) -> sqlx::Result<Optio
         Run,
         r#"SELECT id, started_at, finished_at, status AS "status: RunStatus", users, changes,
                 appeared, gone, pages, retries,
-                data_as_of, error, error_kind
+                data_as_of, error, error_kind, availability AS "availability: Basis",
+                (SELECT p.available FROM run_parts p WHERE p.run_id = id AND p.part = 'roles')
+                    AS admins_known
          FROM sync_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1"#
     )
     .fetch_optional(db)
@@ -445,19 +521,6 @@ pub async fn any_run(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
     sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM sync_runs) AS \"any!\"")
         .fetch_one(db)
         .await
-}
-
-/// The tenant-wide counts of a run.
-pub async fn tenant_counts(db: impl PgExecutor<'_>, run_id: i64) -> sqlx::Result<Option<Counts>> {
-    sqlx::query_as!(
-        Counts,
-        "SELECT users, phone_only, phone_default, phone_backup, phone_free, no_mfa, voice_capable,
-                voice_default, phishing_resistant, admins, admins_phone_only, guests, out_of_scope
-         FROM run_rollups WHERE run_id = $1 AND dimension = 'tenant'",
-        run_id
-    )
-    .fetch_optional(db)
-    .await
 }
 
 /// Health: the database answers.

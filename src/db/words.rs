@@ -2,6 +2,7 @@
 //! spelling the code does not know fails the query with an error naming the value, never a
 //! default.
 
+use crate::domain::availability::Basis;
 use crate::domain::{
     DefaultMethod, Dimension, PolicyKind, RunPart, RunStatus, State, UserType, Word,
 };
@@ -52,7 +53,9 @@ macro_rules! word_as_text {
     };
 }
 
-word_as_text!(State, UserType, RunStatus, RunPart, PolicyKind, Dimension);
+word_as_text!(
+    State, UserType, RunStatus, RunPart, PolicyKind, Dimension, Basis
+);
 
 // Any stored default reads back: a value outside the known set is kept raw, as it was sent.
 as_text!(DefaultMethod, |d| d.as_str(), |s| Ok(

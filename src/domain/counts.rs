@@ -16,6 +16,21 @@ pub struct Standing {
     pub voice_capable: bool,
     pub voice_default: bool,
     pub phishing_resistant: bool,
+    /// An external (B2B) account.
+    pub external: bool,
+    /// An active Global Administrator (false when not known).
+    pub global_admin: bool,
+    /// A phone registered and no stronger method available.
+    pub blocked: bool,
+    /// Taken out of scope by the configured rule.
+    pub out_of_scope_by_rule: bool,
+}
+
+impl Standing {
+    /// The late date is for active Global Administrators and external users.
+    pub fn late(&self) -> bool {
+        self.external || self.global_admin
+    }
 }
 
 /// Per-group counts of one run.
@@ -35,6 +50,24 @@ pub struct Counts {
     pub admins_phone_only: i32,
     pub guests: i32,
     pub out_of_scope: i32,
+    /// Members taken out of scope by the configured rule (the rest of `out_of_scope` are
+    /// disabled accounts).
+    pub out_of_scope_rule: i32,
+    /// The early date's cohort: in-scope members other than active Global Administrators and
+    /// external members; and how many of them are blocked.
+    pub people_early: i32,
+    pub blocked_early: i32,
+    /// The late date's cohort: in-scope active Global Administrators and external members,
+    /// and external guests.
+    pub people_late: i32,
+    pub blocked_late: i32,
+    /// Blocked admins (the report's isAdmin, or Global Administrator) of each date.
+    pub admins_blocked_early: i32,
+    pub admins_blocked_late: i32,
+    /// Blocked external users, members and guests.
+    pub external_blocked: i32,
+    pub external_members: i32,
+    pub external_guests: i32,
 }
 
 impl Counts {
@@ -43,12 +76,33 @@ impl Counts {
     pub fn add(&mut self, u: &Standing) {
         if u.user_type == UserType::Guest {
             self.guests += 1;
+            if u.external {
+                // External guests have the late date and are shown as their own group.
+                self.external_guests += 1;
+                self.people_late += 1;
+                self.blocked_late += i32::from(u.blocked);
+                self.external_blocked += i32::from(u.blocked);
+                self.admins_blocked_late += i32::from(u.blocked && u.is_admin);
+            }
             return;
         }
         if !u.in_scope {
             self.out_of_scope += 1;
+            self.out_of_scope_rule += i32::from(u.out_of_scope_by_rule);
             return;
         }
+        let admin = u.is_admin || u.global_admin;
+        if u.late() {
+            self.people_late += 1;
+            self.blocked_late += i32::from(u.blocked);
+            self.admins_blocked_late += i32::from(u.blocked && admin);
+        } else {
+            self.people_early += 1;
+            self.blocked_early += i32::from(u.blocked);
+            self.admins_blocked_early += i32::from(u.blocked && admin);
+        }
+        self.external_members += i32::from(u.external);
+        self.external_blocked += i32::from(u.external && u.blocked);
         self.users += 1;
         match u.state {
             State::PhoneOnly => self.phone_only += 1,
@@ -111,7 +165,60 @@ mod tests {
             voice_capable: false,
             voice_default: false,
             phishing_resistant: state == State::PhoneFree,
+            external: false,
+            global_admin: false,
+            blocked: state == State::PhoneOnly,
+            out_of_scope_by_rule: false,
         }
+    }
+
+    #[test]
+    fn admins_and_externals_are_the_late_cohort_external_guests_included() {
+        let mut c = Counts::default();
+        let admin = Standing {
+            global_admin: true,
+            ..member(State::PhoneOnly, true)
+        };
+        let external_member = Standing {
+            external: true,
+            ..member(State::PhoneOnly, false)
+        };
+        let external_guest = Standing {
+            user_type: UserType::Guest,
+            in_scope: false,
+            external: true,
+            ..member(State::PhoneOnly, false)
+        };
+        let internal_guest = Standing {
+            user_type: UserType::Guest,
+            in_scope: false,
+            ..member(State::PhoneOnly, false)
+        };
+        let ruled_out = Standing {
+            in_scope: false,
+            out_of_scope_by_rule: true,
+            ..member(State::PhoneOnly, false)
+        };
+        for u in [
+            admin,
+            external_member,
+            external_guest,
+            internal_guest,
+            ruled_out,
+        ] {
+            c.add(&u);
+        }
+        assert_eq!(
+            (c.people_late, c.blocked_late, c.admins_blocked_late),
+            (3, 3, 1)
+        );
+        assert_eq!((c.people_early, c.blocked_early), (0, 0));
+        assert_eq!(
+            (c.external_blocked, c.external_members, c.external_guests),
+            (2, 1, 1)
+        );
+        assert_eq!((c.guests, c.out_of_scope, c.out_of_scope_rule), (2, 1, 1));
+        assert_eq!(c.users, 2);
     }
 
     #[test]
@@ -137,6 +244,9 @@ mod tests {
         assert_eq!(c.migrated(), 2);
         assert!((c.progress() - 0.5).abs() < 1e-9);
         assert_eq!(c.states()["phone_only"], 2);
+        // Cohorts: the disabled member and the internal guest are in neither.
+        assert_eq!((c.people_early, c.blocked_early, c.people_late), (4, 2, 0));
+        assert_eq!(c.admins_blocked_early, 1);
         assert_eq!(Counts::default().progress(), 0.0);
     }
 }

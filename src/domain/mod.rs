@@ -2,8 +2,11 @@
 //! every other fixed word phoneless stores), the counts of a group, and a user's stored
 //! version. Everything above it (sync, db, web) speaks in these types.
 
+pub mod availability;
 pub mod classify;
 pub mod counts;
+pub mod retirement;
+pub mod scope;
 pub mod version;
 pub mod vocab;
 

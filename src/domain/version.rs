@@ -32,4 +32,13 @@ pub struct UserVersion {
     pub voice_capable: bool,
     pub voice_default: bool,
     pub phishing_resistant: bool,
+    pub external: bool,
+    /// `None` when the roles could not be read in the run that stored this version.
+    pub global_admin: Option<bool>,
+    pub global_admin_eligible: bool,
+    pub blocked: bool,
+    /// Stored [`crate::domain::availability::Unavailable`]s.
+    pub unavailable: Vec<String>,
+    /// The out-of-scope rule that matched (`group:<id>`, `upn:<pattern>`).
+    pub out_of_scope_by: Option<String>,
 }

@@ -139,6 +139,8 @@ words! {
         Memberships = "memberships",
         /// The directory audit log (who added or removed a member).
         Audit = "audit",
+        /// Who holds the Global Administrator role (active, and eligible through PIM).
+        Roles = "roles",
     }
 }
 
@@ -151,6 +153,7 @@ impl RunPart {
             RunPart::ConditionalAccess => "Conditional Access policies",
             RunPart::Memberships => "Exclusion group members",
             RunPart::Audit => "Directory audit log (who added whom)",
+            RunPart::Roles => "Global Administrator role holders",
         }
     }
 }

@@ -117,7 +117,23 @@ pub(super) fn authenticator_enabled(m: &AuthenticationMethodsPolicy, ctx: &Conte
             ));
         }
     }
-    if reaches_everyone(c) {
+    let reaches = reaches_everyone(c) && c.exclude_targets.is_empty();
+    if ctx.blocked > 0 {
+        evidence.push(if reaches {
+            format!(
+                "It reaches the {} people who will be blocked on their date, so each of them can \
+                 register a passkey.",
+                thousands(ctx.blocked)
+            )
+        } else {
+            format!(
+                "It does not reach everyone: some of the {} people who will be blocked on their \
+                 date may be unable to register a passkey.",
+                thousands(ctx.blocked)
+            )
+        });
+    }
+    if reaches {
         Verdict::new(Status::Green, evidence, None)
     } else {
         Verdict::new(
@@ -172,7 +188,23 @@ pub(super) fn passkeys_enabled(m: &AuthenticationMethodsPolicy, ctx: &Context) -
         evidence
             .push("Only some key models are allowed (key restrictions are enforced).".to_owned());
     }
-    if reaches_everyone(c) {
+    let reaches = reaches_everyone(c) && c.exclude_targets.is_empty();
+    if ctx.blocked > 0 {
+        evidence.push(if reaches {
+            format!(
+                "It reaches the {} people who will be blocked on their date, so each of them can \
+                 register a passkey.",
+                thousands(ctx.blocked)
+            )
+        } else {
+            format!(
+                "It does not reach everyone: some of the {} people who will be blocked on their \
+                 date may be unable to register a passkey.",
+                thousands(ctx.blocked)
+            )
+        });
+    }
+    if reaches {
         Verdict::new(Status::Green, evidence, None)
     } else {
         Verdict::new(
@@ -224,6 +256,50 @@ pub(super) fn tap_enabled(m: &AuthenticationMethodsPolicy, ctx: &Context) -> Ver
 // ---------------------------------------------------------------------------------------------
 // 8–9. Registration campaign and policy migration
 
+/// The 1 September 2026 passkey auto-enablement and its temporary opt-out
+/// (`optOutSettings.passkeyDynamicMigration`, beta only; graph-api.md §12).
+pub(super) fn passkey_auto_enablement(m: &AuthenticationMethodsPolicy, _: &Context) -> Verdict {
+    match m
+        .opt_out_settings
+        .as_ref()
+        .and_then(|o| o.passkey_dynamic_migration)
+    {
+        None => Verdict::new(
+            Status::Unavailable,
+            vec![
+                "Not known: the beta authentication methods policy did not say whether the \
+                 tenant opted out (the setting is beta-only and not in its metadata)."
+                    .to_owned(),
+            ],
+            None,
+        ),
+        Some(false) => Verdict::new(
+            Status::Green,
+            vec![
+                "Not opted out: people enabled for SMS or voice were auto-enabled for passkeys \
+                 on 1 September 2026, and Microsoft runs the registration campaign for passkeys."
+                    .to_owned(),
+            ],
+            None,
+        ),
+        Some(true) => Verdict::new(
+            Status::Amber,
+            vec![
+                "The tenant opted out of the passkey auto-enablement \
+                 (optOutSettings.passkeyDynamicMigration is true). The opt-out only lasts until \
+                 1 February 2027; until then people on SMS or voice are not enabled for passkeys \
+                 by Microsoft."
+                    .to_owned(),
+            ],
+            Some(format!(
+                "{METHODS_PAGE} → Policies → Passkey (FIDO2) and enable it for everyone on SMS or \
+                 voice, or end the opt-out (beta PATCH /policies/authenticationMethodsPolicy with \
+                 optOutSettings.passkeyDynamicMigration false)."
+            )),
+        ),
+    }
+}
+
 pub(super) fn registration_campaign(m: &AuthenticationMethodsPolicy, ctx: &Context) -> Verdict {
     let fix = Some(
         "In the Microsoft Entra admin center, go to Authentication methods → Registration \
@@ -246,8 +322,9 @@ pub(super) fn registration_campaign(m: &AuthenticationMethodsPolicy, ctx: &Conte
     evidence.push(if on {
         "The registration campaign is enabled.".to_owned()
     } else if is(&c.state, "default") {
-        "The registration campaign is left at Microsoft managed ('default'), which behaves as \
-         off."
+        "The registration campaign is Microsoft managed ('default'). Microsoft's reference says \
+         that behaves as off; since 1 September 2026 Microsoft has used it to ask people to \
+         register a passkey, with unlimited snoozes, so people can put it off until their date."
             .to_owned()
     } else if is(&c.state, "disabled") {
         "The registration campaign is disabled.".to_owned()

@@ -100,6 +100,8 @@ pub struct Context {
     pub exclusions: Option<Vec<ExclusionFacts>>,
     /// How many alert webhooks are configured (an exclusion group is "watched" when > 0).
     pub webhooks: usize,
+    /// People who will be blocked on their retirement date (both dates), as of the newest run.
+    pub blocked: i64,
 }
 
 /// The policies as last synced; None = that part is unavailable.
@@ -165,8 +167,13 @@ pub fn checklist(p: Policies<'_>, ctx: &Context) -> Vec<Item> {
             tap_enabled,
         ),
         methods(
+            "passkey_auto_enablement",
+            "Passkeys were auto-enabled for phone users (no opt-out)",
+            passkey_auto_enablement,
+        ),
+        methods(
             "registration_campaign",
-            "The Authenticator registration campaign is on",
+            "The registration campaign is on",
             registration_campaign,
         ),
         methods(
@@ -187,9 +194,11 @@ pub fn is_no_phone_strength(s: &AuthenticationStrengthPolicy) -> bool {
     no_phone_combinations(&s.allowed_combinations)
 }
 
-/// Group ids that appear in exclude targets of the checklist's policies: every method configuration's
-/// excludeTargets (group type), the registration campaign's excludeTargets, and `conditions.users.excludeGroups`
-/// of Conditional Access policies whose grant controls use `mfa` or an authentication strength. Lower-case, sorted, unique,
+/// The allowlists: groups that let people keep a phone. A group SMS or voice is switched on for
+/// while that method is not on for all users, a group the registration campaign excludes, and
+/// `conditions.users.excludeGroups` of Conditional Access policies whose grant controls use
+/// `mfa` or an authentication strength. A group in a method's `excludeTargets` is denied the
+/// method, the opposite of an allowlist, and is not one. Lower-case, sorted, unique,
 /// with for each id the places it appears in words, e.g. "excluded from Conditional Access policy 'Require MFA for all users'".
 ///
 /// These are the groups whose members are let out of some part of the migration, so the
@@ -205,11 +214,25 @@ pub fn excluded_groups(p: Policies<'_>) -> Vec<(String, Vec<String>)> {
         }
     };
     if let Some(m) = p.methods {
+        // SMS or voice switched on for some groups only: those groups keep a phone. A group
+        // in a method's excludeTargets is the opposite (denied it), so it is no allowlist.
         for c in &m.authentication_method_configurations {
-            for t in c.exclude_targets.iter().filter(|t| is_group_target(t)) {
+            let phone = is(&c.id, "Sms") || is(&c.id, "Voice");
+            let everyone = c.include_targets.iter().any(|t| is(&t.id, "all_users"));
+            if !phone || everyone || !is(&c.state, "enabled") {
+                continue;
+            }
+            for t in c
+                .include_targets
+                .iter()
+                .filter(|t| !is(&t.target_type, "user"))
+            {
                 add(
                     &t.id,
-                    format!("excluded from the {} method", method_name(&c.id)),
+                    format!(
+                        "allowed the {} method, which is not on for all users",
+                        method_name(&c.id)
+                    ),
                 );
             }
         }
@@ -368,6 +391,7 @@ pub(crate) mod fixtures {
             groups,
             exclusions: Some(vec![exclusion(12, 10)]),
             webhooks: 2,
+            blocked: 40,
         }
     }
 
@@ -581,6 +605,7 @@ mod tests {
                 "authenticator_enabled",
                 "passkeys_enabled",
                 "tap_enabled",
+                "passkey_auto_enablement",
                 "registration_campaign",
                 "migration_complete",
             ]
@@ -601,7 +626,7 @@ mod tests {
     // 1. Voice
 
     #[test]
-    fn excluded_groups_from_methods_campaign_and_mfa_policies() {
+    fn allowlists_from_phone_methods_campaign_and_mfa_policies_not_from_denials() {
         let mut sms = method_config("Sms", "enabled", &[EXCEPTIONS]);
         sms.exclude_targets = vec![
             ExcludeTarget {
@@ -650,15 +675,9 @@ mod tests {
             got,
             [
                 (
-                    PILOT.to_owned(),
-                    vec![
-                        "excluded from the SMS method".to_owned(),
-                        "excluded from the Voice call method".to_owned(),
-                    ]
-                ),
-                (
                     EXCEPTIONS.to_owned(),
                     vec![
+                        "allowed the SMS method, which is not on for all users".to_owned(),
                         "excluded from the Authenticator registration campaign".to_owned(),
                         "excluded from Conditional Access policy 'Require MFA for all users'"
                             .to_owned(),
@@ -675,6 +694,8 @@ mod tests {
                 ),
             ]
         );
+        // PILOT is only denied SMS and voice (their excludeTargets): not an allowlist.
+        assert!(!got.iter().any(|(id, _)| id == PILOT));
         assert!(excluded_groups(Policies::default()).is_empty());
     }
 
@@ -707,6 +728,7 @@ mod tests {
                 phone_only: members,
             }]),
             webhooks: 1,
+            blocked: 0,
         };
         let colours = |day: u32| -> Vec<(&'static str, Status)> {
             let m = story.methods_policy(day);
@@ -734,13 +756,18 @@ mod tests {
                 ("authenticator_enabled", Green),
                 ("passkeys_enabled", Green),
                 ("tap_enabled", Green),
+                ("passkey_auto_enablement", Unavailable),
                 ("registration_campaign", Amber),
                 ("migration_complete", Amber),
             ]
         );
         assert_eq!(colours(k.custom_strength)[2], ("strength_enforced", Amber));
+        // The v1.0 policy cannot say whether the tenant opted out of the passkey
+        // auto-enablement (beta only): that item stays unknown; the rest ends green.
         assert!(
-            colours(DAYS).iter().all(|(_, s)| *s == Green),
+            colours(DAYS)
+                .iter()
+                .all(|(k, s)| *s == Green || (*k == "passkey_auto_enablement" && *s == Unavailable)),
             "{:?}",
             colours(DAYS)
         );

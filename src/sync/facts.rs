@@ -1,7 +1,9 @@
 //! One user's stored facts: the registration report row joined with the directory row,
 //! classified, and fingerprinted. Pure: no I/O.
 
+use crate::domain::availability::Unavailable;
 use crate::domain::classify::{DefaultMethod, Registration, State, classify};
+use crate::domain::retirement::is_external;
 use crate::domain::{Standing, UserType};
 use crate::graph::model::{DirectoryUser, UserRegistrationDetails};
 use std::borrow::Cow;
@@ -33,6 +35,17 @@ pub struct UserFacts<'a> {
     pub voice_capable: bool,
     pub voice_default: bool,
     pub phishing_resistant: bool,
+    /// An external (B2B) account: the late date.
+    pub external: bool,
+    /// An active Global Administrator; `None` when the roles could not be read.
+    pub global_admin: Option<bool>,
+    pub global_admin_eligible: bool,
+    /// A phone registered and no app or phishing-resistant method available.
+    pub blocked: bool,
+    /// Registered methods the methods policy does not let them use.
+    pub unavailable: Vec<Unavailable>,
+    /// The out-of-scope rule that matched (`group:<id>`, `upn:<pattern>`).
+    pub out_of_scope_by: Option<String>,
 }
 
 /// The classification inputs of a report row.
@@ -74,10 +87,18 @@ impl<'a> UserFacts<'a> {
                 Cow::Borrowed(c)
             }
         });
+        let upn = text(d.and_then(|d| d.user_principal_name.as_deref()))
+            .or_else(|| text(Some(&r.user_principal_name)))
+            .unwrap_or_default();
         UserFacts {
-            upn: text(d.and_then(|d| d.user_principal_name.as_deref()))
-                .or_else(|| text(Some(&r.user_principal_name)))
-                .unwrap_or_default(),
+            upn,
+            external: is_external(upn, d.and_then(|d| d.external_user_state.as_deref())),
+            global_admin: None,
+            global_admin_eligible: false,
+            // Until the policy is applied ([`crate::sync::access`]), the registered methods.
+            blocked: c.state == State::PhoneOnly,
+            unavailable: Vec::new(),
+            out_of_scope_by: None,
             display_name: text(d.and_then(|d| d.display_name.as_deref()))
                 .or_else(|| text(Some(&r.user_display_name)))
                 .unwrap_or_default(),
@@ -110,6 +131,10 @@ impl<'a> UserFacts<'a> {
             voice_capable: self.voice_capable,
             voice_default: self.voice_default,
             phishing_resistant: self.phishing_resistant,
+            external: self.external,
+            global_admin: self.global_admin == Some(true),
+            blocked: self.blocked,
+            out_of_scope_by_rule: self.out_of_scope_by.is_some(),
         }
     }
 
@@ -164,6 +189,21 @@ impl<'a> UserFacts<'a> {
             .map(u8::from),
         );
         buf.extend_from_slice(self.state.as_str().as_bytes());
+        buf.push(0xff);
+        buf.extend([self.external, self.global_admin_eligible, self.blocked].map(u8::from));
+        buf.push(match self.global_admin {
+            Some(true) => b'g',
+            Some(false) => b'n',
+            None => b'u',
+        });
+        for u in &self.unavailable {
+            buf.extend_from_slice(u.encode().as_bytes());
+            buf.push(0xfe);
+        }
+        buf.push(0xff);
+        if let Some(rule) = &self.out_of_scope_by {
+            buf.extend_from_slice(rule.as_bytes());
+        }
         // Postgres has no unsigned 64-bit integer; the bits are what matter.
         xxh3_64(buf) as i64
     }

@@ -10,6 +10,7 @@
 //!   it commits, and a failed run leaves its record and error, nothing else.
 //! - **Streamed**: report pages are classified and written while the next ones are fetched.
 
+pub mod access;
 pub mod facts;
 pub mod posture;
 pub mod progress;
@@ -17,7 +18,7 @@ pub mod rollup;
 pub mod schedule;
 
 use crate::db::operations::{self as ops, METHOD_SEPARATOR, RunCounts, VersionBatch};
-use crate::domain::Counts;
+use crate::domain::{Counts, RunPart};
 use crate::graph::model::{DirectoryUser, Page, UserRegistrationDetails};
 use crate::graph::{Client, GraphError};
 use chrono::{DateTime, Utc};
@@ -274,6 +275,7 @@ async fn store_run(
     )));
     // Both collections are fetched at once; the join needs the whole directory first, so the
     // report runs ahead (up to REPORT_PAGES_AHEAD pages) while the fingerprints load.
+    let roles = AbortOnDropHandle::new(tokio::spawn(access::fetch_roles(graph.clone())));
     let directory = AbortOnDropHandle::new(tokio::spawn(fetch_directory(
         graph.clone(),
         progress.clone(),
@@ -291,11 +293,32 @@ async fn store_run(
         .into_iter()
         .map(|(id, fp, vid)| (id, (fp, vid)))
         .collect();
+    let admins_before: Option<FxHashSet<Uuid>> = ops::current_global_admins(&mut *conn)
+        .await?
+        .map(|ids| ids.into_iter().collect());
     let loaded_current = loading.elapsed();
     let directory = directory
         .await
         .map_err(|e| SyncError::Internal(format!("directory fetch: {e}")))??;
     let directory_done = started.elapsed();
+    // Who may use what, and whose date is which, is known before anyone is classified.
+    let security = security
+        .await
+        .map_err(|e| SyncError::Internal(format!("security configuration fetch: {e}")))?;
+    let roles = roles
+        .await
+        .map_err(|e| SyncError::Internal(format!("roles fetch: {e}")))?;
+    let roles_error = roles.as_ref().err().map(ToString::to_string);
+    let access = access::Access::fetch(
+        graph.clone(),
+        security.methods_policy(),
+        options.out_of_scope.clone(),
+        roles.ok(),
+    )
+    .await;
+    for (group, error) in &access.unread_scope_groups {
+        tracing::warn!(%group, "the members of an out-of-scope group could not be read; they count as in scope this run: {error}");
+    }
     progress.storing();
 
     let mut tx = conn.begin().await?;
@@ -309,6 +332,7 @@ async fn store_run(
     let mut rows_written = 0u64;
     let mut duplicates = 0u32;
     let mut scratch = Vec::with_capacity(512);
+    let mut new_blocked_admins = Vec::new();
 
     let mut writing = Duration::ZERO;
     while let Some(page) = pages.recv().await {
@@ -322,7 +346,14 @@ async fn store_run(
                 duplicates += 1;
                 continue;
             }
-            let facts = UserFacts::from_graph(&row, directory.get(&id));
+            let mut facts = UserFacts::from_graph(&row, directory.get(&id));
+            access.judge(id, &mut facts);
+            if facts.global_admin == Some(true)
+                && facts.blocked
+                && admins_before.as_ref().is_some_and(|a| !a.contains(&id))
+            {
+                new_blocked_admins.push((id, facts.upn.to_owned(), facts.display_name.to_owned()));
+            }
             rollup.add(&facts);
             counts.users += 1;
             if let Some(at) = row.last_updated_date_time {
@@ -358,10 +389,10 @@ async fn store_run(
 
     let tenant = rollup.tenant();
     rows_written += ops::insert_rollups(&mut *tx, run_id, &rollup.into_batch()).await?;
-    let security = security
-        .await
-        .map_err(|e| SyncError::Internal(format!("security configuration fetch: {e}")))?;
-    let posture = posture::store(
+    crate::db::posture::insert_run_part(&mut *tx, run_id, RunPart::Roles, roles_error.as_deref())
+        .await?;
+    ops::set_availability(&mut *tx, run_id, access.basis()).await?;
+    let mut posture = posture::store(
         &mut tx,
         run_id,
         now,
@@ -370,6 +401,15 @@ async fn store_run(
         &options.alert_targets,
     )
     .await?;
+    for (id, upn, name) in &new_blocked_admins {
+        let alert = blocked_admin_alert(run_id, now, *id, upn, name);
+        if crate::db::alerts::insert(&mut *tx, &alert, &options.alert_targets)
+            .await?
+            .is_some()
+        {
+            posture.alerts += 1;
+        }
+    }
     counts.pages = graph.pages().saturating_sub(pages0) as i32;
     counts.retries = graph.retries().saturating_sub(retries0) as i32;
     let elapsed = started.elapsed();
@@ -413,6 +453,38 @@ async fn store_run(
     })
 }
 
+/// "Someone became an active Global Administrator while blocked": they keep phone sign-in only
+/// until the late date, and an admin who can only use a phone is the riskiest account there is.
+fn blocked_admin_alert(
+    run_id: i64,
+    at: DateTime<Utc>,
+    id: Uuid,
+    upn: &str,
+    name: &str,
+) -> crate::db::alerts::NewAlert<'static> {
+    crate::db::alerts::NewAlert {
+        event_key: format!("admin_blocked:{run_id}:{id}"),
+        kind: "admin_blocked",
+        created_at: at,
+        run_id: Some(run_id),
+        title: format!("{name} became a Global Administrator with only a phone for MFA"),
+        text: format!(
+            "{name} ({upn}) holds the Global Administrator role and has no app or \
+             phishing-resistant method they are allowed to use. Phone sign-in ends for them on \
+             the late retirement date, and until then their admin account rests on SMS or voice. \
+             Have them register a passkey now."
+        ),
+        facts: vec![
+            ("Person".to_owned(), upn.to_owned()),
+            ("Run".to_owned(), run_id.to_string()),
+            (
+                "When".to_owned(),
+                at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ),
+        ],
+    }
+}
+
 /// Adds a changed user to the batch (the one place facts are copied out of the Graph rows).
 fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: i64) {
     let mut methods = String::new();
@@ -444,6 +516,19 @@ fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: 
     b.voice_capable.push(f.voice_capable);
     b.voice_default.push(f.voice_default);
     b.phishing_resistant.push(f.phishing_resistant);
+    b.external.push(f.external);
+    b.global_admin.push(f.global_admin);
+    b.global_admin_eligible.push(f.global_admin_eligible);
+    b.blocked.push(f.blocked);
+    let mut unavailable = String::new();
+    for (i, u) in f.unavailable.iter().enumerate() {
+        if i > 0 {
+            unavailable.push(METHOD_SEPARATOR);
+        }
+        unavailable.extend(u.encode().chars().filter(|c| !c.is_control()));
+    }
+    b.unavailable.push(unavailable);
+    b.out_of_scope_by.push(f.out_of_scope_by.clone());
 }
 
 /// Closes replaced versions, then inserts their successors (the current-version index allows

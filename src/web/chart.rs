@@ -187,6 +187,7 @@ impl Chart {
     /// current pace projected forward, and the deadline itself.
     pub fn burn_down(
         title: String,
+        series: &str,
         points: &[(NaiveDate, i64)],
         deadline: NaiveDate,
         projection: Option<(NaiveDate, i64)>,
@@ -209,7 +210,7 @@ impl Chart {
         });
         c.legend.push(Key {
             class: "actual",
-            label: "Phone-only users".into(),
+            label: series.into(),
         });
         if deadline > today {
             c.lines.push(Shape {
@@ -243,7 +244,7 @@ impl Chart {
         });
         c.x_ticks = x.ticks();
         c.y_ticks = y.ticks(thousands_f);
-        c.table_head = vec!["Date".into(), "Phone-only users".into()];
+        c.table_head = vec!["Date".into(), series.into()];
         let dates: Vec<NaiveDate> = points.iter().map(|p| p.0).collect();
         for (i, (d, v)) in points.iter().enumerate() {
             let row = vec![d.to_string(), thousands_f(*v as f64)];
@@ -515,7 +516,7 @@ mod tests {
         }];
         assert!(Chart::stacked("t".into(), &dates(2), &bands, None).is_empty());
         assert!(Chart::stacked("t".into(), &[], &[], None).is_empty());
-        assert!(Chart::burn_down("t".into(), &[], dates(1)[0], None).is_empty());
+        assert!(Chart::burn_down("t".into(), "x", &[], dates(1)[0], None).is_empty());
     }
 
     #[test]
@@ -523,7 +524,13 @@ mod tests {
         let d = dates(10);
         let points: Vec<(NaiveDate, i64)> = d.iter().map(|d| (*d, 100)).collect();
         let deadline = d[9] + chrono::Duration::days(10);
-        let c = Chart::burn_down("t".into(), &points, deadline, Some((deadline, 60)));
+        let c = Chart::burn_down(
+            "t".into(),
+            "Phone-only users",
+            &points,
+            deadline,
+            Some((deadline, 60)),
+        );
         assert_eq!(c.lines.len(), 3);
         let needed = &c.lines[1].d;
         assert!(needed.ends_with(&format!("L{:.1},{:.1}", c.plot_right, c.plot_bottom)));

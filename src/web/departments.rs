@@ -61,9 +61,20 @@ pub struct Group {
     pub admins_phone_only: i32,
     pub voice_capable: i32,
     pub phishing_resistant: i32,
+    /// Each retirement date: the group's people with that date and how many will be blocked
+    /// (earliest first).
+    pub deadlines: Vec<GroupDeadline>,
     /// Progress on each of the last 90 days (for the small trend line).
     #[serde(skip)]
     pub spark: Vec<f64>,
+}
+
+/// One retirement date of a group.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupDeadline {
+    pub date: NaiveDate,
+    pub people: i32,
+    pub blocked: i32,
 }
 
 /// Reads `by`: one of [`Dimension::GROUPS`] (department when absent).
@@ -128,6 +139,18 @@ pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, 
                 admins_phone_only: c.admins_phone_only,
                 voice_capable: c.voice_capable,
                 phishing_resistant: c.phishing_resistant,
+                deadlines: vec![
+                    GroupDeadline {
+                        date: state.config.deadlines.early,
+                        people: c.people_early,
+                        blocked: c.blocked_early,
+                    },
+                    GroupDeadline {
+                        date: state.config.deadlines.late,
+                        people: c.people_late,
+                        blocked: c.blocked_late,
+                    },
+                ],
                 spark: days
                     .iter()
                     .filter(|d| d.day >= spark_from)
@@ -147,7 +170,7 @@ pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, 
 }
 
 /// Sortable columns of the table: key, heading.
-const COLUMNS: [(&str, &str); 9] = [
+const COLUMNS: [(&str, &str); 11] = [
     ("name", "Name"),
     ("users", "Users"),
     ("phone_only", "Phone only"),
@@ -157,6 +180,8 @@ const COLUMNS: [(&str, &str); 9] = [
     ("no_mfa", "No MFA"),
     ("progress", "Progress"),
     ("change", "30 days"),
+    ("blocked_early", "Blocked"),
+    ("blocked_late", "Blocked"),
 ];
 
 fn sort_groups(groups: &mut [Group], key: &str, descending: bool) {
@@ -166,6 +191,8 @@ fn sort_groups(groups: &mut [Group], key: &str, descending: bool) {
             "name" => a.name.cmp(&b.name),
             "users" => a.users.cmp(&b.users),
             "progress" => a.progress.total_cmp(&b.progress),
+            "blocked_early" => a.deadlines[0].blocked.cmp(&b.deadlines[0].blocked),
+            "blocked_late" => a.deadlines[1].blocked.cmp(&b.deadlines[1].blocked),
             "change" => a
                 .change_30d
                 .unwrap_or(f64::NEG_INFINITY)
@@ -178,7 +205,7 @@ fn sort_groups(groups: &mut [Group], key: &str, descending: bool) {
 
 /// A column heading that sorts by it (and flips the direction when it already does).
 pub struct SortLink {
-    pub label: &'static str,
+    pub label: String,
     pub href: String,
     /// `ascending`, `descending` or `none` (for `aria-sort`).
     pub aria: &'static str,
@@ -194,6 +221,8 @@ pub struct GroupRow {
     pub progress: f64,
     pub progress_text: String,
     pub change: String,
+    /// Blocked on each date, of the group's people with that date.
+    pub blocked: Vec<String>,
     pub spark: Sparkline,
 }
 
@@ -242,8 +271,14 @@ async fn table(
         .map(|(key, label)| {
             let here = *key == sort;
             let dir = if here && !descending { "desc" } else { "asc" };
+            let short = |d: NaiveDate| d.format("%-d %b %Y").to_string();
             SortLink {
-                label: if *key == "name" { heading } else { label },
+                label: match *key {
+                    "name" => heading.to_owned(),
+                    "blocked_early" => format!("{label} {}", short(state.config.deadlines.early)),
+                    "blocked_late" => format!("{label} {}", short(state.config.deadlines.late)),
+                    _ => (*label).to_owned(),
+                },
                 href: format!("/departments?by={by}&sort={key}&dir={dir}"),
                 aria: match (here, descending) {
                     (false, _) => "none",
@@ -273,6 +308,17 @@ async fn table(
                 progress: g.progress,
                 progress_text: format!("{:.1}%", g.progress * 100.0),
                 change: trend::signed_points(g.change_30d),
+                blocked: g
+                    .deadlines
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{} of {}",
+                            thousands(d.blocked.into()),
+                            thousands(d.people.into())
+                        )
+                    })
+                    .collect(),
                 spark: Sparkline::new(
                     &g.spark,
                     format!(
@@ -334,7 +380,7 @@ async fn group_page(
     let (heading, none_label) = (by.heading(), by.none_label());
     let name = p.get("name");
     let (range_key, days) = range(&p)?;
-    let trend = Trend::load(&state.pool, by, name, state.config.deadline).await?;
+    let trend = Trend::load(&state.pool, by, name, state.config.deadlines).await?;
     // Days without the group count as zeros: a group that was never there is not found.
     let ever_seen = trend
         .days
@@ -392,6 +438,7 @@ mod tests {
             admins_phone_only: 0,
             voice_capable: 0,
             phishing_resistant: 0,
+            deadlines: Vec::new(),
             spark: Vec::new(),
         }
     }

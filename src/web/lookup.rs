@@ -11,7 +11,10 @@ use crate::advice::{self, class_label, default_label, priority_label, state_labe
 use crate::auth::Role;
 use crate::db::lookup as db;
 use crate::db::operations as ops;
+use crate::domain::availability::Unavailable;
 use crate::domain::classify::{State as MigrationState, method_label};
+use crate::domain::retirement::{self, long_date};
+use crate::domain::scope::reason_words;
 use crate::domain::{DefaultMethod, UserType, UserVersion as Version};
 use crate::timeline::{Entry, lost_strong_methods, timeline};
 use askama::Template;
@@ -20,7 +23,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -92,7 +95,10 @@ async fn search_page(
     Ok(LookupPage {
         layout,
         query,
-        users: found.iter().map(Row::from).collect(),
+        users: found
+            .iter()
+            .map(|u| Row::new(u, &state.config.deadlines))
+            .collect(),
     }
     .into_response())
 }
@@ -133,6 +139,32 @@ pub struct Person {
     pub run_id: Option<i64>,
     pub synced_at: Option<DateTime<Utc>>,
     pub data_as_of: Option<DateTime<Utc>>,
+    /// Their retirement date, and why it is theirs ("Global Administrator").
+    pub deadline: NaiveDate,
+    pub deadline_reason: &'static str,
+    /// A phone registered and no app or phishing-resistant method available to them.
+    pub blocked: bool,
+    /// An active Global Administrator (false when the roles could not be read: see
+    /// `global_admin_known`).
+    pub global_admin: bool,
+    pub global_admin_known: bool,
+    /// Eligible for the role through PIM, not active.
+    pub global_admin_eligible: bool,
+    pub external: bool,
+    /// Registered methods the authentication methods policy lets them use.
+    pub available_methods: Vec<String>,
+    /// Registered methods it does not, each with why.
+    pub unavailable_methods: Vec<UnavailableJson>,
+    /// Why they are out of scope, when a configured rule took them out.
+    pub out_of_scope_reason: Option<String>,
+}
+
+/// A registered method the person may not use.
+#[derive(Debug, Serialize)]
+pub struct UnavailableJson {
+    pub method: String,
+    /// "registered, but the Microsoft Authenticator policy does not include them"
+    pub reason: String,
 }
 
 /// Loads one user and records the access; a friendly 404 for an id phoneless never saw.
@@ -163,7 +195,41 @@ async fn load_person(
     let st = last.state;
     let lost = lost_strong_methods(&versions);
     let lost_ref = lost.as_ref().map(|(m, at)| (m.as_slice(), at.date_naive()));
+    let standing = retirement::Standing {
+        external: last.external,
+        global_admin: last.global_admin,
+        global_admin_eligible: last.global_admin_eligible,
+    };
+    let deadline = state.config.deadlines.of(standing.cohort());
+    let hidden: Vec<Unavailable> = last
+        .unavailable
+        .iter()
+        .filter_map(|u| Unavailable::decode(u))
+        .collect();
+    let available_methods = last
+        .methods
+        .iter()
+        .filter(|m| !hidden.iter().any(|h| &h.method == *m))
+        .cloned()
+        .collect();
+    let unavailable_methods = hidden
+        .iter()
+        .map(|h| UnavailableJson {
+            method: h.method.clone(),
+            reason: format!("registered, but {}", h.reason.words(&h.config)),
+        })
+        .collect();
     Ok(Person {
+        deadline,
+        deadline_reason: standing.why(),
+        blocked: last.blocked,
+        global_admin: last.global_admin == Some(true),
+        global_admin_known: last.global_admin.is_some(),
+        global_admin_eligible: last.global_admin_eligible,
+        external: last.external,
+        available_methods,
+        unavailable_methods,
+        out_of_scope_reason: last.out_of_scope_by.as_deref().map(reason_words),
         id: user_id,
         upn: last.upn.clone(),
         display_name: last.display_name.clone(),
@@ -186,13 +252,7 @@ async fn load_person(
         state_label: state_label(st),
         priority: priority_label(st),
         reason: advice::reason(st, &last.methods, &last.default_method),
-        next_steps: advice::next_steps(
-            st,
-            &last.methods,
-            &last.default_method,
-            lost_ref,
-            state.config.deadline,
-        ),
+        next_steps: advice::next_steps(st, &last.methods, &last.default_method, lost_ref, deadline),
         gone_since: last.ended_at,
         run_id: latest.as_ref().map(|r| r.id),
         synced_at: latest.as_ref().map(|r| r.started_at),
@@ -215,6 +275,8 @@ pub struct MethodRow {
     pub label: String,
     pub class: &'static str,
     pub raw: String,
+    /// Why the policy does not let them use it (`None`: available).
+    pub unavailable: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -230,6 +292,15 @@ pub struct PersonPage {
 impl PersonPage {
     fn when(t: &DateTime<Utc>) -> String {
         t.format("%Y-%m-%d").to_string()
+    }
+
+    /// "1 July 2027 (Global Administrator)"
+    fn deadline_words(&self) -> String {
+        format!(
+            "{} ({})",
+            long_date(self.p.deadline),
+            self.p.deadline_reason
+        )
     }
 
     fn data_as_of(&self) -> String {
@@ -255,6 +326,11 @@ async fn user_page(
             label: method_label(m),
             class: class_label(m),
             raw: m.clone(),
+            unavailable: p
+                .unavailable_methods
+                .iter()
+                .find(|u| &u.method == m)
+                .map(|u| u.reason.clone()),
         })
         .collect();
     // "No change since …": the newest entry is the last thing that happened.

@@ -9,7 +9,9 @@ use super::trend::{self, DEFAULT_RANGE, RANGES, Trend};
 use super::{AppError, AppState, Layout, PageError, departments, thousands};
 use crate::auth::Role;
 use crate::db::operations::{self as ops, Run};
+use crate::domain::availability::Basis;
 use crate::domain::classify::State as MigrationState;
+use crate::domain::retirement::{Cohort, Dates, days_until, long_date};
 use crate::domain::{Counts, Dimension, RunStatus};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -41,9 +43,11 @@ static STYLE_VERSION: LazyLock<String> = LazyLock::new(|| {
 pub static STYLE_URL: LazyLock<String> =
     LazyLock::new(|| format!("/static/style.css?v={}", *STYLE_VERSION));
 
-/// Data older than this gets a warning: syncs run every few hours, and the report refreshes
-/// a few times a day.
+/// A sync older than this gets a warning: syncs run every few hours.
 pub const STALE_AFTER: Duration = Duration::hours(48);
+/// Microsoft's report older than this gets a warning: Microsoft says it can lag up to 36 hours
+/// (graph-api.md §12), so anything older means the report itself has stopped refreshing.
+pub const REPORT_STALE_AFTER: Duration = Duration::hours(36);
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -167,9 +171,72 @@ pub struct OverviewPage {
     tiles: Vec<Tile>,
     ranges: Vec<RangeLink>,
     states_chart: Chart,
-    burn_down: Chart,
-    forecast: String,
+    dates: Vec<DateCard>,
+    early_title: String,
+    availability_caveat: Option<&'static str>,
+    /// Disabled accounts (out of scope, not by the rule).
+    disabled: i32,
     stale: Option<String>,
+}
+
+/// One retirement date on the overview: countdown, who, blocked, burn-down.
+pub struct DateCard {
+    pub title: String,
+    pub countdown: String,
+    pub who: &'static str,
+    pub people: String,
+    pub blocked: String,
+    pub blocked_href: String,
+    /// "unknown" when the roles could not be read.
+    pub admins_blocked: String,
+    /// The late date only.
+    pub external_blocked: Option<String>,
+    pub sentence: String,
+    pub chart: Chart,
+}
+
+/// "62 days left", "today", "passed 3 days ago".
+fn countdown(days: i64) -> String {
+    match days {
+        0 => "today".into(),
+        1 => "1 day left".into(),
+        d if d > 1 => format!("{} days left", thousands(d)),
+        -1 => "passed yesterday".into(),
+        d => format!("passed {} days ago", thousands(-d)),
+    }
+}
+
+fn date_cards(summary: &Summary, trend: &Trend, days: Option<i64>) -> Vec<DateCard> {
+    summary
+        .deadlines
+        .iter()
+        .zip(&trend.cohorts)
+        .map(|(d, t)| {
+            let late = t.cohort == Cohort::Late;
+            DateCard {
+                title: long_date(d.date),
+                countdown: countdown(d.days_left),
+                who: if late {
+                    "Active Global Administrators and external users (members and guests)"
+                } else {
+                    "Everyone else in scope, internal guests' date too"
+                },
+                people: thousands(d.people.into()),
+                blocked: thousands(d.blocked.into()),
+                blocked_href: format!(
+                    "/users?deadline={}&state=all&blocked=true{}",
+                    if late { "late" } else { "early" },
+                    if late { "&user_type=all" } else { "" }
+                ),
+                admins_blocked: d
+                    .admins_blocked
+                    .map_or_else(|| "unknown".to_owned(), |n| thousands(n.into())),
+                external_blocked: late.then(|| thousands(d.external_blocked.into())),
+                sentence: t.sentence(),
+                chart: t.chart(days.map(|d| d.max(90)), "the tenant"),
+            }
+        })
+        .collect()
 }
 
 /// A warning when the newest data is old: the syncer stopped, or Microsoft's report did.
@@ -185,10 +252,11 @@ pub fn staleness(summary: &Summary, now: DateTime<Utc>) -> Option<String> {
         ));
     }
     let refreshed = run.data_as_of?;
-    (now - refreshed > STALE_AFTER).then(|| {
+    (now - refreshed > REPORT_STALE_AFTER).then(|| {
         format!(
-            "Microsoft's registration report was last refreshed {} ago ({}); the numbers may \
-             lag behind recent registrations.",
+            "Microsoft's registration report was last refreshed {} ago ({}). Microsoft says the \
+             report can lag up to 36 hours behind what people register, so this is older than \
+             even that: recent registrations and removals are missing from these numbers.",
             age(now - refreshed),
             refreshed.format("%Y-%m-%d %H:%M UTC")
         )
@@ -261,14 +329,16 @@ async fn overview(
     let p = Params::parse(raw.as_deref(), &["range"])?;
     let (range_key, days) = range(&p)?;
     let summary = load_summary(&state).await?;
-    let trend = Trend::load(&state.pool, Dimension::Tenant, None, state.config.deadline).await?;
+    let trend = Trend::load(&state.pool, Dimension::Tenant, None, state.config.deadlines).await?;
     Ok(OverviewPage {
         layout: Layout::new(&state, Some(&caller), "overview"),
         tiles: tiles(&summary.counts, &trend),
         ranges: range_links("/?", range_key),
         states_chart: trend.states_chart(days, "the tenant"),
-        burn_down: trend.burn_down_chart(days.map(|d| d.max(90)), "the tenant"),
-        forecast: trend.forecast_sentence(),
+        dates: date_cards(&summary, &trend, days),
+        early_title: long_date(state.config.deadlines.early),
+        availability_caveat: summary.availability.and_then(Basis::caveat),
+        disabled: summary.out_of_scope - summary.out_of_scope_rule,
         stale: staleness(&summary, Utc::now()),
         summary,
     })
@@ -309,25 +379,93 @@ pub struct Summary {
     pub phishing_resistant: i32,
     /// Members out of scope (disabled accounts).
     pub out_of_scope: i32,
+    /// Members taken out of scope by the configured rule (part of `out_of_scope`).
+    pub out_of_scope_rule: i32,
+    /// The rule in words (null when none is configured).
+    pub out_of_scope_rules: Option<String>,
+    /// External guests: counted apart from members, but on the late date's list.
+    pub external_guests: i32,
     /// Phone-backup + phone-free.
     pub migrated: i32,
     /// Migrated ÷ in scope, 0–1.
     pub progress: f64,
+    /// The early date (`deadlines` has both).
     pub deadline: NaiveDate,
+    /// Each retirement date with who has it and who will be blocked on it, earliest first.
+    pub deadlines: Vec<DeadlineJson>,
+    /// Whether the Global Administrator role holders were read in this run: when not, the
+    /// admin counts are null and every internal member is on the early date.
+    pub admins_known: bool,
+    /// What "available" was worked out from: `policy`, or a reason the registered methods
+    /// stood in (`migration_incomplete`, `policy_unread`, `groups_unread`).
+    pub availability: Option<Basis>,
     pub last_sync: Option<LastSync>,
     /// All of the above as one value, for the overview's tiles.
     #[serde(skip)]
     pub counts: Counts,
 }
 
+/// One retirement date in the summary.
+#[derive(Debug, Serialize)]
+pub struct DeadlineJson {
+    pub date: NaiveDate,
+    /// Everyone whose date it is: the in-scope members with that date, plus external guests
+    /// for the late date.
+    pub people: i32,
+    /// Of them, those with a phone and no stronger method available.
+    pub blocked: i32,
+    /// Blocked admins (the report's isAdmin, or Global Administrator); null when the roles
+    /// could not be read.
+    pub admins_blocked: Option<i32>,
+    pub external_blocked: i32,
+    /// Whole days from today until the date (negative once passed).
+    pub days_left: i64,
+}
+
 impl Summary {
     pub fn new(
         run: Option<&Run>,
         counts: Counts,
-        deadline: NaiveDate,
+        dates: Dates,
+        rules: Option<String>,
         last: Option<&Run>,
     ) -> Summary {
+        let admins_known = run.and_then(|r| r.admins_known).unwrap_or(false);
+        let today = Utc::now().date_naive();
+        let deadlines = dates
+            .both()
+            .into_iter()
+            .map(|(cohort, date)| {
+                let late = cohort == Cohort::Late;
+                DeadlineJson {
+                    date,
+                    people: if late {
+                        counts.people_late
+                    } else {
+                        counts.people_early
+                    },
+                    blocked: if late {
+                        counts.blocked_late
+                    } else {
+                        counts.blocked_early
+                    },
+                    admins_blocked: admins_known.then_some(if late {
+                        counts.admins_blocked_late
+                    } else {
+                        counts.admins_blocked_early
+                    }),
+                    external_blocked: if late { counts.external_blocked } else { 0 },
+                    days_left: days_until(today, date),
+                }
+            })
+            .collect();
         Summary {
+            out_of_scope_rule: counts.out_of_scope_rule,
+            out_of_scope_rules: rules,
+            external_guests: counts.external_guests,
+            deadlines,
+            admins_known,
+            availability: run.and_then(|r| r.availability),
             run: run.map(|r| RunRef {
                 id: r.id,
                 finished_at: r.finished_at,
@@ -344,7 +482,7 @@ impl Summary {
             out_of_scope: counts.out_of_scope,
             migrated: counts.migrated(),
             progress: counts.progress(),
-            deadline,
+            deadline: dates.early,
             last_sync: last.map(|r| LastSync {
                 id: r.id,
                 status: r.status,
@@ -361,7 +499,7 @@ impl Summary {
 pub async fn load_summary(state: &AppState) -> Result<Summary, AppError> {
     let run = ops::latest_succeeded_run(&state.pool).await?;
     let counts = match &run {
-        Some(r) => ops::tenant_counts(&state.pool, r.id)
+        Some(r) => crate::db::dashboard::tenant_counts(&state.pool, r.id)
             .await?
             .unwrap_or_default(),
         None => Counts::default(),
@@ -371,7 +509,8 @@ pub async fn load_summary(state: &AppState) -> Result<Summary, AppError> {
     Ok(Summary::new(
         run.as_ref(),
         counts,
-        state.config.deadline,
+        state.config.deadlines,
+        state.config.out_of_scope.describe(),
         last_attempt,
     ))
 }
@@ -400,6 +539,6 @@ async fn trend_json(
         None => (Dimension::Tenant, None),
         Some(_) => (departments::dimension(&p)?, p.get("name")),
     };
-    let t = Trend::load(&state.pool, dimension, name, state.config.deadline).await?;
+    let t = Trend::load(&state.pool, dimension, name, state.config.deadlines).await?;
     Ok(Json(t.json(days)))
 }

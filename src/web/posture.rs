@@ -75,12 +75,13 @@ async fn posture(state: &AppState) -> Result<PostureJson, AppError> {
     };
     let groups = db::watched_groups(pool).await?;
     let members = db::memberships(pool).await?;
-    let users_in_scope = match ops::latest_succeeded_run(pool).await? {
-        Some(r) => ops::tenant_counts(pool, r.id)
+    let counts = match ops::latest_succeeded_run(pool).await? {
+        Some(r) => crate::db::dashboard::tenant_counts(pool, r.id)
             .await?
-            .map_or(0, |c| i64::from(c.users)),
-        None => 0,
+            .unwrap_or_default(),
+        None => Default::default(),
     };
+    let users_in_scope = i64::from(counts.users);
     let exclusions = read(RunPart::Memberships).then(|| {
         groups
             .iter()
@@ -116,6 +117,7 @@ async fn posture(state: &AppState) -> Result<PostureJson, AppError> {
             .collect(),
         exclusions,
         webhooks: state.config.alert_targets.len(),
+        blocked: i64::from(counts.blocked_early) + i64::from(counts.blocked_late),
     };
     Ok(PostureJson {
         run,

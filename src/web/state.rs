@@ -8,7 +8,8 @@ use crate::config::{AuthMode, WebConfig};
 use crate::db::alerts::Target;
 use crate::db::dashboard::UserFilter;
 use crate::domain::State;
-use chrono::NaiveDate;
+use crate::domain::retirement::Dates;
+use crate::domain::scope::OutOfScope;
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ pub struct WebSettings {
     /// The address people use to reach phoneless, without a trailing slash.
     pub public_url: Option<String>,
     pub auth: AuthMode,
-    pub deadline: NaiveDate,
+    pub deadlines: Dates,
     /// Serving a simulated tenant (`phoneless demo`): pages carry a banner.
     pub demo: bool,
     /// Which app roles or groups give which role.
@@ -33,6 +34,8 @@ pub struct WebSettings {
     pub alert_targets: Vec<Target>,
     /// Sign-in with Entra ID (`PHONELESS_AUTH=entra`): the app registration and redirect URI.
     pub sign_in: Option<SignInSettings>,
+    /// The out-of-scope rule the syncer applies (shown on the overview).
+    pub out_of_scope: OutOfScope,
 }
 
 impl WebSettings {
@@ -42,13 +45,14 @@ impl WebSettings {
             listen: config.listen,
             public_url: config.public_url,
             auth: config.auth,
-            deadline: config.deadline,
+            deadlines: config.deadlines,
             demo: false,
             roles: config.roles,
             session_idle: config.session_idle,
             session_max: config.session_max,
             alert_targets: Vec::new(),
             sign_in: None,
+            out_of_scope: OutOfScope::default(),
         }
     }
 

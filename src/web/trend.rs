@@ -7,6 +7,7 @@ use super::{AppError, thousands};
 use crate::advice::state_label;
 use crate::db::dashboard::{self, DayCounts};
 use crate::domain::classify::State as MigrationState;
+use crate::domain::retirement::{Cohort, Dates};
 use crate::domain::{Counts, Dimension};
 use crate::forecast::{Forecast, forecast};
 use chrono::{Duration, NaiveDate};
@@ -27,6 +28,9 @@ pub struct Point {
     pub admins_phone_only: i32,
     /// Migrated ÷ in scope, 0–1.
     pub progress: f64,
+    /// Blocked people of each date (null for runs made before the dates were counted).
+    pub blocked_early: Option<i32>,
+    pub blocked_late: Option<i32>,
 }
 
 impl From<&DayCounts> for Point {
@@ -41,6 +45,8 @@ impl From<&DayCounts> for Point {
             users: c.users,
             admins_phone_only: c.admins_phone_only,
             progress: c.progress(),
+            blocked_early: d.cohorts_known.then_some(c.blocked_early),
+            blocked_late: d.cohorts_known.then_some(c.blocked_late),
         }
     }
 }
@@ -58,22 +64,189 @@ pub struct ForecastJson {
     pub phone_only_at_deadline: i64,
 }
 
+/// One retirement date's burn-down of blocked people, as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineTrendJson {
+    pub date: NaiveDate,
+    /// Blocked people fewer per day, measured over `pace_days` (null without a week of history).
+    pub pace_per_day: Option<f64>,
+    pub pace_days: Option<i64>,
+    /// Blocked people per day needed to reach zero by the date (null once it passed).
+    pub needed_per_day: Option<f64>,
+    /// Blocked people left on the date at the current pace.
+    pub blocked_at_deadline: Option<i64>,
+    pub projected_zero_date: Option<NaiveDate>,
+}
+
 /// `/api/v1/trend`.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrendJson {
     pub points: Vec<Point>,
+    /// The early date (the phone-only forecast's); `deadlines` has both.
     pub deadline: NaiveDate,
+    pub deadlines: Vec<DeadlineTrendJson>,
     /// When phone-only users reach zero at the pace of the last 30 days (null: never, or too
     /// little history to tell).
     pub projected_zero_date: Option<NaiveDate>,
     pub forecast: Option<ForecastJson>,
 }
 
-/// A group's whole daily history, with its forecast.
+/// A group's whole daily history, with its forecasts: phone-only users toward the early date,
+/// and each date's blocked people toward it.
 pub struct Trend {
     pub days: Vec<DayCounts>,
     pub deadline: NaiveDate,
     pub forecast: Option<Forecast>,
+    pub cohorts: [CohortTrend; 2],
+}
+
+/// The people blocked on one date, day by day, and their forecast.
+pub struct CohortTrend {
+    pub cohort: Cohort,
+    pub date: NaiveDate,
+    /// Days whose run counted the cohorts.
+    pub points: Vec<(NaiveDate, i64)>,
+    pub forecast: Option<Forecast>,
+}
+
+impl CohortTrend {
+    fn new(days: &[DayCounts], cohort: Cohort, date: NaiveDate) -> CohortTrend {
+        let points: Vec<(NaiveDate, i64)> = days
+            .iter()
+            .filter(|d| d.cohorts_known)
+            .map(|d| {
+                let c = &d.counts;
+                let n = match cohort {
+                    Cohort::Early => c.blocked_early,
+                    Cohort::Late => c.blocked_late,
+                };
+                (d.day, n.into())
+            })
+            .collect();
+        CohortTrend {
+            cohort,
+            forecast: forecast(&points, date),
+            date,
+            points,
+        }
+    }
+
+    fn json(&self) -> DeadlineTrendJson {
+        let f = self.forecast.as_ref();
+        DeadlineTrendJson {
+            date: self.date,
+            pace_per_day: f.map(|f| f.pace_per_day),
+            pace_days: f.map(|f| f.pace_days),
+            needed_per_day: f.and_then(|f| f.needed_per_day),
+            blocked_at_deadline: f.map(|f| f.left_at_deadline),
+            projected_zero_date: f.and_then(|f| f.zero_date),
+        }
+    }
+
+    /// The burn-down of blocked people over the window, toward the date.
+    pub fn chart(&self, days: Option<i64>, what: &str) -> Chart {
+        let points = window_of(&self.points, days);
+        let keep = chart::thin(points.len());
+        let points: Vec<(NaiveDate, i64)> = keep.iter().map(|i| points[*i]).collect();
+        Chart::burn_down(
+            format!(
+                "People of {what} blocked on {}",
+                chart::long_date(self.date)
+            ),
+            "Blocked people",
+            &points,
+            self.date,
+            projection(self.forecast.as_ref(), self.date),
+        )
+    }
+
+    /// The forecast in words.
+    pub fn sentence(&self) -> String {
+        forecast_words(
+            self.forecast.as_ref(),
+            self.date,
+            &Words {
+                nobody: "Nobody is blocked on this date.",
+                who: "blocked people",
+                still: "still be blocked",
+            },
+        )
+    }
+}
+
+/// The points within `days` of the newest (all when `None`).
+fn window_of(points: &[(NaiveDate, i64)], days: Option<i64>) -> &[(NaiveDate, i64)] {
+    let (Some(n), Some(last)) = (days, points.last()) else {
+        return points;
+    };
+    let from = last.0 - Duration::days(n);
+    &points[points.partition_point(|p| p.0 <= from)..]
+}
+
+/// Where the current pace ends on the chart: zero, or what is left on the date.
+fn projection(f: Option<&Forecast>, date: NaiveDate) -> Option<(NaiveDate, i64)> {
+    f.map(|f| match f.zero_date {
+        Some(z) if z <= date => (z, 0),
+        _ => (date, f.left_at_deadline),
+    })
+}
+
+/// How a forecast sentence names what it counts.
+struct Words {
+    /// The sentence when the count is zero.
+    nobody: &'static str,
+    /// "phone-only users"
+    who: &'static str,
+    /// "still be phone-only"
+    still: &'static str,
+}
+
+/// A forecast in words: "At this pace, 1,240 users will still be phone-only on 1 February
+/// 2027."
+fn forecast_words(f: Option<&Forecast>, date: NaiveDate, w: &Words) -> String {
+    let deadline = chart::long_date(date);
+    let Some(f) = f else {
+        return format!(
+            "Not enough history yet to forecast: phoneless needs a week of daily syncs to \
+             estimate the pace toward {deadline}."
+        );
+    };
+    if f.remaining == 0 {
+        return w.nobody.into();
+    }
+    let (who, still) = (w.who, w.still);
+    if f.today >= date {
+        return format!(
+            "The deadline ({deadline}) has passed; {} {who} cannot sign in with SMS or voice.",
+            thousands(f.remaining)
+        );
+    }
+    let needed = f
+        .needed_per_day
+        .map(|n| format!(" Reaching zero needs {} fewer a day.", one_decimal(n)))
+        .unwrap_or_default();
+    match f.zero_date {
+        Some(z) if z <= date => format!(
+            "At this pace ({} fewer a day over the last {} days), {who} reach zero on {}, \
+             before the deadline ({deadline}).",
+            one_decimal(f.pace_per_day),
+            f.pace_days,
+            chart::long_date(z)
+        ),
+        _ if f.pace_per_day <= 0.0 => format!(
+            "The number of {who} did not go down over the last {} days: at this pace, {} will \
+             {still} on {deadline}.{needed}",
+            f.pace_days,
+            thousands(f.left_at_deadline)
+        ),
+        _ => format!(
+            "At this pace ({} fewer a day over the last {} days), {} will {still} on \
+             {deadline}.{needed}",
+            one_decimal(f.pace_per_day),
+            f.pace_days,
+            thousands(f.left_at_deadline)
+        ),
+    }
 }
 
 /// Display ranges of the trend chart: query value, label, days (`None`: all).
@@ -91,7 +264,7 @@ impl Trend {
         pool: &PgPool,
         dimension: Dimension,
         name: Option<&str>,
-        deadline: NaiveDate,
+        dates: Dates,
     ) -> Result<Trend, AppError> {
         let days = dashboard::group_trend(pool, dimension, name, None).await?;
         let phone_only: Vec<(NaiveDate, i64)> = days
@@ -99,9 +272,13 @@ impl Trend {
             .map(|d| (d.day, d.counts.phone_only.into()))
             .collect();
         Ok(Trend {
-            forecast: forecast(&phone_only, deadline),
+            forecast: forecast(&phone_only, dates.early),
+            cohorts: [
+                CohortTrend::new(&days, Cohort::Early, dates.early),
+                CohortTrend::new(&days, Cohort::Late, dates.late),
+            ],
             days,
-            deadline,
+            deadline: dates.early,
         })
     }
 
@@ -119,6 +296,7 @@ impl Trend {
         TrendJson {
             points: self.window(days).iter().map(Point::from).collect(),
             deadline: self.deadline,
+            deadlines: self.cohorts.iter().map(CohortTrend::json).collect(),
             projected_zero_date: self.forecast.as_ref().and_then(|f| f.zero_date),
             forecast: self.forecast.as_ref().map(|f| ForecastJson {
                 pace_per_day: f.pace_per_day,
@@ -175,64 +353,27 @@ impl Trend {
             .iter()
             .map(|i| (window[*i].day, window[*i].counts.phone_only.into()))
             .collect();
-        let projection = self.forecast.as_ref().map(|f| match f.zero_date {
-            Some(z) if z <= self.deadline => (z, 0),
-            _ => (self.deadline, f.left_at_deadline),
-        });
         Chart::burn_down(
             format!("Phone-only users of {what} toward the deadline"),
+            "Phone-only users",
             &points,
             self.deadline,
-            projection,
+            projection(self.forecast.as_ref(), self.deadline),
         )
     }
 
     /// The forecast in words: "At this pace, 1,240 users will still be phone-only on 1
     /// February 2027."
     pub fn forecast_sentence(&self) -> String {
-        let deadline = chart::long_date(self.deadline);
-        let Some(f) = &self.forecast else {
-            return format!(
-                "Not enough history yet to forecast: phoneless needs a week of daily syncs to \
-                 estimate the pace toward {deadline}."
-            );
-        };
-        if f.remaining == 0 {
-            return "No user is phone-only.".into();
-        }
-        if f.today >= self.deadline {
-            return format!(
-                "The deadline ({deadline}) has passed; {} users are still phone-only and cannot \
-                 sign in with SMS or voice.",
-                thousands(f.remaining)
-            );
-        }
-        let needed = f
-            .needed_per_day
-            .map(|n| format!(" Reaching zero needs {} fewer a day.", one_decimal(n)))
-            .unwrap_or_default();
-        match f.zero_date {
-            Some(z) if z <= self.deadline => format!(
-                "At this pace ({} fewer a day over the last {} days), phone-only users reach zero \
-                 on {}, before the deadline ({deadline}).",
-                one_decimal(f.pace_per_day),
-                f.pace_days,
-                chart::long_date(z)
-            ),
-            _ if f.pace_per_day <= 0.0 => format!(
-                "Phone-only users did not go down over the last {} days: at this pace, {} users \
-                 will still be phone-only on {deadline}.{needed}",
-                f.pace_days,
-                thousands(f.left_at_deadline)
-            ),
-            _ => format!(
-                "At this pace ({} fewer a day over the last {} days), {} users will still be \
-                 phone-only on {deadline}.{needed}",
-                one_decimal(f.pace_per_day),
-                f.pace_days,
-                thousands(f.left_at_deadline)
-            ),
-        }
+        forecast_words(
+            self.forecast.as_ref(),
+            self.deadline,
+            &Words {
+                nobody: "No user is phone-only.",
+                who: "phone-only users",
+                still: "still be phone-only",
+            },
+        )
     }
 }
 

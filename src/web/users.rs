@@ -11,6 +11,7 @@ use crate::advice::{default_label, state_label};
 use crate::auth::Role;
 use crate::db::dashboard::{self, ListKey, ListedUser, UserFilter};
 use crate::domain::classify::{State as MigrationState, method_label};
+use crate::domain::retirement::{self, Cohort, Dates};
 use crate::domain::{DefaultMethod, Dimension, UserType};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -20,6 +21,7 @@ use axum::response::Response;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
 use futures_util::StreamExt as _;
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -40,8 +42,10 @@ const PHONE_STATES: [MigrationState; 3] = [
 ];
 
 /// The filter parameters shared by the page, the CSV and the API.
-pub const FILTERS: [&str; 9] = [
+pub const FILTERS: [&str; 11] = [
     "state",
+    "deadline",
+    "blocked",
     "department",
     "company",
     "office",
@@ -70,7 +74,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Reads the filters; every bad value is a 400 that says what is allowed.
-pub fn filter(p: &Params) -> Result<UserFilter, AppError> {
+pub fn filter(p: &Params, dates: &Dates) -> Result<UserFilter, AppError> {
     let states: Vec<MigrationState> = match p.get("state") {
         None => PHONE_STATES.to_vec(),
         Some("all") => MigrationState::ALL.to_vec(),
@@ -109,14 +113,40 @@ pub fn filter(p: &Params) -> Result<UserFilter, AppError> {
         country: group("country"),
         admin: p.flag("admin")?,
         // Members (in scope) unless asked otherwise, so the counts match the overview's.
-        user_type: match p.choice("user_type", &["member", "guest", "all"])? {
+        user_type: match p.choice("user_type", &["member", "guest", "external", "all"])? {
             None | Some("member") => Some(UserType::Member),
-            Some("all") => None,
+            Some("all" | "external") => None,
             Some(_) => Some(UserType::Guest),
         },
+        external: (p.get("user_type") == Some("external")).then_some(true),
         voice_capable: p.flag("voice_capable")?,
+        blocked: p.flag("blocked")?,
+        late: p
+            .get("deadline")
+            .map(|d| deadline_filter(d, dates))
+            .transpose()?,
         text,
     })
+}
+
+/// `deadline=YYYY-MM-DD`: one of the two dates (or `early` / `late`, as the page's links
+/// write it); `true` for the late one.
+fn deadline_filter(value: &str, dates: &Dates) -> Result<bool, AppError> {
+    match value {
+        "early" => return Ok(false),
+        "late" => return Ok(true),
+        _ => {}
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| dates.cohort_on(d))
+        .map(|c| c == Cohort::Late)
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "deadline must be {} or {}, not {value:?}",
+                dates.early, dates.late
+            ))
+        })
 }
 
 /// The filters as a query string (for links: the CSV, the next page, the state switches).
@@ -147,6 +177,9 @@ fn filter_query(f: &UserFilter, state: Option<&str>) -> String {
         q.append_pair("admin", flag(a));
     }
     match f.user_type {
+        _ if f.external == Some(true) => {
+            q.append_pair("user_type", "external");
+        }
         Some(UserType::Member) => {}
         Some(t) => {
             q.append_pair("user_type", t.as_str());
@@ -154,6 +187,12 @@ fn filter_query(f: &UserFilter, state: Option<&str>) -> String {
         None => {
             q.append_pair("user_type", "all");
         }
+    }
+    if let Some(b) = f.blocked {
+        q.append_pair("blocked", flag(b));
+    }
+    if let Some(late) = f.late {
+        q.append_pair("deadline", if late { "late" } else { "early" });
     }
     if let Some(v) = f.voice_capable {
         q.append_pair("voice_capable", flag(v));
@@ -240,6 +279,9 @@ pub async fn load_page(
 fn rollup_group(f: &UserFilter) -> Option<(Dimension, Option<&str>)> {
     if f.user_type != Some(UserType::Member)
         || f.admin.is_some()
+        || f.blocked.is_some()
+        || f.late.is_some()
+        || f.external.is_some()
         || f.voice_capable.is_some()
         || f.text.is_some()
     {
@@ -303,7 +345,13 @@ pub async fn first_page(state: &AppState, mut f: UserFilter) -> Result<(Vec<Row>
     // In scope, as the group's numbers are.
     f.user_type = Some(UserType::Member);
     let page = load_page(state, &f, None, DEFAULT_LIMIT).await?;
-    Ok((page.users.iter().map(Row::from).collect(), page.total))
+    Ok((
+        page.users
+            .iter()
+            .map(|u| Row::new(u, &state.config.deadlines))
+            .collect(),
+        page.total,
+    ))
 }
 
 /// The JSON contract of `/api/v1/users` items.
@@ -329,11 +377,22 @@ pub struct Item {
     pub job_title: Option<String>,
     /// `P1` (phone-only), `P2` (phone default), `P3` (phone backup), or null.
     pub priority: Option<&'static str>,
+    /// Their retirement date.
+    pub deadline: NaiveDate,
+    /// A phone registered and no stronger method available to them: blocked on their date.
+    pub blocked: bool,
+    /// An active Global Administrator (false when the roles could not be read).
+    pub global_admin: bool,
+    pub external: bool,
 }
 
-impl From<ListedUser> for Item {
-    fn from(u: ListedUser) -> Item {
+impl Item {
+    fn new(u: ListedUser, dates: &Dates) -> Item {
         Item {
+            deadline: dates.of(cohort(&u)),
+            blocked: u.blocked,
+            global_admin: u.global_admin == Some(true),
+            external: u.external,
             id: u.user_id,
             method_labels: u.methods.iter().map(|m| method_label(m)).collect(),
             priority: priority(u.rank),
@@ -353,6 +412,16 @@ impl From<ListedUser> for Item {
             job_title: u.job_title,
         }
     }
+}
+
+/// A listed person's date: the late one for active Global Administrators and external users.
+fn cohort(u: &ListedUser) -> Cohort {
+    retirement::Standing {
+        external: u.external,
+        global_admin: u.global_admin,
+        global_admin_eligible: false,
+    }
+    .cohort()
 }
 
 fn priority(rank: i32) -> Option<&'static str> {
@@ -378,12 +447,19 @@ pub struct Row {
     pub is_admin: bool,
     pub guest: bool,
     pub voice_capable: bool,
+    /// "1 Feb 2027"
+    pub deadline: String,
+    pub blocked: bool,
+    pub external: bool,
 }
 
-impl From<&ListedUser> for Row {
-    fn from(u: &ListedUser) -> Row {
+impl Row {
+    pub fn new(u: &ListedUser, dates: &Dates) -> Row {
         let state = u.state;
         Row {
+            deadline: dates.of(cohort(u)).format("%-d %b %Y").to_string(),
+            blocked: u.blocked,
+            external: u.external,
             href: format!("/users/{}", u.user_id),
             display_name: u.display_name.clone(),
             upn: u.upn.clone(),
@@ -428,6 +504,8 @@ pub struct UsersPage {
     csv_href: Option<String>,
     /// Group filters that have no menu here (set from a group's page), to show and keep.
     fixed: Vec<(&'static str, String, String)>,
+    /// The deadline menu: `early` / `late` and the dates in words.
+    deadlines: [(&'static str, String); 2],
 }
 
 impl UsersPage {
@@ -442,12 +520,18 @@ impl UsersPage {
                 }
             }),
             "admin" => self.filter.admin.map(|b| b.to_string()),
+            "user_type" if self.filter.external == Some(true) => Some("external".to_owned()),
             "user_type" => Some(match self.filter.user_type {
                 Some(UserType::Member) => String::new(),
                 Some(t) => t.as_str().to_owned(),
                 None => "all".to_owned(),
             }),
             "voice_capable" => self.filter.voice_capable.map(|b| b.to_string()),
+            "blocked" => self.filter.blocked.map(|b| b.to_string()),
+            "deadline" => self
+                .filter
+                .late
+                .map(|l| if l { "late" } else { "early" }.to_owned()),
             _ => None,
         };
         current.as_deref().unwrap_or("") == value
@@ -466,7 +550,7 @@ async fn page(
     let mut allowed = FILTERS.to_vec();
     allowed.push("after");
     let p = Params::parse(raw.as_deref(), &allowed)?;
-    let f = filter(&p)?;
+    let f = filter(&p, &state.config.deadlines)?;
     let after = p.get("after").map(decode_cursor).transpose()?;
     let page = load_page(&state, &f, after.as_ref(), DEFAULT_LIMIT).await?;
     let query = filter_query(&f, None);
@@ -527,7 +611,11 @@ async fn page(
         state_value,
         switches,
         departments,
-        rows: page.users.iter().map(Row::from).collect(),
+        rows: page
+            .users
+            .iter()
+            .map(|u| Row::new(u, &state.config.deadlines))
+            .collect(),
         total: thousands(page.total),
         next_href: page.next.map(|c| {
             let sep = if query.is_empty() { "" } else { "&" };
@@ -538,6 +626,22 @@ async fn page(
             .may(Role::SecurityLead)
             .then(|| format!("/users.csv?{query}")),
         fixed,
+        deadlines: [
+            (
+                "early",
+                format!(
+                    "{} (most people)",
+                    retirement::long_date(state.config.deadlines.early)
+                ),
+            ),
+            (
+                "late",
+                format!(
+                    "{} (Global Administrators, external users)",
+                    retirement::long_date(state.config.deadlines.late)
+                ),
+            ),
+        ],
         filter: f,
     })
 }
@@ -556,12 +660,16 @@ pub async fn api(state: &AppState, raw: Option<&str>) -> Result<ItemsJson, AppEr
     let mut allowed = FILTERS.to_vec();
     allowed.extend(["after", "limit"]);
     let p = Params::parse(raw, &allowed)?;
-    let f = filter(&p)?;
+    let f = filter(&p, &state.config.deadlines)?;
     let limit = p.number("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT)?;
     let after = p.get("after").map(decode_cursor).transpose()?;
     let page = load_page(state, &f, after.as_ref(), limit).await?;
     Ok(ItemsJson {
-        items: page.users.into_iter().map(Item::from).collect(),
+        items: page
+            .users
+            .into_iter()
+            .map(|u| Item::new(u, &state.config.deadlines))
+            .collect(),
         next: page.next,
         total: page.total,
         counts: page
@@ -572,7 +680,7 @@ pub async fn api(state: &AppState, raw: Option<&str>) -> Result<ItemsJson, AppEr
     })
 }
 
-const CSV_HEAD: [&str; 17] = [
+const CSV_HEAD: [&str; 21] = [
     "id",
     "display_name",
     "upn",
@@ -590,9 +698,13 @@ const CSV_HEAD: [&str; 17] = [
     "default_method",
     "voice_capable",
     "phishing_resistant",
+    "deadline",
+    "blocked",
+    "global_admin",
+    "external",
 ];
 
-fn csv_record(u: &ListedUser) -> [String; 17] {
+fn csv_record(u: &ListedUser, dates: &Dates) -> [String; 21] {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     [
@@ -617,6 +729,13 @@ fn csv_record(u: &ListedUser) -> [String; 17] {
         default_label(&u.default_method),
         yes_no(u.voice_capable),
         yes_no(u.phishing_resistant),
+        dates.of(cohort(u)).to_string(),
+        yes_no(u.blocked),
+        match u.global_admin {
+            Some(g) => yes_no(g),
+            None => "unknown".to_owned(),
+        },
+        yes_no(u.external),
     ]
 }
 
@@ -625,8 +744,9 @@ async fn csv_export(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let p = Params::parse(raw.as_deref(), &FILTERS)?;
-    let f = filter(&p)?;
+    let f = filter(&p, &state.config.deadlines)?;
     let pool = state.pool.clone();
+    let dates = state.config.deadlines;
     let filename = format!(
         "phoneless-users-{}.csv",
         chrono::Utc::now().format("%Y-%m-%d")
@@ -637,7 +757,7 @@ async fn csv_export(
             while let Some(row) = rows.next().await {
                 match row {
                     Ok(u) => {
-                        if !sink.row(csv_record(&u)).await {
+                        if !sink.row(csv_record(&u, &dates)).await {
                             return; // The client went away.
                         }
                     }
@@ -722,6 +842,11 @@ mod tests {
         assert!(decode_cursor(&encode_cursor(&nul)).is_err());
     }
 
+    const DATES: Dates = Dates {
+        early: NaiveDate::from_ymd_opt(2027, 2, 1).unwrap(),
+        late: NaiveDate::from_ymd_opt(2027, 7, 1).unwrap(),
+    };
+
     #[test]
     fn filters_parse_and_refuse() {
         let p = Params::parse(
@@ -729,7 +854,7 @@ mod tests {
             &FILTERS,
         )
         .expect("params");
-        let f = filter(&p).expect("filter");
+        let f = filter(&p, &DATES).expect("filter");
         assert_eq!(
             f.states,
             vec![MigrationState::PhoneOnly, MigrationState::NoMfa]
@@ -740,9 +865,30 @@ mod tests {
             filter_query(&f, None),
             "state=phone_only%2Cno_mfa&department=%28none%29&admin=true"
         );
-        for bad in ["state=phone", "admin=maybe", "user_type=robot"] {
+        for bad in [
+            "state=phone",
+            "admin=maybe",
+            "user_type=robot",
+            "deadline=2027-03-01",
+            "deadline=soon",
+            "blocked=perhaps",
+        ] {
             let p = Params::parse(Some(bad), &FILTERS).expect("params");
-            assert!(filter(&p).is_err(), "{bad}");
+            assert!(filter(&p, &DATES).is_err(), "{bad}");
         }
+        let p = Params::parse(
+            Some("deadline=2027-07-01&blocked=true&user_type=external"),
+            &FILTERS,
+        )
+        .expect("params");
+        let f = filter(&p, &DATES).expect("filter");
+        assert_eq!(
+            (f.late, f.blocked, f.external, f.user_type),
+            (Some(true), Some(true), Some(true), None)
+        );
+        assert_eq!(
+            filter_query(&f, None),
+            "user_type=external&blocked=true&deadline=late"
+        );
     }
 }

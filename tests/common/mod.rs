@@ -241,6 +241,12 @@ pub async fn count(db: &TestDb, sql: &str) -> i64 {
         .expect("count query")
 }
 
+/// The default retirement dates.
+pub const DATES: phoneless::domain::retirement::Dates = phoneless::domain::retirement::Dates {
+    early: NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
+    late: NaiveDate::from_ymd_opt(2027, 7, 1).expect("date"),
+};
+
 /// The web front's state over a test database (sign-in off, the default deadline).
 pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
     phoneless::web::AppState::new(
@@ -249,13 +255,14 @@ pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
             listen: "127.0.0.1:0".parse().expect("addr"),
             public_url: None,
             auth: phoneless::config::AuthMode::None,
-            deadline: NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
+            deadlines: DATES,
             demo: false,
             roles: phoneless::auth::RoleMap::default(),
             session_idle: std::time::Duration::from_secs(3600),
             session_max: std::time::Duration::from_secs(12 * 3600),
             alert_targets: Vec::new(),
             sign_in: None,
+            out_of_scope: Default::default(),
         },
     )
 }
@@ -312,12 +319,13 @@ pub fn sign_in_config(sim: &Sim, public_url: &str) -> phoneless::web::WebSetting
         listen: "127.0.0.1:0".parse().expect("addr"),
         public_url: Some(public_url.to_owned()),
         auth: phoneless::config::AuthMode::Entra,
-        deadline: NaiveDate::from_ymd_opt(2027, 2, 1).expect("date"),
+        deadlines: DATES,
         demo: false,
         roles: phoneless::auth::RoleMap::default(),
         session_idle: Duration::from_secs(3600),
         session_max: Duration::from_secs(12 * 3600),
         alert_targets: Vec::new(),
+        out_of_scope: Default::default(),
         sign_in: Some(phoneless::auth::SignInSettings {
             login_url: sim.url.clone(),
             tenant_id: SIM_TENANT_ID.to_owned(),

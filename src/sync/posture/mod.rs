@@ -40,6 +40,8 @@ pub struct PostureOptions {
     pub exclusion_groups: Vec<Uuid>,
     /// Webhooks each new alert is to be delivered to.
     pub alert_targets: Vec<Target>,
+    /// Accounts left out of every count (`PHONELESS_OUT_OF_SCOPE_GROUPS`, `…_UPNS`).
+    pub out_of_scope: crate::domain::scope::OutOfScope,
 }
 
 /// A group as read by this run.
@@ -61,6 +63,13 @@ pub struct Fetched {
     conditional_access: Result<Vec<ConditionalAccessPolicy>, GraphError>,
     groups: Vec<GroupRead>,
     audit: Result<Vec<DirectoryAudit>, GraphError>,
+}
+
+impl Fetched {
+    /// The methods policy as read by this run, if it could be.
+    pub fn methods_policy(&self) -> Option<&AuthenticationMethodsPolicy> {
+        self.methods.as_ref().ok()
+    }
 }
 
 /// Whether a Conditional Access policy belongs to the checklist: it requires MFA or an
@@ -117,13 +126,32 @@ pub async fn fetch(
     options: PostureOptions,
     now: DateTime<Utc>,
 ) -> Fetched {
-    let (methods, strengths, conditional_access) =
-        tokio::join!(graph.methods_policy(), graph.strength_policies(), async {
+    let (mut methods, beta, strengths, conditional_access) = tokio::join!(
+        graph.methods_policy(),
+        graph.beta_methods_policy(),
+        graph.strength_policies(),
+        async {
             graph
                 .conditional_access_policies()
                 .await
                 .map(|all| all.into_iter().filter(uses_mfa).collect::<Vec<_>>())
-        });
+        }
+    );
+    // The opt-out of the passkey auto-enablement is beta only: carried into the stored policy
+    // from the beta read, or from the stored one when the beta read fails (so a failed read is
+    // no change).
+    if let Ok(m) = methods.as_mut() {
+        m.opt_out_settings = match beta {
+            Ok(b) => b.opt_out_settings,
+            Err(e) => {
+                tracing::info!("the beta methods policy could not be read: {e}");
+                stored
+                    .methods
+                    .as_ref()
+                    .and_then(|s| s.opt_out_settings.clone())
+            }
+        };
+    }
     // Fall back on the stored policies for what could not be read now.
     let policies = Policies {
         methods: methods.as_ref().ok().or(stored.methods.as_ref()),

@@ -797,10 +797,11 @@ mod tests {
             "{sms}"
         );
 
-        // Exclusion groups: the exceptions and break-glass groups, not from the block policy alone.
+        // Allowlists: the exceptions and break-glass groups (not from the block policy alone),
+        // and the SSPR group, for which SMS alone is switched on.
         let excluded = excluded_groups(p);
         let ids: Vec<&str> = excluded.iter().map(|(id, _)| id.as_str()).collect();
-        let mut expected = vec![EXCLUSION_GROUP_ID, BREAK_GLASS_GROUP_ID];
+        let mut expected = vec![EXCLUSION_GROUP_ID, BREAK_GLASS_GROUP_ID, SSPR_GROUP_ID];
         expected.sort_unstable();
         assert_eq!(ids, expected);
         let break_glass = &excluded
@@ -815,6 +816,14 @@ mod tests {
             )]
         );
         assert!(!break_glass.iter().any(|p| p.contains(CA_BLOCK_LEGACY_NAME)));
-        assert!(!ids.contains(&SSPR_GROUP_ID));
+        let sspr = &excluded
+            .iter()
+            .find(|(id, _)| id == SSPR_GROUP_ID)
+            .expect("sspr")
+            .1;
+        assert_eq!(
+            sspr,
+            &["allowed the SMS method, which is not on for all users"]
+        );
     }
 }

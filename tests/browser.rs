@@ -157,6 +157,9 @@ fn the_demo_in_a_real_browser() {
                 "class=\"area s-phone_only\" d=\"M",
                 "class=\"line actual\" d=\"M",
                 "Demo: a simulated tenant",
+                "Who will be blocked, and when",
+                "1 February 2027",
+                "1 July 2027",
             ],
         ),
         ("/?range=30d", vec!["class=\"area s-phone_free\" d=\"M"]),
@@ -285,6 +288,26 @@ fn the_demo_in_a_real_browser() {
         false,
     );
     screenshot(&format!("{base}/audit"), "audit-1280", "1280,900", false);
+
+    // Someone the policy hides a stronger method from: their page says why, method by method.
+    let list = browser(
+        &["--dump-dom"],
+        &format!("{base}/users?state=phone_default,phone_backup&blocked=true&user_type=all"),
+    );
+    let dom = String::from_utf8_lossy(&list.stdout);
+    let at = dom
+        .find("<a href=\"/users/")
+        .expect("a blocked person with a stronger method")
+        + 9;
+    let href = &dom[at..at + dom[at..].find('"').expect("end of the link")];
+    let url = format!("{base}{href}");
+    let page = browser(&["--dump-dom"], &url);
+    let dom = String::from_utf8_lossy(&page.stdout);
+    for part in ["Retirement date:", "registered, but", "class=\"unavailable\""] {
+        assert!(dom.contains(part), "the blocked person's page lacks {part:?}");
+    }
+    screenshot(&url, "person-unavailable-1280", "1280,1600", false);
+    screenshot(&url, "person-unavailable-390", "390,2000", true);
 }
 
 /// A server with sign-in on, over a synced simulated tenant, for Chromium to sign in to.

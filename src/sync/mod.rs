@@ -630,7 +630,9 @@ pub fn summary(r: &RunReport) -> String {
     format!(
         "Sync run {} succeeded in {:.1} s: {} users read in {} pages{retries}; {} changed ({} appeared, {} gone). \
          In scope: {} members — {} phone-only, {} phone-default, {} phone-backup, {} phone-free, {} without MFA; \
-         {:.1}% migrated; {} admins still phone-only. {} guests counted apart, {} disabled accounts out of scope.{as_of}{security}",
+         {:.1}% migrated; {} admins still phone-only. Blocked on their retirement date: {} of {} on the early one, \
+         {} of {} on the late one (Global Administrators and external users). {} guests counted apart, \
+         {} accounts out of scope.{as_of}{security}",
         r.run_id,
         r.elapsed.as_secs_f64(),
         c.users,
@@ -646,6 +648,10 @@ pub fn summary(r: &RunReport) -> String {
         t.no_mfa,
         t.progress() * 100.0,
         t.admins_phone_only,
+        t.blocked_early,
+        t.people_early,
+        t.blocked_late,
+        t.people_late,
         t.guests,
         t.out_of_scope,
     )

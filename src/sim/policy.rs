@@ -1946,4 +1946,227 @@ mod tests {
         assert_eq!(props[1].display_name, "Group.DisplayName");
         assert_eq!(add.target_resources[1].kind.as_str(), "Group");
     }
+
+    /// The person of an id, and their report row on `day`.
+    fn row(t: &Tenant, id: &str, day: u32) -> Option<crate::graph::model::UserRegistrationDetails> {
+        let i = t.people.iter().position(|p| p.id == id)?;
+        t.report_row(i, day)
+    }
+
+    #[test]
+    fn global_administrators_change_on_their_days() {
+        let t = tenant(7);
+        let story = t.policy_story();
+        let k = story.key_days();
+        let active = |day| story.global_admins(day);
+        // Someone phone-only becomes one on the granted day, directly assigned.
+        let granted: Vec<String> = active(k.global_admin_granted)
+            .into_iter()
+            .filter(|id| !active(k.global_admin_granted - 1).contains(id))
+            .collect();
+        assert_eq!(granted.len(), 1, "{granted:?}");
+        assert!(phone_only(
+            &t,
+            t.people
+                .iter()
+                .position(|p| p.id == granted[0])
+                .expect("person"),
+            k.global_admin_granted
+        ));
+        let direct = |day| -> Vec<String> {
+            story
+                .role_assignments(day)
+                .into_iter()
+                .map(|g| g.principal_id)
+                .collect()
+        };
+        assert!(direct(k.global_admin_granted).contains(&granted[0]));
+        // Someone stops being one.
+        let revoked: Vec<String> = active(k.global_admin_revoked - 1)
+            .into_iter()
+            .filter(|id| !active(k.global_admin_revoked).contains(id))
+            .collect();
+        assert_eq!(revoked.len(), 1, "{revoked:?}");
+        // The role group's members hold it; the group is the principal, not them.
+        let group = story.members(ROLE_GROUP_ID, 0).expect("role group");
+        assert!(group.len() >= 2);
+        for m in &group {
+            assert!(active(0).contains(&m.id) && !direct(0).contains(&m.id));
+        }
+        assert!(direct(0).iter().any(|id| id == ROLE_GROUP_ID));
+        assert!(
+            story
+                .group(ROLE_GROUP_ID)
+                .is_some_and(|g| g.role_assignable)
+        );
+        // Eligible only: never active; every holder is an admin in the report.
+        let eligible = story.eligible_admins(0);
+        assert!(!eligible.is_empty());
+        for day in [0, DAYS] {
+            assert!(eligible.iter().all(|id| !active(day).contains(id)));
+            for id in active(day).iter().chain(&eligible) {
+                assert!(
+                    row(&t, id, day).is_some_and(|r| r.is_admin),
+                    "{id} on {day}"
+                );
+            }
+        }
+        assert!(
+            story
+                .role_eligibilities(0)
+                .iter()
+                .all(|g| g.status.as_deref() == Some("Provisioned")
+                    && g.role_definition_id == GLOBAL_ADMINISTRATOR_ROLE)
+        );
+        // At least one active Global Administrator is phone-only on day 0.
+        assert!(active(0).iter().any(|id| {
+            t.people
+                .iter()
+                .position(|p| p.id == *id)
+                .is_some_and(|i| phone_only(&t, i, 0))
+        }));
+    }
+
+    #[test]
+    fn method_targets_hide_methods_from_some_people() {
+        let t = tenant(7);
+        let story = t.policy_story();
+        let k = story.key_days();
+        for day in [0, k.tighten, DAYS] {
+            let p = story.methods_policy(day);
+            assert!(p.opt_out_settings.is_none(), "beta only");
+            let excluded = |id: &str| -> Vec<String> {
+                config(&p, id)
+                    .exclude_targets
+                    .iter()
+                    .map(|t| t.id.clone())
+                    .collect()
+            };
+            assert_eq!(
+                excluded("MicrosoftAuthenticator"),
+                [NO_AUTHENTICATOR_GROUP_ID]
+            );
+            assert_eq!(excluded("Sms"), [NO_SMS_GROUP_ID]);
+            assert_eq!(config(&p, "SoftwareOath").state, "disabled");
+            // Everybody the group hides the app from has it, and a phone.
+            let blocked = story
+                .members(NO_AUTHENTICATOR_GROUP_ID, day)
+                .expect("group");
+            assert!(!blocked.is_empty());
+            for m in &blocked {
+                let i = t.people.iter().position(|p| p.id == m.id).expect("person");
+                assert!(app_and_phone(&t, i, day), "{m:?} on {day}");
+            }
+            // Every group a target names is a group of the story, with people in it.
+            for c in &p.authentication_method_configurations {
+                let named = c
+                    .include_targets
+                    .iter()
+                    .map(|t| t.id.as_str())
+                    .chain(c.exclude_targets.iter().map(|t| t.id.as_str()))
+                    .filter(|id| *id != "all_users");
+                for id in named {
+                    assert!(
+                        story.members(id, day).is_some_and(|m| !m.is_empty()),
+                        "{id} of {}",
+                        c.id
+                    );
+                }
+            }
+        }
+        // Office phones go before voice does.
+        let voice = |day| {
+            let p = story.methods_policy(day);
+            let c = config(&p, "Voice");
+            (c.state.clone(), c.is_office_phone_allowed)
+        };
+        assert_eq!(
+            voice(k.office_phones_off - 1),
+            ("enabled".into(), Some(true))
+        );
+        assert_eq!(voice(k.office_phones_off), ("enabled".into(), Some(false)));
+        assert!(k.office_phones_off < k.tighten);
+        // SMS only for groups (an allowlist) from the tighten day on.
+        let sms = story.methods_policy(k.tighten);
+        assert!(
+            config(&sms, "Sms")
+                .include_targets
+                .iter()
+                .all(|t| t.id != "all_users")
+        );
+        // People move in and out of the Authenticator-excluded group, and the log says so.
+        let events: Vec<&MembershipEvent> = story
+            .membership_events()
+            .iter()
+            .filter(|e| e.group_id == NO_AUTHENTICATOR_GROUP_ID)
+            .collect();
+        assert!(events.iter().any(|e| e.change == MembershipChange::Added));
+        assert!(events.iter().any(|e| e.change == MembershipChange::Removed));
+        let audits = story.audits(DAYS);
+        for e in &events {
+            assert!(audits.iter().any(
+                |a| a.id == e.audit_id && a.target_resources[1].id == NO_AUTHENTICATOR_GROUP_ID
+            ));
+        }
+    }
+
+    #[test]
+    fn the_beta_policy_opts_out_and_the_campaign_becomes_microsoft_managed() {
+        let story = tenant(7).policy_story();
+        let k = story.key_days();
+        let opt_out = |day| {
+            story
+                .beta_methods_policy(day)
+                .opt_out_settings
+                .and_then(|o| o.passkey_dynamic_migration)
+        };
+        assert_eq!(opt_out(k.passkey_opt_out - 1), Some(false));
+        assert_eq!(opt_out(k.passkey_opt_out), Some(true));
+        let campaign = |day| {
+            let c = story
+                .beta_methods_policy(day)
+                .registration_enforcement
+                .and_then(|r| r.authentication_methods_registration_campaign)
+                .expect("campaign");
+            let t = &c.include_targets[0];
+            (
+                c.state.clone(),
+                t.id.clone(),
+                t.targeted_authentication_method.clone(),
+            )
+        };
+        assert_eq!(
+            campaign(k.campaign_managed - 1),
+            (
+                "enabled".into(),
+                "all_users".into(),
+                "microsoftAuthenticator".into()
+            )
+        );
+        assert_eq!(
+            campaign(k.campaign_managed),
+            ("default".into(), "all_users".into(), "passkey".into())
+        );
+        // The rest of the beta policy is the v1.0 one.
+        let mut beta = story.beta_methods_policy(DAYS);
+        beta.opt_out_settings = None;
+        assert_eq!(beta, story.methods_policy(DAYS));
+    }
+
+    #[test]
+    fn transitive_members_reach_nested_groups_once() {
+        let story = tenant(7).policy_story();
+        let direct = story.members(EXCLUSION_GROUP_ID, DAYS).expect("group");
+        let nested = story.members(NESTED_GROUP_ID, DAYS).expect("group");
+        let all = story
+            .transitive_members(EXCLUSION_GROUP_ID, DAYS)
+            .expect("group");
+        assert_eq!(all.len(), direct.len() + nested.len());
+        assert!(nested.iter().all(|m| all.contains(m)));
+        assert_eq!(
+            story.transitive_members(SSPR_GROUP_ID, 0),
+            story.members(SSPR_GROUP_ID, 0)
+        );
+        assert_eq!(story.transitive_members("nope", 0), None);
+    }
 }

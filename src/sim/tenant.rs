@@ -1085,4 +1085,124 @@ mod tests {
             "{changed} changed in a day"
         );
     }
+
+    fn phone_only_row(r: &UserRegistrationDetails) -> bool {
+        let has = |m: &str| {
+            r.methods_registered
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(m))
+        };
+        (has("mobilePhone") || has("officePhone"))
+            && !r.methods_registered.iter().any(|m| {
+                let m = m.to_ascii_lowercase();
+                m.contains("authenticator") || m.contains("passcode") || m.contains("passkey")
+            })
+    }
+
+    #[test]
+    fn external_users_and_internal_guests_in_small_tenants() {
+        for seed in [42, 7] {
+            for size in [50, 60, 100, 200] {
+                let start = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+                let t = Tenant::generate(seed, size, 60, start);
+                let dir = t.directory(0);
+                let report: HashMap<String, UserRegistrationDetails> =
+                    t.report(0).into_iter().map(|r| (r.id.clone(), r)).collect();
+                fn kind(u: &DirectoryUser) -> (Option<&str>, bool, Option<&str>, Option<&str>) {
+                    (
+                        u.user_type.as_deref(),
+                        u.user_principal_name
+                            .as_deref()
+                            .is_some_and(|n| n.contains("#EXT#")),
+                        u.external_user_state.as_deref(),
+                        u.creation_type.as_deref(),
+                    )
+                }
+                let phone_only = |u: &DirectoryUser| report.get(&u.id).is_some_and(phone_only_row);
+                let what = format!("seed {seed}, {size} people");
+                assert!(
+                    dir.iter().any(|u| kind(u)
+                        == (Some("Guest"), true, Some("Accepted"), Some("Invitation"))
+                        && phone_only(u)),
+                    "a phone-only external guest: {what}"
+                );
+                // Invited during the story, or gone before its end: there on some days.
+                assert!(
+                    [0, 20, 40, 60]
+                        .iter()
+                        .any(|&day| t.directory(day).iter().any(|u| kind(u)
+                            == (
+                                Some("Guest"),
+                                true,
+                                Some("PendingAcceptance"),
+                                Some("Invitation")
+                            ))),
+                    "a pending invitation: {what}"
+                );
+                assert!(
+                    dir.iter()
+                        .any(|u| kind(u) == (Some("Guest"), false, None, None)),
+                    "an internal guest: {what}"
+                );
+                assert!(
+                    dir.iter().any(|u| kind(u)
+                        == (Some("Member"), true, Some("Accepted"), Some("Invitation"))
+                        && phone_only(u)),
+                    "a phone-only external member: {what}"
+                );
+                // Members made in the tenant have neither; the report agrees on who is who.
+                assert!(
+                    dir.iter()
+                        .any(|u| kind(u) == (Some("Member"), false, None, None))
+                );
+                for u in &dir {
+                    if let Some(r) = report.get(&u.id) {
+                        assert_eq!(Some(&r.user_principal_name), u.user_principal_name.as_ref());
+                        assert_eq!(
+                            r.user_type.as_deref().map(str::to_owned),
+                            u.user_type.as_deref().map(str::to_ascii_lowercase)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_passcode_app_beside_a_phone_and_global_administrators_are_admins() {
+        let t = tenant();
+        for day in [0, 365] {
+            assert!(t.report(day).iter().any(|r| {
+                let has = |m: &str| {
+                    r.methods_registered
+                        .iter()
+                        .any(|x| x.eq_ignore_ascii_case(m))
+                };
+                has("softwareOneTimePasscode")
+                    && has("mobilePhone")
+                    && !has("microsoftAuthenticatorPush")
+            }));
+        }
+        let k = super::super::policy::KeyDays::new(t.days);
+        for (i, p) in t.people.iter().enumerate() {
+            let Some(how) = p.global_admin else { continue };
+            assert!(p.steady() && !p.guest && !p.external, "{how:?}");
+            let admin = |day| t.report_row(i, day).is_some_and(|r| r.is_admin);
+            match how {
+                GlobalAdmin::Granted if !p.admin => {
+                    assert!(!admin(k.global_admin_granted - 1) && admin(k.global_admin_granted));
+                }
+                GlobalAdmin::Revoked if !p.admin => {
+                    assert!(admin(k.global_admin_revoked - 1) && !admin(k.global_admin_revoked));
+                }
+                _ => assert!(admin(0) && admin(365)),
+            }
+        }
+        let phone_only_admins = t
+            .people
+            .iter()
+            .filter(|p| p.global_admin.is_some() && p.phone_only_throughout())
+            .count();
+        assert!(phone_only_admins >= 2, "{phone_only_admins}");
+    }
 }

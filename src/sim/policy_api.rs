@@ -770,7 +770,8 @@ mod tests {
     use crate::sim::Faults;
     use crate::sim::policy::{
         ADD_MEMBER, CA_NO_PHONE_ID, CUSTOM_STRENGTH_ID, EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME,
-        NESTED_GROUP_ID, NESTED_GROUP_NAME, REMOVE_MEMBER, SSPR_GROUP_ID,
+        NESTED_GROUP_ID, NESTED_GROUP_NAME, NO_AUTHENTICATOR_GROUP_ID, NO_SMS_GROUP_ID,
+        REMOVE_MEMBER, ROLE_GROUP_ID, SSPR_GROUP_ID,
     };
     use crate::sim::server::testing::{fake, get, send};
     use axum::http::header;
@@ -1218,5 +1219,150 @@ mod tests {
         )
         .expect("filter");
         assert!(matches!(f, AuditFilter::And(_, _)));
+    }
+
+    #[tokio::test]
+    async fn the_beta_policy_adds_its_opt_out_and_v1_does_not() {
+        let fake = fake();
+        let k = fake.policy_story().key_days();
+        let uri = "/beta/policies/authenticationMethodsPolicy";
+        let (status, _, _) = send(&fake, uri, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        fake.set_day(k.passkey_opt_out - 1);
+        let (status, _, body) = get(&fake, uri).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["@odata.context"],
+            "http://graph.sim.test/beta/$metadata#policies/authenticationMethodsPolicy/$entity"
+        );
+        assert_eq!(body["optOutSettings"]["passkeyDynamicMigration"], false);
+        assert!(body["systemCredentialPreferences"].is_object());
+        fake.set_day(k.campaign_managed);
+        let (_, _, body) = get(&fake, uri).await;
+        assert_eq!(body["optOutSettings"]["passkeyDynamicMigration"], true);
+        let campaign =
+            &body["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"];
+        assert_eq!(campaign["state"], "default");
+        assert_eq!(
+            campaign["includeTargets"][0],
+            serde_json::json!({"id": "all_users", "targetType": "group", "targetedAuthenticationMethod": "passkey"})
+        );
+        let (_, _, v1) = get(&fake, "/v1.0/policies/authenticationMethodsPolicy").await;
+        assert!(v1.get("optOutSettings").is_none(), "beta only");
+        assert_eq!(
+            v1["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"],
+            *campaign
+        );
+        let served = fake.served();
+        assert_eq!(
+            (
+                served.beta_methods_policy_requests,
+                served.methods_policy_requests
+            ),
+            (2, 1)
+        );
+        fake.set_faults(Faults {
+            deny_policies: true,
+            ..Faults::default()
+        });
+        assert_eq!(get(&fake, uri).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn transitive_members_are_the_users_of_nested_groups_too_paged() {
+        let fake = fake();
+        let day = fake.day();
+        let story = fake.policy_story().clone();
+        let mut uri = format!(
+            "/v1.0/groups/{EXCLUSION_GROUP_ID}/transitiveMembers?$select=id,displayName,userPrincipalName&$top=2"
+        );
+        let (mut ids, mut pages) = (Vec::new(), 0);
+        loop {
+            let (status, _, body) = get(&fake, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            pages += 1;
+            assert_eq!(
+                body["@odata.context"],
+                "http://graph.sim.test/v1.0/$metadata#directoryObjects(id,displayName,userPrincipalName)"
+            );
+            for m in body["value"].as_array().expect("value") {
+                assert_eq!(m["@odata.type"], "#microsoft.graph.user", "{m}");
+                ids.push(m["id"].as_str().expect("id").to_owned());
+            }
+            match body["@odata.nextLink"].as_str() {
+                Some(next) => {
+                    assert!(next.contains("/transitiveMembers?"), "{next}");
+                    uri = next.to_owned();
+                }
+                None => break,
+            }
+        }
+        let expected: Vec<String> = story
+            .transitive_members(EXCLUSION_GROUP_ID, day)
+            .expect("group")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, expected);
+        let nested = member_ids(&fake, NESTED_GROUP_ID, day);
+        assert!(nested.iter().all(|id| ids.contains(id)));
+        assert_eq!(
+            ids.iter().collect::<BTreeSet<_>>().len(),
+            ids.len(),
+            "each once"
+        );
+        assert!(pages > 1);
+        assert_eq!(fake.served().transitive_member_pages, pages);
+
+        // A /members skiptoken is not one of /transitiveMembers'.
+        let (_, _, body) = get(
+            &fake,
+            &format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/members?$top=1"),
+        )
+        .await;
+        let next = body["@odata.nextLink"].as_str().expect("nextLink");
+        let swapped = next.replace("/members?", "/transitiveMembers?");
+        assert_eq!(get(&fake, &swapped).await.0, StatusCode::BAD_REQUEST);
+
+        let missing = "/v1.0/groups/00000000-0000-0000-0000-00000000dead/transitiveMembers";
+        assert_eq!(get(&fake, missing).await.0, StatusCode::NOT_FOUND);
+        fake.set_faults(Faults {
+            deny_group_members: true,
+            ..Faults::default()
+        });
+        let uri = format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/transitiveMembers");
+        assert_eq!(get(&fake, &uri).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn every_group_a_policy_names_is_served_with_members() {
+        let fake = fake();
+        let policy = fake.policy_story().methods_policy(fake.day());
+        let mut named: BTreeSet<String> = BTreeSet::new();
+        for c in &policy.authentication_method_configurations {
+            named.extend(c.include_targets.iter().map(|t| t.id.clone()));
+            named.extend(c.exclude_targets.iter().map(|t| t.id.clone()));
+        }
+        named.remove("all_users");
+        for id in [NO_AUTHENTICATOR_GROUP_ID, NO_SMS_GROUP_ID] {
+            assert!(named.contains(id), "{id}");
+        }
+        for id in named.iter().map(String::as_str).chain([ROLE_GROUP_ID]) {
+            let (status, _, group) = get(&fake, &format!("/v1.0/groups/{id}")).await;
+            assert_eq!(status, StatusCode::OK, "{id}");
+            assert_eq!(
+                group["isAssignableToRole"],
+                if id == ROLE_GROUP_ID {
+                    Value::Bool(true)
+                } else {
+                    Value::Null
+                }
+            );
+            let (_, _, members) = get(&fake, &format!("/v1.0/groups/{id}/members")).await;
+            assert!(
+                members["value"].as_array().is_some_and(|m| !m.is_empty()),
+                "{id}"
+            );
+        }
     }
 }

@@ -248,3 +248,191 @@ fn grant_value(fake: &FakeGraph, g: RoleGrant, eligible: bool) -> Result<Value, 
     }
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::model::GLOBAL_ADMINISTRATOR_ROLE;
+    use crate::sim::Faults;
+    use crate::sim::policy::ROLE_GROUP_ID;
+    use crate::sim::server::testing::{fake, get, send};
+    use std::collections::BTreeSet;
+
+    fn filter() -> String {
+        query_value(&format!(
+            "roleDefinitionId eq '{GLOBAL_ADMINISTRATOR_ROLE}'"
+        ))
+    }
+
+    fn uri(collection: &str) -> String {
+        format!(
+            "/v1.0/roleManagement/directory/{collection}?$filter={}&$expand=principal",
+            filter()
+        )
+    }
+
+    /// Every grant of a collection, following its pages; and how many pages.
+    async fn all(fake: &FakeGraph, collection: &str) -> (Vec<Value>, u32) {
+        let mut uri = uri(collection);
+        let (mut out, mut pages) = (Vec::new(), 0);
+        loop {
+            let (status, _, body) = get(fake, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+            pages += 1;
+            out.extend(body["value"].as_array().expect("value").iter().cloned());
+            match body["@odata.nextLink"].as_str() {
+                Some(next) => uri = next.to_owned(),
+                None => break,
+            }
+        }
+        (out, pages)
+    }
+
+    #[tokio::test]
+    async fn active_assignments_paged_with_users_and_the_role_group() {
+        let fake = fake();
+        let story = fake.policy_story().clone();
+        let k = story.key_days();
+        let (status, _, _) = send(&fake, &uri("roleAssignments"), &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        fake.set_day(k.global_admin_granted);
+        let (grants, pages) = all(&fake, "roleAssignments").await;
+        assert!(pages > 1, "paged");
+        assert_eq!(fake.served().role_pages, pages);
+        let mut users = BTreeSet::new();
+        let mut groups = Vec::new();
+        for g in &grants {
+            assert_eq!(g["roleDefinitionId"], GLOBAL_ADMINISTRATOR_ROLE);
+            assert_eq!(g["directoryScopeId"], "/");
+            assert!(g.get("status").is_none(), "{g}");
+            let principal = &g["principal"];
+            assert_eq!(principal["id"], g["principalId"]);
+            match principal["@odata.type"].as_str() {
+                Some("#microsoft.graph.user") => {
+                    assert!(principal["userPrincipalName"].is_string());
+                    users.insert(principal["id"].as_str().expect("id").to_owned());
+                }
+                Some("#microsoft.graph.group") => {
+                    assert!(principal.get("userPrincipalName").is_none(), "{principal}");
+                    assert_eq!(principal["isAssignableToRole"], true);
+                    groups.push(principal["id"].as_str().expect("id").to_owned());
+                }
+                other => panic!("a principal of type {other:?}"),
+            }
+        }
+        assert_eq!(groups, [ROLE_GROUP_ID]);
+        // With the group's members, the story's Global Administrators of the day.
+        let (_, _, members) = get(&fake, &format!("/v1.0/groups/{ROLE_GROUP_ID}/members")).await;
+        for m in members["value"].as_array().expect("members") {
+            users.insert(m["id"].as_str().expect("id").to_owned());
+        }
+        let expected: BTreeSet<String> = story
+            .global_admins(k.global_admin_granted)
+            .into_iter()
+            .collect();
+        assert_eq!(users, expected);
+
+        // One fewer before the grant; another gone from the revoke day on.
+        fake.set_day(k.global_admin_granted - 1);
+        assert_eq!(
+            all(&fake, "roleAssignments").await.0.len(),
+            grants.len() - 1
+        );
+        fake.set_day(k.global_admin_revoked - 1);
+        let before = all(&fake, "roleAssignments").await.0.len();
+        fake.set_day(k.global_admin_revoked);
+        assert_eq!(all(&fake, "roleAssignments").await.0.len(), before - 1);
+
+        // Another role: nothing the fake holds.
+        let other = query_value("roleDefinitionId eq 'fe930be7-5e62-47db-91af-98c3a49a38b1'");
+        let (status, _, body) = get(
+            &fake,
+            &format!(
+                "/v1.0/roleManagement/directory/roleAssignments?$filter={other}&$expand=principal"
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["value"].as_array().map(Vec::len), Some(0));
+    }
+
+    #[tokio::test]
+    async fn eligibilities_are_provisioned_schedules_of_people_not_active() {
+        let fake = fake();
+        let story = fake.policy_story().clone();
+        let (grants, _) = all(&fake, "roleEligibilitySchedules").await;
+        assert!(!grants.is_empty());
+        let active = story.global_admins(fake.day());
+        for g in &grants {
+            assert_eq!(g["status"], "Provisioned");
+            assert_eq!(g["memberType"], "Direct");
+            assert_eq!(g["scheduleInfo"]["expiration"]["type"], "noExpiration");
+            assert_eq!(g["principal"]["@odata.type"], "#microsoft.graph.user");
+            let id = g["principalId"].as_str().expect("id").to_owned();
+            assert!(!active.contains(&id));
+        }
+        let ids: Vec<String> = grants
+            .iter()
+            .map(|g| g["principalId"].as_str().expect("id").to_owned())
+            .collect();
+        assert_eq!(ids, story.eligible_admins(fake.day()));
+        assert!(fake.served().eligibility_pages >= 1);
+    }
+
+    #[tokio::test]
+    async fn only_the_role_filter_and_the_principal_expanded() {
+        let fake = fake();
+        let base = "/v1.0/roleManagement/directory/roleAssignments";
+        for bad in [
+            format!("{base}?$expand=principal"),
+            format!("{base}?$filter={}", filter()),
+            format!("{base}?$filter={}&$expand=roleDefinition", filter()),
+            format!(
+                "{base}?$filter={}&$expand=principal",
+                query_value("principalId eq 'x'")
+            ),
+            format!(
+                "{base}?$filter={}&$expand=principal",
+                query_value("roleDefinitionId eq 'Global Administrator'")
+            ),
+            format!("{base}?$filter={}&$expand=principal&$top=1000", filter()),
+        ] {
+            let (status, _, body) = get(&fake, &bad).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+            assert!(body["error"]["code"].is_string());
+        }
+        // A nextLink works as sent; its token is not the eligibilities'.
+        let (_, _, body) = get(&fake, &uri("roleAssignments")).await;
+        let next = body["@odata.nextLink"].as_str().expect("nextLink");
+        assert_eq!(get(&fake, next).await.0, StatusCode::OK);
+        let swapped = next.replace("roleAssignments", "roleEligibilitySchedules");
+        assert_eq!(get(&fake, &swapped).await.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn deny_roles_and_no_pim() {
+        let fake = fake();
+        fake.set_faults(Faults {
+            deny_roles: true,
+            ..Faults::default()
+        });
+        for collection in ["roleAssignments", "roleEligibilitySchedules"] {
+            let (status, _, body) = get(&fake, &uri(collection)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{collection}");
+            assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+        }
+        fake.set_faults(Faults {
+            no_pim: true,
+            ..Faults::default()
+        });
+        assert_eq!(get(&fake, &uri("roleAssignments")).await.0, StatusCode::OK);
+        let (status, _, body) = get(&fake, &uri("roleEligibilitySchedules")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], NO_PIM_CODE);
+        assert!(body["error"]["innerError"]["request-id"].is_string());
+        let faults: Faults =
+            serde_json::from_str(r#"{"deny_roles":true,"no_pim":true}"#).expect("faults");
+        assert!(faults.deny_roles && faults.no_pim);
+    }
+}

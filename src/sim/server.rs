@@ -1411,4 +1411,57 @@ mod tests {
         );
         assert!(headers.get("request-id").is_some());
     }
+
+    #[tokio::test]
+    async fn users_serve_external_user_state_and_creation_type() {
+        let fake = fake();
+        let uri = "/v1.0/users?$select=id,userPrincipalName,userType,externalUserState,CreationType&$top=999";
+        let (status, _, body) = get(&fake, uri).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let users = body["value"].as_array().expect("value");
+        let kinds: std::collections::BTreeSet<(String, bool, String, String)> = users
+            .iter()
+            .map(|u| {
+                let text = |k: &str| u[k].as_str().unwrap_or("null").to_owned();
+                (
+                    text("userType"),
+                    text("userPrincipalName").contains("#EXT#"),
+                    text("externalUserState"),
+                    text("creationType"),
+                )
+            })
+            .collect();
+        for kind in [
+            ("Guest", true, "Accepted", "Invitation"),
+            ("Guest", true, "PendingAcceptance", "Invitation"),
+            ("Guest", false, "null", "null"),
+            ("Member", true, "Accepted", "Invitation"),
+            ("Member", false, "null", "null"),
+        ] {
+            let kind = (
+                kind.0.to_owned(),
+                kind.1,
+                kind.2.to_owned(),
+                kind.3.to_owned(),
+            );
+            assert!(kinds.contains(&kind), "{kind:?} in {kinds:?}");
+        }
+        assert!(
+            users[0].get("creationType").is_some(),
+            "selected, so present even when null"
+        );
+        // Not in Graph's default set.
+        let (_, _, body) = get(&fake, "/v1.0/users?$top=5").await;
+        assert!(body["value"][0].get("externalUserState").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_beta_segment_is_a_graph_error() {
+        let (status, _, body) = get(&fake(), "/beta/policies/somethingElse").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["error"]["message"],
+            "Resource not found for the segment 'somethingElse'."
+        );
+    }
 }

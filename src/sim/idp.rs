@@ -1043,7 +1043,7 @@ fn id_token_claims(
     if let Some(nonce) = &grant.nonce {
         put("nonce", json!(nonce));
     }
-    if person.guest {
+    if person.external {
         put(
             "idp",
             json!(format!("https://sts.windows.net/{GUEST_HOME_TENANT_ID}/")),
@@ -1725,7 +1725,7 @@ mod tests {
     #[tokio::test]
     async fn guests_sign_in_and_many_groups_overflow() {
         let fake = fake();
-        let guest = person(&fake, |p, a| a == Account::Active && p.guest);
+        let guest = person(&fake, |p, a| a == Account::Active && p.guest && p.external);
         let token = id_token_for(&fake, &guest.upn).await;
         let c = verify(&fake, &token).await.expect("valid");
         assert_eq!(c["oid"], guest.id.as_str());

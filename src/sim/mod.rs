@@ -3,11 +3,13 @@
 //! as a fake Graph and token endpoint with switchable faults ([`server`]), and signs people in
 //! as a fake Entra ID identity provider (OpenID Connect, [`idp`]). Its security configuration
 //! (methods policy, strengths, Conditional Access, the exclusion group, the audit log) has a
-//! story of its own ([`policy`]), served by [`policy_api`].
+//! story of its own ([`policy`]), served by [`policy_api`]; its Global Administrators by
+//! [`roles_api`].
 
 pub mod idp;
 pub mod policy;
 pub mod policy_api;
+pub mod roles_api;
 pub mod server;
 pub mod tenant;
 

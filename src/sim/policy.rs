@@ -18,13 +18,13 @@
 //! the fake serves with the same calls. Key days are fixed fractions of the story's length
 //! ([`KeyDays`]), so a 60-day test tenant and the 365-day demo tell the same story.
 
-use super::tenant::Tenant;
+use super::tenant::{GlobalAdmin, Tenant};
 use crate::graph::model::{
     AuditInitiator, AuditUser, AuthenticationMethodConfiguration, AuthenticationMethodsPolicy,
     AuthenticationStrengthPolicy, CampaignTarget, ConditionalAccessConditions,
-    ConditionalAccessPolicy, ConditionalAccessUsers, DirectoryAudit, ExcludeTarget, GrantControls,
-    Group, MethodTarget, ModifiedProperty, RegistrationCampaign, RegistrationEnforcement,
-    TargetResource,
+    ConditionalAccessPolicy, ConditionalAccessUsers, DirectoryAudit, DirectoryObject,
+    ExcludeTarget, GLOBAL_ADMINISTRATOR_ROLE, GrantControls, Group, MethodTarget, ModifiedProperty,
+    OptOutSettings, RegistrationCampaign, RegistrationEnforcement, RoleGrant, TargetResource,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
@@ -48,6 +48,18 @@ pub const NESTED_GROUP_ID: &str = "4d2e8a17-6b3c-4f95-9e01-c7a5b3d9f2e6";
 pub const NESTED_GROUP_NAME: &str = "Phone MFA exceptions (contractors)";
 /// People in the nested group.
 const NESTED_SIZE: usize = 2;
+
+/// People who may not use the Authenticator app (shared work phones): excluded from the
+/// `MicrosoftAuthenticator` method, so the policy hides the app they have registered. People
+/// join and leave it during the story.
+pub const NO_AUTHENTICATOR_GROUP_ID: &str = "a7c4e2f1-5b3d-4e8a-9c6f-1d2b3a4e5f60";
+pub const NO_AUTHENTICATOR_GROUP_NAME: &str = "Authenticator app not allowed";
+/// People denied SMS (SIM-swap risk): excluded from the `Sms` method. Not an allowlist.
+pub const NO_SMS_GROUP_ID: &str = "e5d1b3c9-7a2f-4b6e-8d04-3c9a1f7e2b58";
+pub const NO_SMS_GROUP_NAME: &str = "SMS not allowed (SIM-swap risk)";
+/// A role-assignable group assigned the Global Administrator role: its members hold it.
+pub const ROLE_GROUP_ID: &str = "f2a9c6e4-3d1b-4a7c-b5e8-6a0d9c2f4b31";
+pub const ROLE_GROUP_NAME: &str = "Tier 0 administrators";
 
 /// The built-in authentication strengths' fixed ids (graph-api.md §6).
 pub const STRENGTH_MFA_ID: &str = "00000000-0000-0000-0000-000000000002";
@@ -79,6 +91,11 @@ const CUSTOM_STRENGTH_PERCENT: u32 = 40;
 const TIGHTEN_PERCENT: u32 = 60;
 const ENFORCE_PERCENT: u32 = 65;
 const MIGRATION_COMPLETE_PERCENT: u32 = 75;
+const OFFICE_PHONES_OFF_PERCENT: u32 = 30;
+const GLOBAL_ADMIN_REVOKED_PERCENT: u32 = 35;
+const PASSKEY_OPT_OUT_PERCENT: u32 = 50;
+const GLOBAL_ADMIN_GRANTED_PERCENT: u32 = 55;
+const CAMPAIGN_MANAGED_PERCENT: u32 = 85;
 
 /// People in the exclusion group before the story starts (slots `0..INITIAL_EXCLUDED`).
 const INITIAL_EXCLUDED: usize = 3;
@@ -105,6 +122,23 @@ const EXCLUSION_STEPS: &[(u32, Step)] = &[
     (92, Step::Join(8)),
 ];
 
+/// People in the Authenticator-excluded group before the story (slots
+/// `0..NO_AUTHENTICATOR_INITIAL`), and its story: the Authenticator and a phone on the day a
+/// slot first joins. Slot 0 leaves; slot 2 joins and leaves.
+const NO_AUTHENTICATOR_INITIAL: usize = 2;
+const NO_AUTHENTICATOR_STEPS: &[(u32, Step)] = &[
+    (10, Step::Join(2)),
+    (33, Step::Join(3)),
+    (57, Step::Leave(0)),
+    (68, Step::Join(4)),
+    (88, Step::Leave(2)),
+];
+/// People in the SMS-denied group (static).
+const NO_SMS_SIZE: usize = 3;
+/// Separates the draws added with the Authenticator-excluded and SMS-denied groups from the
+/// story's first stream, so the exclusion group's story stays as it was.
+const STORY_STREAM_GROUPS: u64 = u64::MAX - 8;
+
 /// Every n-th eligible member is in the SSPR group.
 const SSPR_EVERY: usize = 20;
 /// Admins in the break-glass group.
@@ -129,16 +163,34 @@ pub struct KeyDays {
     pub enforce: u32,
     /// `policyMigrationState` goes from `migrationInProgress` to `migrationComplete`.
     pub migration_complete: u32,
+    /// Voice's `isOfficePhoneAllowed` goes from true to false (voice itself stays on until
+    /// [`Self::tighten`]).
+    pub office_phones_off: u32,
+    /// A directly assigned Global Administrator loses the role.
+    pub global_admin_revoked: u32,
+    /// The beta policy's `optOutSettings.passkeyDynamicMigration` goes from false to true.
+    pub passkey_opt_out: u32,
+    /// A phone-only person is assigned the Global Administrator role directly.
+    pub global_admin_granted: u32,
+    /// The registration campaign goes to the Microsoft-managed state (`default`) targeting
+    /// passkeys, as on 2026-09-01 (graph-api.md §12).
+    pub campaign_managed: u32,
 }
 
 impl KeyDays {
-    fn new(days: u32) -> KeyDays {
+    /// The key days of a story of `days` days.
+    pub fn new(days: u32) -> KeyDays {
         KeyDays {
             campaign: story_day(days, CAMPAIGN_PERCENT),
             custom_strength: story_day(days, CUSTOM_STRENGTH_PERCENT),
             tighten: story_day(days, TIGHTEN_PERCENT),
             enforce: story_day(days, ENFORCE_PERCENT),
             migration_complete: story_day(days, MIGRATION_COMPLETE_PERCENT),
+            office_phones_off: story_day(days, OFFICE_PHONES_OFF_PERCENT),
+            global_admin_revoked: story_day(days, GLOBAL_ADMIN_REVOKED_PERCENT),
+            passkey_opt_out: story_day(days, PASSKEY_OPT_OUT_PERCENT),
+            global_admin_granted: story_day(days, GLOBAL_ADMIN_GRANTED_PERCENT),
+            campaign_managed: story_day(days, CAMPAIGN_MANAGED_PERCENT),
         }
     }
 }
@@ -164,6 +216,8 @@ pub struct SimGroup {
     pub display_name: &'static str,
     pub description: &'static str,
     pub mail_nickname: &'static str,
+    /// `isAssignableToRole`: the group may be assigned a directory role.
+    pub role_assignable: bool,
 }
 
 impl SimGroup {
@@ -239,6 +293,19 @@ pub struct PolicyStory {
     changes: Vec<PolicyChange>,
     /// The administrator who makes the policy changes (the security lead).
     policy_author: Option<Member>,
+    /// Holders of the Global Administrator role (users), in the tenant's order.
+    role_holders: Vec<RoleHolder>,
+    /// The role-assignable group's assignment id.
+    role_group_assignment: String,
+}
+
+/// A person's hold on the Global Administrator role.
+#[derive(Debug, Clone, PartialEq)]
+struct RoleHolder {
+    member: Member,
+    how: GlobalAdmin,
+    /// The assignment's id (active) or the eligibility schedule's (eligible).
+    grant_id: String,
 }
 
 impl PolicyStory {
@@ -273,7 +340,7 @@ impl PolicyStory {
             admins = steady
                 .iter()
                 .copied()
-                .filter(|&i| !tenant.people[i].guest)
+                .filter(|&i| !tenant.people[i].drawn_guest())
                 .take(1)
                 .collect();
         }
@@ -354,12 +421,13 @@ impl PolicyStory {
                 correlation_id,
             });
         }
-        events.sort_by_key(|e| e.at);
+        // Stable: each group's own events stay in the order of its steps.
+        events.sort_by_key(|e| e.day);
 
         let sspr: Vec<Member> = steady
             .iter()
             .copied()
-            .filter(|&i| !tenant.people[i].guest)
+            .filter(|&i| !tenant.people[i].drawn_guest())
             .step_by(SSPR_EVERY)
             .map(member)
             .collect();
@@ -372,7 +440,7 @@ impl PolicyStory {
         let contractors: Vec<Member> = steady
             .iter()
             .copied()
-            .filter(|&i| tenant.people[i].guest && !slots.contains(&Some(i)))
+            .filter(|&i| tenant.people[i].drawn_guest() && !slots.contains(&Some(i)))
             .take(NESTED_SIZE)
             .map(member)
             .collect();
@@ -384,18 +452,21 @@ impl PolicyStory {
                 description: "People who cannot use the Authenticator app or a passkey yet; \
                               excluded from the no-phone policies",
                 mail_nickname: "phone-mfa-exceptions",
+                role_assignable: false,
             },
             SimGroup {
                 id: SSPR_GROUP_ID,
                 display_name: SSPR_GROUP_NAME,
                 description: "May use SMS to reset their password",
                 mail_nickname: "sspr-users",
+                role_assignable: false,
             },
             SimGroup {
                 id: BREAK_GLASS_GROUP_ID,
                 display_name: BREAK_GLASS_GROUP_NAME,
                 description: "Emergency access accounts, excluded from Conditional Access",
                 mail_nickname: "emergency-access",
+                role_assignable: false,
             },
             SimGroup {
                 id: NESTED_GROUP_ID,
@@ -403,9 +474,157 @@ impl PolicyStory {
                 description: "Contractors' accounts that may keep a phone; a member of the \
                               exclusion group",
                 mail_nickname: "phone-mfa-exceptions-contractors",
+                role_assignable: false,
+            },
+            SimGroup {
+                id: NO_AUTHENTICATOR_GROUP_ID,
+                display_name: NO_AUTHENTICATOR_GROUP_NAME,
+                description: "Shared work phones on which the Authenticator app may not be \
+                              used; excluded from the Microsoft Authenticator method",
+                mail_nickname: "no-authenticator",
+                role_assignable: false,
+            },
+            SimGroup {
+                id: NO_SMS_GROUP_ID,
+                display_name: NO_SMS_GROUP_NAME,
+                description: "People at risk of SIM swapping; excluded from the SMS method",
+                mail_nickname: "no-sms",
+                role_assignable: false,
+            },
+            SimGroup {
+                id: ROLE_GROUP_ID,
+                display_name: ROLE_GROUP_NAME,
+                description: "Assigned the Global Administrator role",
+                mail_nickname: "tier0-admins",
+                role_assignable: true,
             },
         ];
-        let initial = vec![exclusion_initial, sspr, break_glass, contractors];
+
+        // The groups added later draw from a stream of their own: the exclusion group's
+        // story above stays as it was.
+        let mut draws = ChaCha8Rng::seed_from_u64(tenant.seed);
+        draws.set_stream(STORY_STREAM_GROUPS);
+        let taken = |i: usize| slots.contains(&Some(i)) || admins.contains(&i);
+        let mut no_app_slots: Vec<Option<usize>> = vec![None; NO_AUTHENTICATOR_STEPS.len()];
+        no_app_slots.resize(
+            NO_AUTHENTICATOR_STEPS
+                .iter()
+                .map(|(_, s)| match s {
+                    Step::Join(n) | Step::Leave(n) => n + 1,
+                })
+                .max()
+                .unwrap_or(0)
+                .max(NO_AUTHENTICATOR_INITIAL),
+            None,
+        );
+        let members_of: Vec<usize> = steady
+            .iter()
+            .copied()
+            .filter(|&i| !tenant.people[i].guest && !taken(i))
+            .collect();
+        for slot in 0..no_app_slots.len() {
+            let day = first_join_of(
+                NO_AUTHENTICATOR_STEPS,
+                NO_AUTHENTICATOR_INITIAL,
+                slot,
+                tenant.days,
+            );
+            if members_of.is_empty() {
+                break;
+            }
+            for _ in 0..DRAW_TRIES {
+                let i = members_of[draws.random_range(0..members_of.len())];
+                if !no_app_slots.contains(&Some(i))
+                    && app_and_phone(tenant, i, day)
+                    && app_and_phone(tenant, i, tenant.days)
+                {
+                    no_app_slots[slot] = Some(i);
+                    break;
+                }
+            }
+        }
+        let mut group_ids = || -> (String, String) {
+            let a = uuid::Builder::from_random_bytes(draws.random()).into_uuid();
+            let b = uuid::Builder::from_random_bytes(draws.random()).into_uuid();
+            (a.to_string(), b.to_string())
+        };
+        for (n, (pct, step)) in NO_AUTHENTICATOR_STEPS.iter().enumerate() {
+            let (slot, change) = match *step {
+                Step::Join(s) => (s, MembershipChange::Added),
+                Step::Leave(s) => (s, MembershipChange::Removed),
+            };
+            let (Some(Some(person)), Some(&admin)) = (
+                no_app_slots.get(slot),
+                admins.get((n + 1) % admins.len().max(1)),
+            ) else {
+                continue;
+            };
+            let day = story_day(tenant.days, *pct);
+            let (audit_id, correlation_id) = group_ids();
+            events.push(MembershipEvent {
+                day,
+                at: at(start, day, 11 + (n as u32 % 5), 30 + (n as u32 * 11) % 30),
+                group_id: NO_AUTHENTICATOR_GROUP_ID,
+                member: member(*person),
+                change,
+                by: member(admin),
+                audit_id,
+                correlation_id,
+            });
+        }
+        // Stable: each group's own events stay in the order of its steps.
+        events.sort_by_key(|e| e.day);
+        let no_app_initial: Vec<Member> = no_app_slots[..NO_AUTHENTICATOR_INITIAL]
+            .iter()
+            .flatten()
+            .map(|&i| member(i))
+            .collect();
+        let mut no_sms: Vec<usize> = Vec::new();
+        for _ in 0..DRAW_TRIES {
+            if no_sms.len() >= NO_SMS_SIZE || members_of.is_empty() {
+                break;
+            }
+            let i = members_of[draws.random_range(0..members_of.len())];
+            if !no_sms.contains(&i)
+                && !no_app_slots.contains(&Some(i))
+                && tenant
+                    .report_row(i, 0)
+                    .is_some_and(|r| has_method(&r.methods_registered, "mobilephone"))
+            {
+                no_sms.push(i);
+            }
+        }
+        let no_sms: Vec<Member> = no_sms.into_iter().map(member).collect();
+        let role_holders: Vec<RoleHolder> = (0..tenant.people.len())
+            .filter_map(|i| {
+                let how = tenant.people[i].global_admin?;
+                let grant_id = match how {
+                    GlobalAdmin::Eligible => uuid::Builder::from_random_bytes(draws.random())
+                        .into_uuid()
+                        .to_string(),
+                    _ => assignment_id(&tenant.people[i].id),
+                };
+                Some(RoleHolder {
+                    member: member(i),
+                    how,
+                    grant_id,
+                })
+            })
+            .collect();
+        let role_group: Vec<Member> = role_holders
+            .iter()
+            .filter(|h| h.how == GlobalAdmin::Group)
+            .map(|h| h.member.clone())
+            .collect();
+        let initial = vec![
+            exclusion_initial,
+            sspr,
+            break_glass,
+            contractors,
+            no_app_initial,
+            no_sms,
+            role_group,
+        ];
 
         let k = key_days;
         let mut changes = Vec::new();
@@ -506,6 +725,35 @@ impl PolicyStory {
             Some(json!("migrationInProgress")),
             json!("migrationComplete"),
         );
+        // The changes added with the later parts of the story, after the first ones so their
+        // audit ids stay as they were.
+        change(
+            k.office_phones_off,
+            20,
+            METHODS_POLICY_UPDATE,
+            ("Voice", "Voice call"),
+            "IsOfficePhoneAllowed",
+            Some(json!(true)),
+            json!(false),
+        );
+        change(
+            k.passkey_opt_out,
+            20,
+            METHODS_POLICY_UPDATE,
+            methods,
+            "OptOutSettings.PasskeyDynamicMigration",
+            Some(json!(false)),
+            json!(true),
+        );
+        change(
+            k.campaign_managed,
+            20,
+            METHODS_POLICY_UPDATE,
+            methods,
+            "RegistrationCampaign.State",
+            Some(json!("enabled")),
+            json!("default"),
+        );
         changes.sort_by_key(|c| c.at);
         PolicyStory {
             start,
@@ -516,6 +764,8 @@ impl PolicyStory {
             events,
             changes,
             policy_author: admins.first().map(|&i| member(i)),
+            role_group_assignment: assignment_id(ROLE_GROUP_ID),
+            role_holders,
         }
     }
 
@@ -620,7 +870,7 @@ impl PolicyStory {
                 "Voice",
                 enabled(!tightened),
                 plain(),
-                Some(!tightened),
+                Some(day < k.office_phones_off),
                 json!({}),
             ),
             config(
@@ -699,6 +949,19 @@ impl PolicyStory {
                 }),
             ),
         ];
+        let mut configurations = configurations;
+        for c in &mut configurations {
+            let excluded = match c.id.as_str() {
+                "Sms" => NO_SMS_GROUP_ID,
+                "MicrosoftAuthenticator" => NO_AUTHENTICATOR_GROUP_ID,
+                _ => continue,
+            };
+            c.exclude_targets.push(ExcludeTarget {
+                id: excluded.to_owned(),
+                target_type: "group".to_owned(),
+            });
+        }
+        let managed = day >= k.campaign_managed;
         let last_modified = self
             .changes
             .iter()
@@ -729,7 +992,8 @@ impl PolicyStory {
             registration_enforcement: Some(RegistrationEnforcement {
                 authentication_methods_registration_campaign: Some(RegistrationCampaign {
                     snooze_duration_in_days: 1,
-                    state: if day >= k.campaign {
+                    // Microsoft-managed from 2026-09-01 on: `default`, asking for passkeys.
+                    state: if day >= k.campaign && !managed {
                         "enabled"
                     } else {
                         "default"
@@ -739,12 +1003,122 @@ impl PolicyStory {
                     include_targets: vec![CampaignTarget {
                         id: "all_users".to_owned(),
                         target_type: "group".to_owned(),
-                        targeted_authentication_method: "microsoftAuthenticator".to_owned(),
+                        targeted_authentication_method: if managed {
+                            "passkey"
+                        } else {
+                            "microsoftAuthenticator"
+                        }
+                        .to_owned(),
                     }],
                 }),
             }),
             authentication_method_configurations: configurations,
         }
+    }
+
+    /// The beta methods policy on `day`: the v1.0 one with the beta-only `optOutSettings`
+    /// (whether the tenant opted out of the passkey auto-enablement, graph-api.md §12). The
+    /// other beta-only properties are added where it is served ([`super::policy_api`]).
+    pub fn beta_methods_policy(&self, day: u32) -> AuthenticationMethodsPolicy {
+        AuthenticationMethodsPolicy {
+            opt_out_settings: Some(OptOutSettings {
+                passkey_dynamic_migration: Some(day >= self.key_days.passkey_opt_out),
+            }),
+            ..self.methods_policy(day)
+        }
+    }
+
+    /// Whether a person holds the Global Administrator role actively on `day` (directly or
+    /// through the role group), and whether only as eligible.
+    fn holds(&self, h: &RoleHolder, day: u32) -> (bool, bool) {
+        let k = self.key_days;
+        match h.how {
+            GlobalAdmin::Direct | GlobalAdmin::Group => (true, false),
+            GlobalAdmin::Eligible => (false, true),
+            GlobalAdmin::Granted => (day >= k.global_admin_granted, false),
+            GlobalAdmin::Revoked => (day < k.global_admin_revoked, false),
+        }
+    }
+
+    /// The active Global Administrator assignments on `day`, principals expanded (as
+    /// `roleAssignments?$filter=roleDefinitionId eq '…'&$expand=principal` lists them): the
+    /// directly assigned people, and the role-assignable group.
+    pub fn role_assignments(&self, day: u32) -> Vec<RoleGrant> {
+        let mut out: Vec<RoleGrant> = self
+            .role_holders
+            .iter()
+            .filter(|h| h.how != GlobalAdmin::Group && self.holds(h, day).0)
+            .map(|h| grant(&h.grant_id, user_principal(&h.member), None))
+            .collect();
+        if let Some(group) = self.group(ROLE_GROUP_ID) {
+            let principal = DirectoryObject {
+                odata_type: "#microsoft.graph.group".to_owned(),
+                id: group.id.to_owned(),
+                display_name: Some(group.display_name.to_owned()),
+                user_principal_name: None,
+            };
+            out.insert(
+                out.len().min(1),
+                grant(&self.role_group_assignment, principal, None),
+            );
+        }
+        out
+    }
+
+    /// The PIM eligibilities for the Global Administrator role on `day` (people eligible, not
+    /// active), principals expanded.
+    pub fn role_eligibilities(&self, day: u32) -> Vec<RoleGrant> {
+        self.role_holders
+            .iter()
+            .filter(|h| self.holds(h, day).1)
+            .map(|h| {
+                grant(
+                    &h.grant_id,
+                    user_principal(&h.member),
+                    Some("Provisioned".to_owned()),
+                )
+            })
+            .collect()
+    }
+
+    /// The ids of the people who hold the Global Administrator role actively on `day`,
+    /// directly or as members of the role-assignable group, in the tenant's order.
+    pub fn global_admins(&self, day: u32) -> Vec<String> {
+        self.role_holders
+            .iter()
+            .filter(|h| self.holds(h, day).0)
+            .map(|h| h.member.id.clone())
+            .collect()
+    }
+
+    /// The ids of the people only eligible (PIM) for the Global Administrator role on `day`.
+    pub fn eligible_admins(&self, day: u32) -> Vec<String> {
+        self.role_holders
+            .iter()
+            .filter(|h| self.holds(h, day).1)
+            .map(|h| h.member.id.clone())
+            .collect()
+    }
+
+    /// The people in group `id` on `day`, nested groups' people included, each once (as
+    /// `/transitiveMembers` lists the users); `None` for a group that does not exist.
+    pub fn transitive_members(&self, id: &str, day: u32) -> Option<Vec<Member>> {
+        let mut out = self.members(id, day)?;
+        let mut pending: Vec<&str> = self.nested_groups(id).iter().map(|g| g.id).collect();
+        let mut seen: Vec<&str> = vec![];
+        while let Some(group) = pending.pop() {
+            if seen.contains(&group) || group.eq_ignore_ascii_case(id) {
+                continue;
+            }
+            seen.push(group);
+            for m in self.members(group, day).unwrap_or_default() {
+                if !out.iter().any(|o| o.id == m.id) {
+                    out.push(m);
+                }
+            }
+            pending.extend(self.nested_groups(group).iter().map(|g| g.id));
+        }
+        Some(out)
     }
 
     /// The authentication strengths on `day`: the three built-ins, and the custom no-phone
@@ -1121,6 +1495,74 @@ fn initiator(by: &Member) -> AuditInitiator {
     }
 }
 
+/// The day a slot of a group's story first joins (0 for the slots there before the story).
+fn first_join_of(steps: &[(u32, Step)], initial: usize, slot: usize, days: u32) -> u32 {
+    if slot < initial {
+        return 0;
+    }
+    steps
+        .iter()
+        .find(|(_, s)| matches!(s, Step::Join(n) if *n == slot))
+        .map_or(0, |(pct, _)| story_day(days, *pct))
+}
+
+/// The report lists `method` (in lower case) for the person on some spelling.
+fn has_method(methods: &[String], method: &str) -> bool {
+    methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+}
+
+/// The Authenticator app and a phone in the report on `day`: the people whom excluding from
+/// the Authenticator method leaves with a phone only.
+fn app_and_phone(tenant: &Tenant, index: usize, day: u32) -> bool {
+    tenant.report_row(index, day).is_some_and(|r| {
+        let m = &r.methods_registered;
+        has_method(m, "microsoftAuthenticatorPush")
+            && ["mobilePhone", "alternateMobilePhone", "officePhone"]
+                .iter()
+                .any(|p| has_method(m, p))
+    })
+}
+
+/// A role assignment's id as Graph makes them: the role definition's and the principal's
+/// GUIDs, base64url, with a suffix.
+fn assignment_id(principal: &str) -> String {
+    use base64::Engine as _;
+    let mut bytes = Vec::with_capacity(32);
+    for id in [GLOBAL_ADMINISTRATOR_ROLE, principal] {
+        bytes.extend_from_slice(
+            uuid::Uuid::parse_str(id)
+                .map(|u| *u.as_bytes())
+                .unwrap_or_default()
+                .as_slice(),
+        );
+    }
+    format!(
+        "{}-1",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// One grant of the Global Administrator role to the whole directory.
+fn grant(id: &str, principal: DirectoryObject, status: Option<String>) -> RoleGrant {
+    RoleGrant {
+        id: id.to_owned(),
+        role_definition_id: GLOBAL_ADMINISTRATOR_ROLE.to_owned(),
+        principal_id: principal.id.clone(),
+        directory_scope_id: Some("/".to_owned()),
+        status,
+        principal: Some(principal),
+    }
+}
+
+fn user_principal(m: &Member) -> DirectoryObject {
+    DirectoryObject {
+        odata_type: "#microsoft.graph.user".to_owned(),
+        id: m.id.clone(),
+        display_name: Some(m.display_name.clone()),
+        user_principal_name: Some(m.user_principal_name.clone()),
+    }
+}
+
 /// `hour:minute` UTC on story day `day`.
 fn at(start: NaiveDate, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
     let date = start + Duration::days(i64::from(day));
@@ -1222,7 +1664,8 @@ mod tests {
         let voice = config(&before, "Voice");
         assert_eq!(
             (voice.state.as_str(), voice.is_office_phone_allowed),
-            ("enabled", Some(true))
+            ("enabled", Some(false)),
+            "office phones are off before voice is"
         );
         let sms = config(&before, "Sms");
         assert_eq!(sms.state, "enabled");
@@ -1314,13 +1757,22 @@ mod tests {
                 .expect("initiator");
             assert!(admin.admin, "added by an administrator");
             assert_eq!(e.at.date_naive(), t.date(e.day));
-            // First joins are phone-only on the day (a returning member may not be any more).
-            if e.change == MembershipChange::Added && !ids(&initial).contains(&e.member.id.as_str())
+            // First joins of the exclusion group are phone-only on the day (a returning member
+            // may not be any more); the Authenticator-excluded group's have the app and a phone.
+            let index = t.people.iter().position(|p| p.id == e.member.id);
+            if e.group_id == EXCLUSION_GROUP_ID
+                && e.change == MembershipChange::Added
+                && !ids(&initial).contains(&e.member.id.as_str())
             {
-                let index = t.people.iter().position(|p| p.id == e.member.id);
                 assert!(
                     index.is_some_and(|i| phone_only(&t, i, e.day)),
                     "joiners are phone-only"
+                );
+            }
+            if e.group_id == NO_AUTHENTICATOR_GROUP_ID && e.change == MembershipChange::Added {
+                assert!(
+                    index.is_some_and(|i| app_and_phone(&t, i, e.day)),
+                    "joiners have the app and a phone"
                 );
             }
         }
@@ -1466,7 +1918,11 @@ mod tests {
             .count();
         assert_eq!(updates, 2, "voice and SMS on the tighten day");
 
-        let e = &story.membership_events()[0];
+        let e = story
+            .membership_events()
+            .iter()
+            .find(|e| e.group_id == EXCLUSION_GROUP_ID)
+            .expect("an exclusion group event");
         let add = story
             .audits(e.day)
             .into_iter()
@@ -1489,5 +1945,228 @@ mod tests {
         );
         assert_eq!(props[1].display_name, "Group.DisplayName");
         assert_eq!(add.target_resources[1].kind.as_str(), "Group");
+    }
+
+    /// The person of an id, and their report row on `day`.
+    fn row(t: &Tenant, id: &str, day: u32) -> Option<crate::graph::model::UserRegistrationDetails> {
+        let i = t.people.iter().position(|p| p.id == id)?;
+        t.report_row(i, day)
+    }
+
+    #[test]
+    fn global_administrators_change_on_their_days() {
+        let t = tenant(7);
+        let story = t.policy_story();
+        let k = story.key_days();
+        let active = |day| story.global_admins(day);
+        // Someone phone-only becomes one on the granted day, directly assigned.
+        let granted: Vec<String> = active(k.global_admin_granted)
+            .into_iter()
+            .filter(|id| !active(k.global_admin_granted - 1).contains(id))
+            .collect();
+        assert_eq!(granted.len(), 1, "{granted:?}");
+        assert!(phone_only(
+            &t,
+            t.people
+                .iter()
+                .position(|p| p.id == granted[0])
+                .expect("person"),
+            k.global_admin_granted
+        ));
+        let direct = |day| -> Vec<String> {
+            story
+                .role_assignments(day)
+                .into_iter()
+                .map(|g| g.principal_id)
+                .collect()
+        };
+        assert!(direct(k.global_admin_granted).contains(&granted[0]));
+        // Someone stops being one.
+        let revoked: Vec<String> = active(k.global_admin_revoked - 1)
+            .into_iter()
+            .filter(|id| !active(k.global_admin_revoked).contains(id))
+            .collect();
+        assert_eq!(revoked.len(), 1, "{revoked:?}");
+        // The role group's members hold it; the group is the principal, not them.
+        let group = story.members(ROLE_GROUP_ID, 0).expect("role group");
+        assert!(group.len() >= 2);
+        for m in &group {
+            assert!(active(0).contains(&m.id) && !direct(0).contains(&m.id));
+        }
+        assert!(direct(0).iter().any(|id| id == ROLE_GROUP_ID));
+        assert!(
+            story
+                .group(ROLE_GROUP_ID)
+                .is_some_and(|g| g.role_assignable)
+        );
+        // Eligible only: never active; every holder is an admin in the report.
+        let eligible = story.eligible_admins(0);
+        assert!(!eligible.is_empty());
+        for day in [0, DAYS] {
+            assert!(eligible.iter().all(|id| !active(day).contains(id)));
+            for id in active(day).iter().chain(&eligible) {
+                assert!(
+                    row(&t, id, day).is_some_and(|r| r.is_admin),
+                    "{id} on {day}"
+                );
+            }
+        }
+        assert!(
+            story
+                .role_eligibilities(0)
+                .iter()
+                .all(|g| g.status.as_deref() == Some("Provisioned")
+                    && g.role_definition_id == GLOBAL_ADMINISTRATOR_ROLE)
+        );
+        // At least one active Global Administrator is phone-only on day 0.
+        assert!(active(0).iter().any(|id| {
+            t.people
+                .iter()
+                .position(|p| p.id == *id)
+                .is_some_and(|i| phone_only(&t, i, 0))
+        }));
+    }
+
+    #[test]
+    fn method_targets_hide_methods_from_some_people() {
+        let t = tenant(7);
+        let story = t.policy_story();
+        let k = story.key_days();
+        for day in [0, k.tighten, DAYS] {
+            let p = story.methods_policy(day);
+            assert!(p.opt_out_settings.is_none(), "beta only");
+            let excluded = |id: &str| -> Vec<String> {
+                config(&p, id)
+                    .exclude_targets
+                    .iter()
+                    .map(|t| t.id.clone())
+                    .collect()
+            };
+            assert_eq!(
+                excluded("MicrosoftAuthenticator"),
+                [NO_AUTHENTICATOR_GROUP_ID]
+            );
+            assert_eq!(excluded("Sms"), [NO_SMS_GROUP_ID]);
+            assert_eq!(config(&p, "SoftwareOath").state, "disabled");
+            // Everybody the group hides the app from has it, and a phone.
+            let blocked = story
+                .members(NO_AUTHENTICATOR_GROUP_ID, day)
+                .expect("group");
+            assert!(!blocked.is_empty());
+            for m in &blocked {
+                let i = t.people.iter().position(|p| p.id == m.id).expect("person");
+                assert!(app_and_phone(&t, i, day), "{m:?} on {day}");
+            }
+            // Every group a target names is a group of the story, with people in it.
+            for c in &p.authentication_method_configurations {
+                let named = c
+                    .include_targets
+                    .iter()
+                    .map(|t| t.id.as_str())
+                    .chain(c.exclude_targets.iter().map(|t| t.id.as_str()))
+                    .filter(|id| *id != "all_users");
+                for id in named {
+                    assert!(
+                        story.members(id, day).is_some_and(|m| !m.is_empty()),
+                        "{id} of {}",
+                        c.id
+                    );
+                }
+            }
+        }
+        // Office phones go before voice does.
+        let voice = |day| {
+            let p = story.methods_policy(day);
+            let c = config(&p, "Voice");
+            (c.state.clone(), c.is_office_phone_allowed)
+        };
+        assert_eq!(
+            voice(k.office_phones_off - 1),
+            ("enabled".into(), Some(true))
+        );
+        assert_eq!(voice(k.office_phones_off), ("enabled".into(), Some(false)));
+        assert!(k.office_phones_off < k.tighten);
+        // SMS only for groups (an allowlist) from the tighten day on.
+        let sms = story.methods_policy(k.tighten);
+        assert!(
+            config(&sms, "Sms")
+                .include_targets
+                .iter()
+                .all(|t| t.id != "all_users")
+        );
+        // People move in and out of the Authenticator-excluded group, and the log says so.
+        let events: Vec<&MembershipEvent> = story
+            .membership_events()
+            .iter()
+            .filter(|e| e.group_id == NO_AUTHENTICATOR_GROUP_ID)
+            .collect();
+        assert!(events.iter().any(|e| e.change == MembershipChange::Added));
+        assert!(events.iter().any(|e| e.change == MembershipChange::Removed));
+        let audits = story.audits(DAYS);
+        for e in &events {
+            assert!(audits.iter().any(
+                |a| a.id == e.audit_id && a.target_resources[1].id == NO_AUTHENTICATOR_GROUP_ID
+            ));
+        }
+    }
+
+    #[test]
+    fn the_beta_policy_opts_out_and_the_campaign_becomes_microsoft_managed() {
+        let story = tenant(7).policy_story();
+        let k = story.key_days();
+        let opt_out = |day| {
+            story
+                .beta_methods_policy(day)
+                .opt_out_settings
+                .and_then(|o| o.passkey_dynamic_migration)
+        };
+        assert_eq!(opt_out(k.passkey_opt_out - 1), Some(false));
+        assert_eq!(opt_out(k.passkey_opt_out), Some(true));
+        let campaign = |day| {
+            let c = story
+                .beta_methods_policy(day)
+                .registration_enforcement
+                .and_then(|r| r.authentication_methods_registration_campaign)
+                .expect("campaign");
+            let t = &c.include_targets[0];
+            (
+                c.state.clone(),
+                t.id.clone(),
+                t.targeted_authentication_method.clone(),
+            )
+        };
+        assert_eq!(
+            campaign(k.campaign_managed - 1),
+            (
+                "enabled".into(),
+                "all_users".into(),
+                "microsoftAuthenticator".into()
+            )
+        );
+        assert_eq!(
+            campaign(k.campaign_managed),
+            ("default".into(), "all_users".into(), "passkey".into())
+        );
+        // The rest of the beta policy is the v1.0 one.
+        let mut beta = story.beta_methods_policy(DAYS);
+        beta.opt_out_settings = None;
+        assert_eq!(beta, story.methods_policy(DAYS));
+    }
+
+    #[test]
+    fn transitive_members_reach_nested_groups_once() {
+        let story = tenant(7).policy_story();
+        let direct = story.members(EXCLUSION_GROUP_ID, DAYS).expect("group");
+        let nested = story.members(NESTED_GROUP_ID, DAYS).expect("group");
+        let all = story
+            .transitive_members(EXCLUSION_GROUP_ID, DAYS)
+            .expect("group");
+        assert_eq!(all.len(), direct.len() + nested.len());
+        assert!(nested.iter().all(|m| all.contains(m)));
+        assert_eq!(
+            story.transitive_members(SSPR_GROUP_ID, 0),
+            story.members(SSPR_GROUP_ID, 0)
+        );
+        assert_eq!(story.transitive_members("nope", 0), None);
     }
 }

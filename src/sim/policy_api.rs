@@ -5,8 +5,13 @@
 //! - `GET /v1.0/policies/authenticationStrengthPolicies` (`$filter=policyType eq '…'`),
 //! - `GET /v1.0/identity/conditionalAccess/policies`, limited to one request per second per
 //!   tenant; a faster request gets 429 **without** `Retry-After`, as Graph does (§6, §9),
+//! - `GET /beta/policies/authenticationMethodsPolicy`: the same policy with the beta-only
+//!   properties (`optOutSettings`, `systemCredentialPreferences`, the Authenticator's
+//!   `numberMatchingRequiredState` and `companionAppAllowedState`),
 //! - `GET /v1.0/groups/{id}` and `/v1.0/groups/{id}/members` (`$select`; members paged, `$top`
-//!   1–999, users and member groups each with its `@odata.type`),
+//!   1–999, users and member groups each with its `@odata.type`), and
+//!   `/v1.0/groups/{id}/transitiveMembers` (the users of the group and of its nested groups,
+//!   each once, paged the same way),
 //! - `GET /v1.0/auditLogs/directoryAudits` (`$filter` on `activityDateTime`,
 //!   `activityDisplayName`, `category`, `loggedByService` with `and`, `or` and parentheses;
 //!   newest first, paged).
@@ -15,10 +20,10 @@
 //! permissions are the `deny_policies`, `deny_group_members` and `deny_audit` faults. Answers
 //! carry `@odata.context`, and nextLinks opaque skiptokens.
 
-use super::policy::{Member, PolicyStory};
+use super::policy::{Member, PolicyStory, SimGroup};
 use super::server::{
-    FakeGraph, Paged, admit, bad_request, bad_skiptoken, base_url, context, graph_error,
-    json_bytes, lock, page_start, query_value, selection, skiptoken,
+    FakeGraph, Paged, admit, bad_request, bad_skiptoken, base_url, beta_context, context,
+    graph_error, json_bytes, lock, page_start, query_value, selection, skiptoken,
 };
 use crate::graph::model::{DirectoryAudit, DirectoryObject, Page};
 use axum::Router;
@@ -35,14 +40,18 @@ use std::time::{Duration, Instant};
 /// Conditional Access reads: one request per second per tenant (graph-api.md §6, §9).
 pub const CONDITIONAL_ACCESS_INTERVAL: Duration = Duration::from_secs(1);
 /// Default and largest page of `/members` and the audit log.
-const DEFAULT_PAGE_SIZE: usize = 100;
-const MAX_PAGE_SIZE: usize = 999;
+pub(super) const DEFAULT_PAGE_SIZE: usize = 100;
+pub(super) const MAX_PAGE_SIZE: usize = 999;
 
 pub(super) fn routes() -> Router<FakeGraph> {
     Router::new()
         .route(
             "/v1.0/policies/authenticationMethodsPolicy",
             get(methods_policy),
+        )
+        .route(
+            "/beta/policies/authenticationMethodsPolicy",
+            get(beta_methods_policy),
         )
         .route(
             "/v1.0/policies/authenticationStrengthPolicies",
@@ -54,17 +63,21 @@ pub(super) fn routes() -> Router<FakeGraph> {
         )
         .route("/v1.0/groups/{id}", get(group))
         .route("/v1.0/groups/{id}/members", get(group_members))
+        .route(
+            "/v1.0/groups/{id}/transitiveMembers",
+            get(group_transitive_members),
+        )
         .route("/v1.0/auditLogs/directoryAudits", get(directory_audits))
 }
 
-fn json<T: Serialize>(value: &T) -> Response {
+pub(super) fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => json_bytes(body),
         Err(e) => internal_error(&e),
     }
 }
 
-fn internal_error(e: &serde_json::Error) -> Response {
+pub(super) fn internal_error(e: &serde_json::Error) -> Response {
     graph_error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "generalException",
@@ -89,7 +102,7 @@ fn entity<T: Serialize>(headers: &HeaderMap, what: &str, value: &T) -> Response 
 }
 
 /// A page of a collection (`what` as its `@odata.context` names it).
-fn page<T: Serialize>(
+pub(super) fn page<T: Serialize>(
     headers: &HeaderMap,
     what: &str,
     value: Vec<T>,
@@ -103,7 +116,7 @@ fn page<T: Serialize>(
     })
 }
 
-fn unsupported(message: &str) -> Response {
+pub(super) fn unsupported(message: &str) -> Response {
     graph_error(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", message)
 }
 
@@ -120,6 +133,70 @@ async fn methods_policy(State(fake): State<FakeGraph>, headers: HeaderMap) -> Re
     match fake.policy_override().methods {
         Some(m) => entity(&headers, what, &m),
         None => entity(&headers, what, &story(&fake).methods_policy(fake.day())),
+    }
+}
+
+async fn beta_methods_policy(State(fake): State<FakeGraph>, headers: HeaderMap) -> Response {
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_policies).await {
+        return refused;
+    }
+    lock(&fake.inner.served).beta_methods_policy_requests += 1;
+    let story = story(&fake);
+    let day = fake.day();
+    let overridden = fake.policy_override();
+    let policy = match (overridden.beta_methods, overridden.methods) {
+        (Some(beta), _) => beta,
+        (None, Some(v1)) => crate::graph::model::AuthenticationMethodsPolicy {
+            opt_out_settings: story.beta_methods_policy(day).opt_out_settings,
+            ..v1
+        },
+        (None, None) => story.beta_methods_policy(day),
+    };
+    let mut body = match serde_json::to_value(&policy) {
+        Ok(body) => body,
+        Err(e) => return internal_error(&e),
+    };
+    with_beta_only_properties(&mut body);
+    body["@odata.context"] = Value::String(beta_context(
+        &headers,
+        "policies/authenticationMethodsPolicy/$entity",
+    ));
+    json(&body)
+}
+
+/// What beta adds to the policy beside `optOutSettings` (graph-api.md §5), so a client reading
+/// beta meets them as it would from Graph; added where missing.
+fn with_beta_only_properties(body: &mut Value) {
+    let Value::Object(fields) = body else {
+        return;
+    };
+    fields
+        .entry("systemCredentialPreferences")
+        .or_insert_with(|| {
+            serde_json::json!({
+                "state": "default",
+                "excludeTargets": [],
+                "includeTargets": [{"id": "all_users", "targetType": "group"}],
+            })
+        });
+    let Some(Value::Array(configs)) = fields.get_mut("authenticationMethodConfigurations") else {
+        return;
+    };
+    for c in configs {
+        if c["id"] != "MicrosoftAuthenticator" {
+            continue;
+        }
+        if let Some(Value::Object(features)) = c.get_mut("featureSettings") {
+            for name in ["numberMatchingRequiredState", "companionAppAllowedState"] {
+                features.entry(name).or_insert_with(|| {
+                    serde_json::json!({
+                        "state": if name == "numberMatchingRequiredState" { "enabled" } else { "default" },
+                        "includeTarget": {"targetType": "group", "id": "all_users"},
+                        "excludeTarget": {"targetType": "group", "id": "00000000-0000-0000-0000-000000000000"},
+                    })
+                });
+            }
+        }
     }
 }
 
@@ -213,7 +290,7 @@ async fn group(
         Err(message) => return bad_request(&message),
     };
     lock(&fake.inner.served).group_requests += 1;
-    let body = match serde_json::to_value(group.to_graph(story.start())) {
+    let body = match group_value(story, group) {
         Ok(body) => projected(body, select.as_deref()),
         Err(e) => return internal_error(&e),
     };
@@ -224,6 +301,26 @@ async fn group(
     entity(&headers, &what, &body)
 }
 
+/// A group as `/groups/{id}` and `/members` show it: its [`crate::graph::model::Group`] and
+/// `isAssignableToRole` (`true` for a role-assignable group, `null` for the others).
+pub(super) fn group_value(
+    story: &PolicyStory,
+    group: &SimGroup,
+) -> Result<Value, serde_json::Error> {
+    let mut value = serde_json::to_value(group.to_graph(story.start()))?;
+    if let Value::Object(fields) = &mut value {
+        fields.insert(
+            "isAssignableToRole".to_owned(),
+            if group.role_assignable {
+                Value::Bool(true)
+            } else {
+                Value::Null
+            },
+        );
+    }
+    Ok(value)
+}
+
 /// The group properties the fake holds (`$select` of any other is Graph's 400).
 const GROUP_PROPERTIES: &[&str] = &[
     "createdDateTime",
@@ -231,6 +328,7 @@ const GROUP_PROPERTIES: &[&str] = &[
     "displayName",
     "groupTypes",
     "id",
+    "isAssignableToRole",
     "mailEnabled",
     "mailNickname",
     "securityEnabled",
@@ -243,6 +341,7 @@ const MEMBER_PROPERTIES: &[&str] = &[
     "displayName",
     "groupTypes",
     "id",
+    "isAssignableToRole",
     "mailEnabled",
     "mailNickname",
     "securityEnabled",
@@ -264,7 +363,7 @@ fn projected(value: Value, properties: Option<&[&str]>) -> Value {
 }
 
 /// `$top` as Graph reads it: 1 to 999, [`DEFAULT_PAGE_SIZE`] when absent.
-fn page_size(q: &HashMap<String, String>) -> Result<usize, String> {
+pub(super) fn page_size(q: &HashMap<String, String>) -> Result<usize, String> {
     match q.get("$top") {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(raw) => match raw.parse::<usize>() {
@@ -289,7 +388,7 @@ fn member_objects(
         .map(|m| serde_json::to_value(user_object(m)))
         .collect::<Result<Vec<_>, _>>()?;
     for group in story.nested_groups(id) {
-        let mut object = serde_json::to_value(group.to_graph(story.start()))?;
+        let mut object = group_value(story, group)?;
         if let Value::Object(fields) = &mut object {
             fields.insert(
                 "@odata.type".to_owned(),
@@ -301,7 +400,7 @@ fn member_objects(
     Ok(out)
 }
 
-fn user_object(m: &Member) -> DirectoryObject {
+pub(super) fn user_object(m: &Member) -> DirectoryObject {
     DirectoryObject {
         odata_type: "#microsoft.graph.user".to_owned(),
         id: m.id.clone(),
@@ -316,14 +415,40 @@ async fn group_members(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = admit(&fake, &headers, |f| f.deny_group_members).await {
+    members_page(&fake, &headers, &id, &q, false).await
+}
+
+async fn group_transitive_members(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    members_page(&fake, &headers, &id, &q, true).await
+}
+
+/// A page of `/members` (direct members, nested groups among them) or of
+/// `/transitiveMembers` (only users, those of nested groups too, each once).
+async fn members_page(
+    fake: &FakeGraph,
+    headers: &HeaderMap,
+    id: &str,
+    q: &HashMap<String, String>,
+    transitive: bool,
+) -> Response {
+    if let Some(refused) = admit(fake, headers, |f| f.deny_group_members).await {
         return refused;
     }
-    let top = match page_size(&q) {
+    let top = match page_size(q) {
         Ok(top) => top,
         Err(message) => return unsupported(&message),
     };
-    let Some((day, from)) = page_start(&fake, &q, Paged::Members) else {
+    let (paged, segment) = if transitive {
+        (Paged::TransitiveMembers, "transitiveMembers")
+    } else {
+        (Paged::Members, "members")
+    };
+    let Some((day, from)) = page_start(fake, q, paged) else {
         return bad_skiptoken();
     };
     let select = match selection(
@@ -334,11 +459,24 @@ async fn group_members(
         Ok(select) => select,
         Err(message) => return bad_request(&message),
     };
-    let story = story(&fake);
-    let Some(people) = story.members(&id, day) else {
-        return group_not_found(&id);
+    let story = story(fake);
+    let people = if transitive {
+        story.transitive_members(id, day)
+    } else {
+        story.members(id, day)
     };
-    let objects = match member_objects(story, &id, &people) {
+    let Some(people) = people else {
+        return group_not_found(id);
+    };
+    let objects = if transitive {
+        people
+            .iter()
+            .map(|m| serde_json::to_value(user_object(m)))
+            .collect::<Result<Vec<_>, _>>()
+    } else {
+        member_objects(story, id, &people)
+    };
+    let objects = match objects {
         Ok(objects) => objects,
         Err(e) => return internal_error(&e),
     };
@@ -356,17 +494,24 @@ async fn group_members(
         .unwrap_or_default();
     let next_link = (next < objects.len()).then(|| {
         format!(
-            "{}/v1.0/groups/{id}/members?{select_param}$top={top}&$skiptoken={}",
-            base_url(&headers),
-            query_value(&skiptoken(Paged::Members, day, next))
+            "{}/v1.0/groups/{id}/{segment}?{select_param}$top={top}&$skiptoken={}",
+            base_url(headers),
+            query_value(&skiptoken(paged, day, next))
         )
     });
-    lock(&fake.inner.served).member_pages += 1;
+    {
+        let mut served = lock(&fake.inner.served);
+        if transitive {
+            served.transitive_member_pages += 1;
+        } else {
+            served.member_pages += 1;
+        }
+    }
     let what = match &listed {
         Some(s) => format!("directoryObjects({s})"),
         None => "directoryObjects".to_owned(),
     };
-    page(&headers, &what, value, next_link)
+    page(headers, &what, value, next_link)
 }
 
 async fn directory_audits(
@@ -625,7 +770,8 @@ mod tests {
     use crate::sim::Faults;
     use crate::sim::policy::{
         ADD_MEMBER, CA_NO_PHONE_ID, CUSTOM_STRENGTH_ID, EXCLUSION_GROUP_ID, EXCLUSION_GROUP_NAME,
-        NESTED_GROUP_ID, NESTED_GROUP_NAME, REMOVE_MEMBER, SSPR_GROUP_ID,
+        NESTED_GROUP_ID, NESTED_GROUP_NAME, NO_AUTHENTICATOR_GROUP_ID, NO_SMS_GROUP_ID,
+        REMOVE_MEMBER, ROLE_GROUP_ID, SSPR_GROUP_ID,
     };
     use crate::sim::server::testing::{fake, get, send};
     use axum::http::header;
@@ -677,7 +823,10 @@ mod tests {
             "#microsoft.graph.voiceAuthenticationMethodConfiguration"
         );
         assert_eq!(voice["state"], "enabled");
-        assert_eq!(voice["isOfficePhoneAllowed"], true);
+        assert_eq!(
+            voice["isOfficePhoneAllowed"], false,
+            "off since an earlier day"
+        );
         let sms = by_id("Sms");
         assert_eq!(
             sms["@odata.type"],
@@ -1070,5 +1219,150 @@ mod tests {
         )
         .expect("filter");
         assert!(matches!(f, AuditFilter::And(_, _)));
+    }
+
+    #[tokio::test]
+    async fn the_beta_policy_adds_its_opt_out_and_v1_does_not() {
+        let fake = fake();
+        let k = fake.policy_story().key_days();
+        let uri = "/beta/policies/authenticationMethodsPolicy";
+        let (status, _, _) = send(&fake, uri, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        fake.set_day(k.passkey_opt_out - 1);
+        let (status, _, body) = get(&fake, uri).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["@odata.context"],
+            "http://graph.sim.test/beta/$metadata#policies/authenticationMethodsPolicy/$entity"
+        );
+        assert_eq!(body["optOutSettings"]["passkeyDynamicMigration"], false);
+        assert!(body["systemCredentialPreferences"].is_object());
+        fake.set_day(k.campaign_managed);
+        let (_, _, body) = get(&fake, uri).await;
+        assert_eq!(body["optOutSettings"]["passkeyDynamicMigration"], true);
+        let campaign =
+            &body["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"];
+        assert_eq!(campaign["state"], "default");
+        assert_eq!(
+            campaign["includeTargets"][0],
+            serde_json::json!({"id": "all_users", "targetType": "group", "targetedAuthenticationMethod": "passkey"})
+        );
+        let (_, _, v1) = get(&fake, "/v1.0/policies/authenticationMethodsPolicy").await;
+        assert!(v1.get("optOutSettings").is_none(), "beta only");
+        assert_eq!(
+            v1["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"],
+            *campaign
+        );
+        let served = fake.served();
+        assert_eq!(
+            (
+                served.beta_methods_policy_requests,
+                served.methods_policy_requests
+            ),
+            (2, 1)
+        );
+        fake.set_faults(Faults {
+            deny_policies: true,
+            ..Faults::default()
+        });
+        assert_eq!(get(&fake, uri).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn transitive_members_are_the_users_of_nested_groups_too_paged() {
+        let fake = fake();
+        let day = fake.day();
+        let story = fake.policy_story().clone();
+        let mut uri = format!(
+            "/v1.0/groups/{EXCLUSION_GROUP_ID}/transitiveMembers?$select=id,displayName,userPrincipalName&$top=2"
+        );
+        let (mut ids, mut pages) = (Vec::new(), 0);
+        loop {
+            let (status, _, body) = get(&fake, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            pages += 1;
+            assert_eq!(
+                body["@odata.context"],
+                "http://graph.sim.test/v1.0/$metadata#directoryObjects(id,displayName,userPrincipalName)"
+            );
+            for m in body["value"].as_array().expect("value") {
+                assert_eq!(m["@odata.type"], "#microsoft.graph.user", "{m}");
+                ids.push(m["id"].as_str().expect("id").to_owned());
+            }
+            match body["@odata.nextLink"].as_str() {
+                Some(next) => {
+                    assert!(next.contains("/transitiveMembers?"), "{next}");
+                    uri = next.to_owned();
+                }
+                None => break,
+            }
+        }
+        let expected: Vec<String> = story
+            .transitive_members(EXCLUSION_GROUP_ID, day)
+            .expect("group")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, expected);
+        let nested = member_ids(&fake, NESTED_GROUP_ID, day);
+        assert!(nested.iter().all(|id| ids.contains(id)));
+        assert_eq!(
+            ids.iter().collect::<BTreeSet<_>>().len(),
+            ids.len(),
+            "each once"
+        );
+        assert!(pages > 1);
+        assert_eq!(fake.served().transitive_member_pages, pages);
+
+        // A /members skiptoken is not one of /transitiveMembers'.
+        let (_, _, body) = get(
+            &fake,
+            &format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/members?$top=1"),
+        )
+        .await;
+        let next = body["@odata.nextLink"].as_str().expect("nextLink");
+        let swapped = next.replace("/members?", "/transitiveMembers?");
+        assert_eq!(get(&fake, &swapped).await.0, StatusCode::BAD_REQUEST);
+
+        let missing = "/v1.0/groups/00000000-0000-0000-0000-00000000dead/transitiveMembers";
+        assert_eq!(get(&fake, missing).await.0, StatusCode::NOT_FOUND);
+        fake.set_faults(Faults {
+            deny_group_members: true,
+            ..Faults::default()
+        });
+        let uri = format!("/v1.0/groups/{EXCLUSION_GROUP_ID}/transitiveMembers");
+        assert_eq!(get(&fake, &uri).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn every_group_a_policy_names_is_served_with_members() {
+        let fake = fake();
+        let policy = fake.policy_story().methods_policy(fake.day());
+        let mut named: BTreeSet<String> = BTreeSet::new();
+        for c in &policy.authentication_method_configurations {
+            named.extend(c.include_targets.iter().map(|t| t.id.clone()));
+            named.extend(c.exclude_targets.iter().map(|t| t.id.clone()));
+        }
+        named.remove("all_users");
+        for id in [NO_AUTHENTICATOR_GROUP_ID, NO_SMS_GROUP_ID] {
+            assert!(named.contains(id), "{id}");
+        }
+        for id in named.iter().map(String::as_str).chain([ROLE_GROUP_ID]) {
+            let (status, _, group) = get(&fake, &format!("/v1.0/groups/{id}")).await;
+            assert_eq!(status, StatusCode::OK, "{id}");
+            assert_eq!(
+                group["isAssignableToRole"],
+                if id == ROLE_GROUP_ID {
+                    Value::Bool(true)
+                } else {
+                    Value::Null
+                }
+            );
+            let (_, _, members) = get(&fake, &format!("/v1.0/groups/{id}/members")).await;
+            assert!(
+                members["value"].as_array().is_some_and(|m| !m.is_empty()),
+                "{id}"
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@
 use super::idp::{self, IdTokenFault, IdpState};
 use super::policy::PolicyStory;
 use super::policy_api;
+use super::roles_api;
 use super::tenant::{Person, Tenant};
 use crate::graph::model::{
     DirectoryUser, ErrorBody, ErrorDetail, InnerError, Page, TokenErrorBody,
@@ -110,6 +111,12 @@ pub struct Faults {
     pub deny_group_members: bool,
     /// The app lacks AuditLog.Read.All for the directory audit log: it answers 403.
     pub deny_audit: bool,
+    /// The app lacks RoleManagement.Read.Directory: `roleAssignments` and
+    /// `roleEligibilitySchedules` answer 403.
+    pub deny_roles: bool,
+    /// The tenant has no Entra ID P2 (no PIM): `roleEligibilitySchedules` answers 400
+    /// `AadPremiumLicenseRequired`.
+    pub no_pim: bool,
 }
 
 /// Counts of what the fake has served, for tests and the `/_sim/state` page.
@@ -137,6 +144,13 @@ pub struct Served {
     pub group_requests: u32,
     pub member_pages: u32,
     pub audit_pages: u32,
+    /// `/groups/{id}/transitiveMembers` pages.
+    pub transitive_member_pages: u32,
+    /// Answers of `/beta/policies/authenticationMethodsPolicy`.
+    pub beta_methods_policy_requests: u32,
+    /// Pages of `roleAssignments` and of `roleEligibilitySchedules`.
+    pub role_pages: u32,
+    pub eligibility_pages: u32,
 }
 
 pub(super) struct Inner {
@@ -163,6 +177,9 @@ pub(super) struct Inner {
 #[derive(Debug, Clone, Default)]
 pub struct PolicyOverride {
     pub methods: Option<crate::graph::model::AuthenticationMethodsPolicy>,
+    /// The beta policy; without it, [`Self::methods`] (if set) with the story's
+    /// `optOutSettings`.
+    pub beta_methods: Option<crate::graph::model::AuthenticationMethodsPolicy>,
     pub strengths: Option<Vec<crate::graph::model::AuthenticationStrengthPolicy>>,
     pub conditional_access: Option<Vec<crate::graph::model::ConditionalAccessPolicy>>,
 }
@@ -254,7 +271,9 @@ impl FakeGraph {
             )
             .route("/v1.0/users", get(users))
             .merge(policy_api::routes())
+            .merge(roles_api::routes())
             .route("/v1.0/{*rest}", any(unknown_segment))
+            .route("/beta/{*rest}", any(unknown_segment))
             .layer(middleware::from_fn(graph_envelope));
         Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
@@ -698,6 +717,9 @@ pub(super) enum Paged {
     Users = 2,
     Members = 3,
     Audit = 4,
+    Roles = 5,
+    Eligibility = 6,
+    TransitiveMembers = 7,
 }
 
 /// The first bytes of every skiptoken; in base64 they read `+/`.
@@ -767,6 +789,11 @@ pub(super) fn base_url(headers: &HeaderMap) -> String {
 /// what the answer holds (`users(id,displayName)`, `groups/$entity`, …).
 pub(super) fn context(headers: &HeaderMap, what: &str) -> String {
     format!("{}/v1.0/$metadata#{what}", base_url(headers))
+}
+
+/// The same for an answer of the beta endpoint (`…/beta/$metadata#…`).
+pub(super) fn beta_context(headers: &HeaderMap, what: &str) -> String {
+    format!("{}/beta/$metadata#{what}", base_url(headers))
 }
 
 /// Rows from person `from` on, up to `size`; the index to continue from if any remain.
@@ -870,8 +897,10 @@ const USER_PROPERTIES: &[&str] = &[
     "accountEnabled",
     "businessPhones",
     "companyName",
+    "creationType",
     "department",
     "displayName",
+    "externalUserState",
     "givenName",
     "id",
     "jobTitle",
@@ -944,6 +973,8 @@ impl Serialize for UserView<'_> {
                 "accountEnabled" => map.serialize_entry(name, &r.account_enabled)?,
                 "businessPhones" => map.serialize_entry(name, &[] as &[&str])?,
                 "companyName" => map.serialize_entry(name, &r.company_name)?,
+                "creationType" => map.serialize_entry(name, &r.creation_type)?,
+                "externalUserState" => map.serialize_entry(name, &r.external_user_state)?,
                 "department" => map.serialize_entry(name, &r.department)?,
                 "displayName" => map.serialize_entry(name, &r.display_name)?,
                 "givenName" => map.serialize_entry(name, &p.given_name)?,
@@ -1379,5 +1410,58 @@ mod tests {
             "Resource not found for the segment 'ownerz'."
         );
         assert!(headers.get("request-id").is_some());
+    }
+
+    #[tokio::test]
+    async fn users_serve_external_user_state_and_creation_type() {
+        let fake = fake();
+        let uri = "/v1.0/users?$select=id,userPrincipalName,userType,externalUserState,CreationType&$top=999";
+        let (status, _, body) = get(&fake, uri).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let users = body["value"].as_array().expect("value");
+        let kinds: std::collections::BTreeSet<(String, bool, String, String)> = users
+            .iter()
+            .map(|u| {
+                let text = |k: &str| u[k].as_str().unwrap_or("null").to_owned();
+                (
+                    text("userType"),
+                    text("userPrincipalName").contains("#EXT#"),
+                    text("externalUserState"),
+                    text("creationType"),
+                )
+            })
+            .collect();
+        for kind in [
+            ("Guest", true, "Accepted", "Invitation"),
+            ("Guest", true, "PendingAcceptance", "Invitation"),
+            ("Guest", false, "null", "null"),
+            ("Member", true, "Accepted", "Invitation"),
+            ("Member", false, "null", "null"),
+        ] {
+            let kind = (
+                kind.0.to_owned(),
+                kind.1,
+                kind.2.to_owned(),
+                kind.3.to_owned(),
+            );
+            assert!(kinds.contains(&kind), "{kind:?} in {kinds:?}");
+        }
+        assert!(
+            users[0].get("creationType").is_some(),
+            "selected, so present even when null"
+        );
+        // Not in Graph's default set.
+        let (_, _, body) = get(&fake, "/v1.0/users?$top=5").await;
+        assert!(body["value"][0].get("externalUserState").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_beta_segment_is_a_graph_error() {
+        let (status, _, body) = get(&fake(), "/beta/policies/somethingElse").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["error"]["message"],
+            "Resource not found for the segment 'somethingElse'."
+        );
     }
 }

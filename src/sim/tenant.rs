@@ -162,8 +162,20 @@ pub struct Person {
     pub display_name: String,
     pub given_name: String,
     pub surname: String,
+    /// `userType` Guest. An *internal* guest (not [`Self::external`]) is an account made in the
+    /// tenant with the Guest type: no `#EXT#`, no `externalUserState`.
     pub guest: bool,
+    /// Invited through B2B (graph-api.md §12): `#EXT#` in the UPN, `creationType`
+    /// `Invitation`, an `externalUserState`. A guest or, for some, a member.
+    pub external: bool,
+    /// `Accepted` or `PendingAcceptance` for an external user; `None` otherwise.
+    pub external_user_state: Option<&'static str>,
+    /// Holds an admin role (drawn with the person); the report's `isAdmin` is this or a
+    /// Global Administrator role of [`Self::global_admin`] ([`Self::is_admin`]).
     pub admin: bool,
+    /// How the person holds the Global Administrator role, if at all (the story's days are in
+    /// [`super::policy::PolicyStory`]).
+    pub global_admin: Option<GlobalAdmin>,
     pub department: Option<String>,
     /// Day on which the person moves to another department.
     pub department_change: Option<(u32, Option<String>)>,
@@ -181,7 +193,25 @@ pub struct Person {
     pub disabled_still_in_report: bool,
     /// In the report but missing from /users (deleted since the report refreshed).
     pub missing_from_directory: bool,
+    /// A guest as first drawn, before [`label`] made some members guests: the story's groups
+    /// are drawn on it, so they stay as they were.
+    drawn_guest: bool,
     plan: Plan,
+}
+
+/// How a person holds the Global Administrator role (graph-api.md §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalAdmin {
+    /// Assigned directly, active for the whole story.
+    Direct,
+    /// A member of the role-assignable group that holds the role.
+    Group,
+    /// Eligible through PIM only, never active.
+    Eligible,
+    /// Assigned directly on the story's `global_admin_granted` day.
+    Granted,
+    /// Assigned directly until the story's `global_admin_revoked` day.
+    Revoked,
 }
 
 /// The registration story of one person, as days (inclusive) on which things happen.
@@ -197,6 +227,9 @@ struct Plan {
     /// The app is lost (new handset) on this day and re-registered `app_back` days later.
     app_lost: Option<(u32, u32)>,
     otp: bool,
+    /// The app is a third-party one-time-passcode app, not the Authenticator: the report lists
+    /// `softwareOneTimePasscode` without `microsoftAuthenticatorPush`.
+    otp_app_only: bool,
     passkey_from: Option<(u32, &'static str)>,
     /// Day the user's own preference moves from the phone to push.
     default_to_app: Option<u32>,
@@ -225,9 +258,10 @@ impl Tenant {
     /// `users` people over a story of `days` days starting on `start`.
     pub fn generate(seed: u64, users: usize, days: u32, start: NaiveDate) -> Tenant {
         let domain = "contoso.com".to_owned();
-        let people = (0..users)
+        let mut people: Vec<Person> = (0..users)
             .map(|i| Person::generate(seed, i as u64, days.max(1), &domain))
             .collect();
+        label(seed, &mut people, &domain);
         Tenant {
             seed,
             days,
@@ -292,7 +326,9 @@ impl Tenant {
                 methods.push("officePhone".into());
             }
         }
-        if has_app {
+        if has_app && plan.otp_app_only {
+            methods.push("softwareOneTimePasscode".into());
+        } else if has_app {
             methods.push("microsoftAuthenticatorPush".into());
             if plan.otp {
                 methods.push("softwareOneTimePasscode".into());
@@ -319,7 +355,9 @@ impl Tenant {
         }
 
         let prefers_app = plan.default_to_app.is_some_and(|d| day >= d) && has_app;
-        let user_preferred = if prefers_app {
+        let user_preferred = if prefers_app && plan.otp_app_only {
+            "oath"
+        } else if prefers_app {
             "push"
         } else if has_phone {
             plan.phone_pref
@@ -342,6 +380,8 @@ impl Tenant {
             Vec::new()
         } else if has_passkey {
             vec!["Fido2".into()]
+        } else if has_app && plan.otp_app_only {
+            vec!["oath".into()]
         } else if has_app {
             vec![push.into()]
         } else if has_phone && plan.mobile {
@@ -358,7 +398,7 @@ impl Tenant {
             user_principal_name: p.upn.clone(),
             user_display_name: p.display_name.clone(),
             user_type: Some(if p.guest { "guest" } else { "member" }.to_owned()),
-            is_admin: p.admin,
+            is_admin: p.is_admin(day, self.days),
             is_mfa_capable: strong || has_phone,
             is_mfa_registered: strong || has_phone,
             is_passwordless_capable: has_passkey,
@@ -394,8 +434,8 @@ impl Tenant {
             job_title: p.job_title.clone(),
             account_enabled: Some(!p.disabled),
             user_type: Some(if p.guest { "Guest" } else { "Member" }.to_owned()),
-            external_user_state: None,
-            creation_type: None,
+            external_user_state: p.external_user_state.map(str::to_owned),
+            creation_type: p.external.then(|| "Invitation".to_owned()),
         })
     }
 
@@ -432,6 +472,39 @@ impl Person {
     /// The `preferredLanguage` of their directory entry (guests have none).
     pub fn preferred_language(&self) -> Option<&'static str> {
         (!self.guest).then_some("en-US")
+    }
+
+    /// The report's `isAdmin` on `day` of a story of `days` days: an admin role of any kind,
+    /// a Global Administrator's only while it is assigned or eligible.
+    pub fn is_admin(&self, day: u32, days: u32) -> bool {
+        let k = super::policy::KeyDays::new(days);
+        self.admin
+            || match self.global_admin {
+                None => false,
+                Some(GlobalAdmin::Direct | GlobalAdmin::Group | GlobalAdmin::Eligible) => true,
+                Some(GlobalAdmin::Granted) => day >= k.global_admin_granted,
+                Some(GlobalAdmin::Revoked) => day < k.global_admin_revoked,
+            }
+    }
+
+    /// There for the whole story: joined on day 0, never leaves, enabled, in `/users`.
+    pub fn steady(&self) -> bool {
+        self.joins == 0 && self.leaves.is_none() && !self.disabled && !self.missing_from_directory
+    }
+
+    /// A phone from day 0 and nothing stronger on any day of the story.
+    pub fn phone_only_throughout(&self) -> bool {
+        let p = &self.plan;
+        (p.mobile || p.office_phone)
+            && p.phone_from == 0
+            && p.phone_removed.is_none()
+            && p.app_from.is_none()
+            && p.passkey_from.is_none()
+    }
+
+    /// A guest as first drawn (the story's groups are drawn on it).
+    pub(super) fn drawn_guest(&self) -> bool {
+        self.drawn_guest
     }
 
     /// In the tenant on `day`: joined and not yet left.
@@ -551,7 +624,10 @@ impl Person {
             given_name: first.to_owned(),
             surname: last.to_owned(),
             guest,
+            external: false,
+            external_user_state: None,
             admin,
+            global_admin: None,
             department,
             department_change,
             job_title,
@@ -563,6 +639,7 @@ impl Person {
             disabled,
             disabled_still_in_report,
             missing_from_directory,
+            drawn_guest: guest,
             plan,
         }
     }
@@ -659,6 +736,183 @@ impl Plan {
         }
         plan
     }
+}
+
+/// Separates the labelling draws (external users, roles) from the people's own, so the people
+/// stay as they were drawn.
+const LABEL_SALT: u64 = 0x6c61_6265_6c73_0001;
+/// Share of guests beyond the quotas who were invited (B2B) rather than made in the tenant.
+const EXTERNAL_GUEST_SHARE: f64 = 0.7;
+/// Share of members beyond the quotas who are external members (invited, then made members).
+const EXTERNAL_MEMBER_SHARE: f64 = 0.015;
+/// Until this person index, the Global Administrator roles meant for admins wait for one;
+/// from it on, any steady member may take them (small tenants have few admins).
+const ADMIN_WINDOW: usize = 40;
+/// From this person index on, a tenant still without a phone-only external guest makes one of
+/// a phone-only member; from [`LATE_GUEST_WINDOW`] on, one without an internal guest or a
+/// pending invitation makes one of a member (a tenant with few guests).
+const GUEST_WINDOW: usize = 20;
+const LATE_GUEST_WINDOW: usize = 30;
+
+/// The Global Administrator roles to hand out, in order: those for phone-only people, and those
+/// for admins (see [`GlobalAdmin`]).
+const PHONE_ONLY_ROLES: &[GlobalAdmin] = &[
+    GlobalAdmin::Direct,
+    GlobalAdmin::Granted,
+    GlobalAdmin::Eligible,
+];
+const ADMIN_ROLES: &[GlobalAdmin] = &[
+    GlobalAdmin::Direct,
+    GlobalAdmin::Group,
+    GlobalAdmin::Revoked,
+    GlobalAdmin::Group,
+    GlobalAdmin::Eligible,
+    GlobalAdmin::Direct,
+];
+
+/// Labels people, in index order, as external guests, internal guests, external members and
+/// Global Administrators, and gives one person a third-party passcode app (with a phone).
+///
+/// Each decision reads only the people before it and the person's own draw, so a person is
+/// labelled the same in a tenant of any size, and every tenant of 50 or more people has each
+/// kind: the first fitting people fill a few quotas (a phone-only external guest and member, a
+/// pending invitation, an internal guest, each role), and the rest are drawn.
+fn label(seed: u64, people: &mut [Person], domain: &str) {
+    let mut phone_only_external_guests = 0;
+    let mut pending = 0;
+    let mut internal_guests = 0;
+    let mut external_members = 0;
+    let mut otp_only = false;
+    let (mut phone_roles, mut admin_roles) = (0, 0);
+    for (i, p) in people.iter_mut().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LABEL_SALT);
+        rng.set_stream(i as u64);
+        let draw: f64 = rng.random();
+        let member_candidate = p.steady() && !p.guest && !p.admin;
+        // Too few guests so far: a member becomes one. Nobody's methods change but a pending
+        // guest's, who is never in the story's groups (they join or leave during the story).
+        let transient = !p.steady() && !p.disabled && !p.missing_from_directory;
+        // What a member made a guest here is to be.
+        let mut made = None;
+        if !p.guest && !p.admin {
+            if phone_only_external_guests == 0
+                && i >= GUEST_WINDOW
+                && member_candidate
+                && p.phone_only_throughout()
+            {
+                made = Some((true, "Accepted"));
+            } else if pending == 0 && i >= LATE_GUEST_WINDOW && transient {
+                // An invitation never redeemed: nothing registered.
+                p.plan = Plan::default();
+                made = Some((true, "PendingAcceptance"));
+            } else if internal_guests == 0
+                && i >= LATE_GUEST_WINDOW
+                && member_candidate
+                && !p.phone_only_throughout()
+            {
+                made = Some((false, ""));
+            }
+            p.guest |= made.is_some();
+        }
+        let no_methods = !p.plan.mobile && !p.plan.office_phone && p.plan.app_from.is_none();
+        let phone_at_start = (p.plan.mobile || p.plan.office_phone) && p.plan.phone_from == 0;
+        if p.guest {
+            let (external, state) = if let Some(made) = made {
+                made
+            } else if phone_only_external_guests < 2 && phone_at_start {
+                (true, "Accepted")
+            } else if pending == 0 && no_methods {
+                (true, "PendingAcceptance")
+            } else if internal_guests == 0 {
+                (false, "")
+            } else if draw < EXTERNAL_GUEST_SHARE {
+                // Somebody who never redeemed the invitation has registered nothing.
+                let pending = no_methods && draw < EXTERNAL_GUEST_SHARE / 4.0;
+                (
+                    true,
+                    if pending {
+                        "PendingAcceptance"
+                    } else {
+                        "Accepted"
+                    },
+                )
+            } else {
+                (false, "")
+            };
+            match (external, state) {
+                (true, "PendingAcceptance") => pending += 1,
+                (true, _) if phone_at_start => phone_only_external_guests += 1,
+                (false, _) => internal_guests += 1,
+                _ => {}
+            }
+            if external {
+                p.external = true;
+                p.external_user_state = Some(state);
+                p.upn = external_upn(&p.upn);
+            } else {
+                let local = p.upn.split('_').next().unwrap_or_default().to_owned();
+                p.upn = format!("{local}@{domain}");
+            }
+            continue;
+        }
+        let external_member = member_candidate
+            && (external_members == 0 && p.phone_only_throughout()
+                || external_members == 1
+                || external_members >= 2 && draw < EXTERNAL_MEMBER_SHARE);
+        if external_member {
+            external_members += 1;
+            p.external = true;
+            p.external_user_state = Some("Accepted");
+            p.upn = external_upn(&p.upn);
+            continue;
+        }
+        if !p.steady() {
+            continue;
+        }
+        if p.phone_only_throughout() {
+            if let Some(&role) = PHONE_ONLY_ROLES.get(phone_roles) {
+                phone_roles += 1;
+                p.global_admin = Some(role);
+            }
+            continue;
+        }
+        if (p.admin || i >= ADMIN_WINDOW)
+            && let Some(&role) = ADMIN_ROLES.get(admin_roles)
+        {
+            admin_roles += 1;
+            p.global_admin = Some(role);
+            continue;
+        }
+        if !otp_only
+            && !p.admin
+            && p.plan.app_from == Some(0)
+            && !p.plan.mobile
+            && !p.plan.office_phone
+        {
+            // A passcode app the methods policy does not allow (SoftwareOath is off), and a
+            // phone: to the policy, phone-only. Never phone-only before either, so the story's
+            // draws of phone-only people do not change.
+            otp_only = true;
+            let plan = &mut p.plan;
+            plan.otp_app_only = true;
+            plan.mobile = true;
+            plan.phone_from = 0;
+            plan.phone_pref = "sms";
+            plan.phone_removed = None;
+            plan.passkey_from = None;
+            plan.app_lost = None;
+            plan.tap_days = None;
+        }
+    }
+}
+
+/// The UPN of an invited account: `local_fabrikam.com#EXT#@contoso.onmicrosoft.com`.
+fn external_upn(upn: &str) -> String {
+    if upn.contains("#EXT#") {
+        return upn.to_owned();
+    }
+    let local = upn.split(['@', '_']).next().unwrap_or_default();
+    format!("{local}_fabrikam.com#EXT#@contoso.onmicrosoft.com")
 }
 
 /// Lower-case ASCII for a UPN: accents dropped, apostrophes and spaces removed.
@@ -830,5 +1084,125 @@ mod tests {
             changed > 0 && changed < t.people.len() / 20,
             "{changed} changed in a day"
         );
+    }
+
+    fn phone_only_row(r: &UserRegistrationDetails) -> bool {
+        let has = |m: &str| {
+            r.methods_registered
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(m))
+        };
+        (has("mobilePhone") || has("officePhone"))
+            && !r.methods_registered.iter().any(|m| {
+                let m = m.to_ascii_lowercase();
+                m.contains("authenticator") || m.contains("passcode") || m.contains("passkey")
+            })
+    }
+
+    #[test]
+    fn external_users_and_internal_guests_in_small_tenants() {
+        for seed in [42, 7] {
+            for size in [50, 60, 100, 200] {
+                let start = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+                let t = Tenant::generate(seed, size, 60, start);
+                let dir = t.directory(0);
+                let report: HashMap<String, UserRegistrationDetails> =
+                    t.report(0).into_iter().map(|r| (r.id.clone(), r)).collect();
+                fn kind(u: &DirectoryUser) -> (Option<&str>, bool, Option<&str>, Option<&str>) {
+                    (
+                        u.user_type.as_deref(),
+                        u.user_principal_name
+                            .as_deref()
+                            .is_some_and(|n| n.contains("#EXT#")),
+                        u.external_user_state.as_deref(),
+                        u.creation_type.as_deref(),
+                    )
+                }
+                let phone_only = |u: &DirectoryUser| report.get(&u.id).is_some_and(phone_only_row);
+                let what = format!("seed {seed}, {size} people");
+                assert!(
+                    dir.iter().any(|u| kind(u)
+                        == (Some("Guest"), true, Some("Accepted"), Some("Invitation"))
+                        && phone_only(u)),
+                    "a phone-only external guest: {what}"
+                );
+                // Invited during the story, or gone before its end: there on some days.
+                assert!(
+                    [0, 20, 40, 60]
+                        .iter()
+                        .any(|&day| t.directory(day).iter().any(|u| kind(u)
+                            == (
+                                Some("Guest"),
+                                true,
+                                Some("PendingAcceptance"),
+                                Some("Invitation")
+                            ))),
+                    "a pending invitation: {what}"
+                );
+                assert!(
+                    dir.iter()
+                        .any(|u| kind(u) == (Some("Guest"), false, None, None)),
+                    "an internal guest: {what}"
+                );
+                assert!(
+                    dir.iter().any(|u| kind(u)
+                        == (Some("Member"), true, Some("Accepted"), Some("Invitation"))
+                        && phone_only(u)),
+                    "a phone-only external member: {what}"
+                );
+                // Members made in the tenant have neither; the report agrees on who is who.
+                assert!(
+                    dir.iter()
+                        .any(|u| kind(u) == (Some("Member"), false, None, None))
+                );
+                for u in &dir {
+                    if let Some(r) = report.get(&u.id) {
+                        assert_eq!(Some(&r.user_principal_name), u.user_principal_name.as_ref());
+                        assert_eq!(
+                            r.user_type.as_deref().map(str::to_owned),
+                            u.user_type.as_deref().map(str::to_ascii_lowercase)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_passcode_app_beside_a_phone_and_global_administrators_are_admins() {
+        let t = tenant();
+        for day in [0, 365] {
+            assert!(t.report(day).iter().any(|r| {
+                let has = |m: &str| {
+                    r.methods_registered
+                        .iter()
+                        .any(|x| x.eq_ignore_ascii_case(m))
+                };
+                has("softwareOneTimePasscode")
+                    && has("mobilePhone")
+                    && !has("microsoftAuthenticatorPush")
+            }));
+        }
+        let k = super::super::policy::KeyDays::new(t.days);
+        for (i, p) in t.people.iter().enumerate() {
+            let Some(how) = p.global_admin else { continue };
+            assert!(p.steady() && !p.guest && !p.external, "{how:?}");
+            let admin = |day| t.report_row(i, day).is_some_and(|r| r.is_admin);
+            match how {
+                GlobalAdmin::Granted if !p.admin => {
+                    assert!(!admin(k.global_admin_granted - 1) && admin(k.global_admin_granted));
+                }
+                GlobalAdmin::Revoked if !p.admin => {
+                    assert!(admin(k.global_admin_revoked - 1) && !admin(k.global_admin_revoked));
+                }
+                _ => assert!(admin(0) && admin(365)),
+            }
+        }
+        let phone_only_admins = t
+            .people
+            .iter()
+            .filter(|p| p.global_admin.is_some() && p.phone_only_throughout())
+            .count();
+        assert!(phone_only_admins >= 2, "{phone_only_admins}");
     }
 }

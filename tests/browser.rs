@@ -303,8 +303,15 @@ fn the_demo_in_a_real_browser() {
     let url = format!("{base}{href}");
     let page = browser(&["--dump-dom"], &url);
     let dom = String::from_utf8_lossy(&page.stdout);
-    for part in ["Retirement date:", "registered, but", "class=\"unavailable\""] {
-        assert!(dom.contains(part), "the blocked person's page lacks {part:?}");
+    for part in [
+        "Retirement date:",
+        "registered, but",
+        "class=\"unavailable\"",
+    ] {
+        assert!(
+            dom.contains(part),
+            "the blocked person's page lacks {part:?}"
+        );
     }
     screenshot(&url, "person-unavailable-1280", "1280,1600", false);
     screenshot(&url, "person-unavailable-390", "390,2000", true);

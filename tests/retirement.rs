@@ -407,13 +407,20 @@ async fn out_of_scope_accounts_leave_every_count_and_say_why() {
     .await;
     assert!(removed > 0, "the rule matched someone");
     assert_eq!(i64::from(ruled.out_of_scope_rule), removed);
-    assert_eq!(i64::from(plain.users - ruled.users), removed, "they left the in-scope count");
+    assert_eq!(
+        i64::from(plain.users - ruled.users),
+        removed,
+        "they left the in-scope count"
+    );
     let by_group = common::count(
         &db,
         "SELECT count(*) FROM user_versions WHERE ended_run IS NULL AND out_of_scope_by LIKE 'group:%'",
     )
     .await;
-    assert!(by_group > 0, "the break-glass group's members are out of scope");
+    assert!(
+        by_group > 0,
+        "the break-glass group's members are out of scope"
+    );
 
     // Nobody out of scope is listed; their page says which rule took them out.
     let someone: uuid::Uuid = sqlx::query_scalar(

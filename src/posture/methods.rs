@@ -318,13 +318,25 @@ pub(super) fn registration_campaign(m: &AuthenticationMethodsPolicy, ctx: &Conte
         );
     };
     let mut evidence = Vec::new();
-    let on = is(&c.state, "enabled");
-    evidence.push(if on {
+    // Since 1 September 2026 Microsoft runs the campaign for passkeys in its managed state
+    // (graph-api.md §12): that is on, whatever the older reference says of 'default'.
+    let passkeys = c.include_targets.iter().any(|t| {
+        t.targeted_authentication_method
+            .to_ascii_lowercase()
+            .contains("passkey")
+            || is(&t.targeted_authentication_method, "fido2")
+    });
+    let managed = is(&c.state, "default") && passkeys;
+    let on = is(&c.state, "enabled") || managed;
+    evidence.push(if is(&c.state, "enabled") {
         "The registration campaign is enabled.".to_owned()
+    } else if managed {
+        "The registration campaign is Microsoft managed: Microsoft asks people to register a \
+         passkey, and they may snooze it (unlimited snoozes by default) until their date."
+            .to_owned()
     } else if is(&c.state, "default") {
-        "The registration campaign is Microsoft managed ('default'). Microsoft's reference says \
-         that behaves as off; since 1 September 2026 Microsoft has used it to ask people to \
-         register a passkey, with unlimited snoozes, so people can put it off until their date."
+        "The registration campaign is left at Microsoft managed ('default') without a passkey \
+         target, which behaves as off."
             .to_owned()
     } else if is(&c.state, "disabled") {
         "The registration campaign is disabled.".to_owned()

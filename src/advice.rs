@@ -115,6 +115,26 @@ pub fn reason(state: State, methods: &[String], default_method: &DefaultMethod) 
 
 /// What to do next, most useful first. `lost` names the strong methods the user had before
 /// and no longer has, with the date they went.
+/// What to do for someone blocked although they registered a stronger method: the policy hides
+/// it from them (`hidden`: those methods in words, with why). Replaces the state's steps,
+/// which assume the registered methods can be used.
+pub fn blocked_steps(hidden: &[String], deadline: NaiveDate) -> Vec<String> {
+    vec![
+        format!(
+            "Their stronger methods are registered but the authentication methods policy does not \
+             let them use them ({}). Unless that changes, they will be blocked at sign-in on {}.",
+            hidden.join("; "),
+            deadline.format("%-d %B %Y")
+        ),
+        "Ask whoever owns the authentication methods policy to include them in one of those \
+         methods, or have them register a method the policy allows them (a passkey, where \
+         Passkey (FIDO2) is on for them)."
+            .to_owned(),
+        "Do not remove their phone yet: today it is the only method they are allowed to use."
+            .to_owned(),
+    ]
+}
+
 pub fn next_steps(
     state: State,
     methods: &[String],

@@ -28,9 +28,11 @@ use tokio_util::sync::CancellationToken;
 pub const DEFAULT_USERS: usize = 5_000;
 /// Default days of history made on first start.
 pub const DEFAULT_DAYS: u32 = 180;
-/// The simulated campaign runs this much longer than the first start's history, so its pace is
-/// still rising "today" and a demo started again weeks later still moves.
-const STORY_AFTER_TODAY: u32 = 60;
+/// The simulated story runs on for this share of the first start's history beyond today
+/// (percent), so that a demo started again later still moves, while "today" is past the
+/// security story's key events as in a real tenant of late 2026: the policy migration is
+/// complete and Microsoft manages the registration campaign (the story's 75% and 85%).
+const STORY_AFTER_TODAY_PERCENT: u32 = 12;
 /// The simulated syncs run at this time of day (after the report's early-morning refresh).
 const SYNC_TIME: NaiveTime = NaiveTime::from_hms_opt(6, 0, 0).expect("valid time");
 /// The database the embedded server keeps the demo in.
@@ -176,7 +178,7 @@ pub async fn run(o: DemoOptions) -> Result<()> {
             let made = DemoTenant {
                 seed: o.seed as i64,
                 users: i32::try_from(o.users).context("--users is too large")?,
-                story_days: (o.days + STORY_AFTER_TODAY) as i32,
+                story_days: (o.days + (o.days * STORY_AFTER_TODAY_PERCENT).div_ceil(100)) as i32,
                 start_date: today - Duration::days(o.days.into()),
             };
             ops::save_demo_tenant(&pool, &made).await?;

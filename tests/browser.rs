@@ -211,17 +211,17 @@ fn the_demo_in_a_real_browser() {
     }
 
     // The pixels: the phone-only band is painted, in light and in dark mode, wide and narrow.
-    let wide = screenshot(&format!("{base}/"), "overview-1280", "1280,1800", false);
+    let wide = screenshot(&format!("{base}/"), "overview-1280", "1280,2600", false);
     assert!(
         pixels_of(&wide, PHONE_ONLY_LIGHT) > 5_000,
         "the overview's chart is painted"
     );
-    let dark = screenshot(&format!("{base}/"), "overview-dark", "1280,1800", true);
+    let dark = screenshot(&format!("{base}/"), "overview-dark", "1280,2600", true);
     assert!(
         pixels_of(&dark, PHONE_ONLY_DARK) > 5_000,
         "the dark overview's chart is painted"
     );
-    let phone = screenshot(&format!("{base}/"), "overview-390", "390,2400", false);
+    let phone = screenshot(&format!("{base}/"), "overview-390", "390,4200", false);
     assert!(
         pixels_of(&phone, PHONE_ONLY_LIGHT) > 500,
         "the chart is painted on a phone"
@@ -273,7 +273,7 @@ fn the_demo_in_a_real_browser() {
     assert!(dom.contains(upn), "the lookup reached {upn}'s page");
     for part in [
         "What to do next",
-        "Can sign in with",
+        "Registered methods",
         "What changed",
         "aka.ms/mysecurityinfo",
     ] {

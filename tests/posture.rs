@@ -450,9 +450,26 @@ async fn each_checklist_item_in_each_colour() {
         assert_eq!(colour(&colours(&db).await, "strength_enforced"), expected);
     }
 
-    // Exclusion groups: watched (a webhook is set) and small is green; unwatched is amber.
+    // Exclusion groups: too many members is red; else watched (a webhook is set) and small is
+    // green, unwatched amber. The SSPR group SMS alone is switched on for is an allowlist too.
+    let members = count(
+        &db,
+        "SELECT count(*) FROM group_memberships m JOIN watched_groups g USING (group_id)
+         WHERE g.watched AND m.left_run IS NULL",
+    )
+    .await;
+    let in_scope = count(
+        &db,
+        "SELECT users::bigint FROM run_rollups WHERE dimension = 'tenant' ORDER BY run_id DESC LIMIT 1",
+    )
+    .await;
+    let too_many = members * 100 > in_scope * 5;
     let c = colours(&db).await;
-    assert_eq!(colour(&c, "exclusions_small"), "amber", "no webhook");
+    assert_eq!(
+        colour(&c, "exclusions_small"),
+        if too_many { "red" } else { "amber" },
+        "no webhook"
+    );
     let hooks = parse_webhooks("json=http://127.0.0.1:9/hook").expect("webhooks");
     let mut state = common::web_state(&db);
     let mut config = (*state.config).clone();
@@ -467,18 +484,7 @@ async fn each_checklist_item_in_each_colour() {
         .find(|i| i["key"] == "exclusions_small")
         .expect("item")
         .clone();
-    let members = count(
-        &db,
-        "SELECT count(*) FROM group_memberships m JOIN watched_groups g USING (group_id)
-         WHERE g.watched AND m.left_run IS NULL",
-    )
-    .await;
-    let in_scope = count(
-        &db,
-        "SELECT users::bigint FROM run_rollups WHERE dimension = 'tenant' ORDER BY run_id DESC LIMIT 1",
-    )
-    .await;
-    let expected = if members * 100 > in_scope * 5 {
+    let expected = if too_many {
         "red"
     } else if members * 100 > in_scope {
         "amber"

@@ -441,3 +441,30 @@ async fn out_of_scope_accounts_leave_every_count_and_say_why() {
     let (_, summary) = get_json(&db, "/api/v1/summary").await;
     assert_eq!(summary["out_of_scope_rule"], removed);
 }
+
+#[tokio::test]
+async fn becoming_a_global_administrator_while_blocked_raises_an_alert() {
+    let db = TestDb::new().await;
+    let sim = Sim::start(200, 100).await;
+    let granted = sim.fake.policy_story().key_days().global_admin_granted;
+    sim.fake.set_day(granted - 1);
+    sync_ok(&db, &sim).await;
+    let alerts = "SELECT count(*) FROM alerts WHERE kind = 'admin_blocked'";
+    assert_eq!(
+        common::count(&db, alerts).await,
+        0,
+        "not on the first read of the roles"
+    );
+    sim.fake.set_day(granted);
+    let r = sync_ok(&db, &sim).await;
+    assert_eq!(common::count(&db, alerts).await, 1, "{:?}", r.posture);
+    let (_, page) = get(&db, "/alerts").await;
+    assert!(
+        page.contains("became a Global Administrator with only a phone"),
+        "{page}"
+    );
+    // The same standing the next day is no new event.
+    sim.fake.set_day(granted + 1);
+    sync_ok(&db, &sim).await;
+    assert_eq!(common::count(&db, alerts).await, 1);
+}

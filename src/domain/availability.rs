@@ -78,18 +78,25 @@ impl Hidden {
     }
 }
 
-/// A method configuration's name as the admin center shows it.
+/// A method configuration's id as the admin center names the method ("Voice call"); an
+/// unknown id as it is.
 pub fn config_label(id: &str) -> &str {
-    match id.to_ascii_lowercase().as_str() {
-        "sms" => "SMS",
-        "voice" => "Voice call",
-        "microsoftauthenticator" => "Microsoft Authenticator",
-        "softwareoath" => "Software OATH tokens",
-        "hardwareoath" => "Hardware OATH tokens",
-        "fido2" => "Passkey (FIDO2)",
-        "x509certificate" => "Certificate-based authentication",
-        _ => id,
-    }
+    const KNOWN: [(&str, &str); 10] = [
+        ("Sms", "SMS"),
+        ("Voice", "Voice call"),
+        ("MicrosoftAuthenticator", "Microsoft Authenticator"),
+        ("Fido2", "Passkey (FIDO2)"),
+        ("TemporaryAccessPass", "Temporary Access Pass"),
+        ("Email", "Email OTP"),
+        ("SoftwareOath", "Third-party software OATH tokens"),
+        ("HardwareOath", "Hardware OATH tokens"),
+        ("X509Certificate", "Certificate-based authentication"),
+        ("QrCodePin", "QR code"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(id.trim()))
+        .map_or(id, |(_, name)| name)
 }
 
 /// The configurations that can allow a registered method (any one suffices), by Graph id.
@@ -378,7 +385,10 @@ mod tests {
     }
 
     fn person(groups: &[&str]) -> Targets<'static> {
-        let groups: BTreeSet<Uuid> = groups.iter().map(|g| Uuid::parse_str(g).unwrap()).collect();
+        let groups: BTreeSet<Uuid> = groups
+            .iter()
+            .map(|g| Uuid::parse_str(g).expect("a group id"))
+            .collect();
         Targets {
             person: Uuid::nil(),
             groups: Box::leak(Box::new(groups)),

@@ -137,8 +137,8 @@ mod tests {
         assert!(!is_external("ann@contoso.com", None));
         assert!(!is_external("ann@contoso.com", Some("")));
         let d = Dates {
-            early: NaiveDate::from_ymd_opt(2027, 2, 1).unwrap(),
-            late: NaiveDate::from_ymd_opt(2027, 7, 1).unwrap(),
+            early: NaiveDate::from_ymd_opt(2027, 2, 1).expect("a date"),
+            late: NaiveDate::from_ymd_opt(2027, 7, 1).expect("a date"),
         };
         assert_eq!(long_date(d.early), "1 February 2027");
         assert_eq!(d.cohort_on(d.late), Some(Cohort::Late));

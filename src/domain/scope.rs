@@ -122,12 +122,16 @@ mod tests {
             Some("upn:room-??@*")
         );
         assert_eq!(rule.matches("ann@contoso.com", &none), None);
-        let member: BTreeSet<Uuid> = [Uuid::parse_str(g).unwrap()].into();
+        let member: BTreeSet<Uuid> = [Uuid::parse_str(g).expect("a group id")].into();
         assert_eq!(
             rule.matches("ann@contoso.com", &member),
             Some(format!("group:{g}"))
         );
-        assert!(rule.describe().unwrap().contains("svc-*@contoso.com"));
+        assert!(
+            rule.describe()
+                .expect("a rule")
+                .contains("svc-*@contoso.com")
+        );
         assert!(OutOfScope::default().describe().is_none());
         assert!(reason_words("upn:svc-*").contains("svc-*"));
     }

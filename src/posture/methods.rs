@@ -117,23 +117,7 @@ pub(super) fn authenticator_enabled(m: &AuthenticationMethodsPolicy, ctx: &Conte
             ));
         }
     }
-    let reaches = reaches_everyone(c) && c.exclude_targets.is_empty();
-    if ctx.blocked > 0 {
-        evidence.push(if reaches {
-            format!(
-                "It reaches the {} people who will be blocked on their date, so each of them can \
-                 register a passkey.",
-                thousands(ctx.blocked)
-            )
-        } else {
-            format!(
-                "It does not reach everyone: some of the {} people who will be blocked on their \
-                 date may be unable to register a passkey.",
-                thousands(ctx.blocked)
-            )
-        });
-    }
-    if reaches {
+    if reaches_everyone(c) {
         Verdict::new(Status::Green, evidence, None)
     } else {
         Verdict::new(

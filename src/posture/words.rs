@@ -4,22 +4,7 @@ use super::*;
 
 /// A method configuration's id as the admin center names the method.
 pub(super) fn method_name(id: &str) -> String {
-    let known = [
-        ("Sms", "SMS"),
-        ("Voice", "Voice call"),
-        ("MicrosoftAuthenticator", "Microsoft Authenticator"),
-        ("Fido2", "Passkey (FIDO2)"),
-        ("TemporaryAccessPass", "Temporary Access Pass"),
-        ("Email", "Email OTP"),
-        ("SoftwareOath", "Third-party software OATH tokens"),
-        ("HardwareOath", "Hardware OATH tokens"),
-        ("X509Certificate", "Certificate-based authentication"),
-        ("QrCodePin", "QR code"),
-    ];
-    known
-        .iter()
-        .find(|(k, _)| is(id, k))
-        .map_or_else(|| id.to_owned(), |(_, name)| (*name).to_owned())
+    crate::domain::availability::config_label(id).to_owned()
 }
 
 /// Whether a method is on, for whom, and who is excluded.

@@ -403,7 +403,7 @@ async fn store_run(
     .await?;
     for (id, upn, name) in &new_blocked_admins {
         let alert = blocked_admin_alert(run_id, now, *id, upn, name);
-        if crate::db::alerts::insert(&mut *tx, &alert, &options.alert_targets)
+        if crate::db::alerts::insert(&mut tx, &alert, &options.alert_targets)
             .await?
             .is_some()
         {

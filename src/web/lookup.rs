@@ -12,7 +12,7 @@ use crate::auth::Role;
 use crate::db::lookup as db;
 use crate::db::operations as ops;
 use crate::domain::availability::Unavailable;
-use crate::domain::classify::{State as MigrationState, method_label};
+use crate::domain::classify::{MethodClass, State as MigrationState, method_class, method_label};
 use crate::domain::retirement::{self, long_date};
 use crate::domain::scope::reason_words;
 use crate::domain::{DefaultMethod, UserType, UserVersion as Version};
@@ -252,7 +252,16 @@ async fn load_person(
         state_label: state_label(st),
         priority: priority_label(st),
         reason: advice::reason(st, &last.methods, &last.default_method),
-        next_steps: advice::next_steps(st, &last.methods, &last.default_method, lost_ref, deadline),
+        next_steps: if last.blocked && st != MigrationState::PhoneOnly && !hidden.is_empty() {
+            let words: Vec<String> = hidden
+                .iter()
+                .filter(|h| method_class(&h.method) != MethodClass::Phone)
+                .map(|h| format!("{}: {}", method_label(&h.method), h.reason.words(&h.config)))
+                .collect();
+            advice::blocked_steps(&words, deadline)
+        } else {
+            advice::next_steps(st, &last.methods, &last.default_method, lost_ref, deadline)
+        },
         gone_since: last.ended_at,
         run_id: latest.as_ref().map(|r| r.id),
         synced_at: latest.as_ref().map(|r| r.started_at),

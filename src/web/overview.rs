@@ -102,7 +102,7 @@ pub fn tiles(counts: &Counts, trend: &Trend) -> Vec<Tile> {
         }),
         tile(
             "Phone only",
-            "P1: blocked at sign-in after the deadline",
+            "P1: no stronger method registered",
             "p1",
             |c| c.state(MigrationState::PhoneOnly),
         ),
@@ -219,7 +219,7 @@ fn date_cards(summary: &Summary, trend: &Trend, days: Option<i64>) -> Vec<DateCa
                 who: if late {
                     "Active Global Administrators and external users (members and guests)"
                 } else {
-                    "Everyone else in scope, internal guests' date too"
+                    "Everyone else in scope (internal guests have this date too)"
                 },
                 people: thousands(d.people.into()),
                 blocked: thousands(d.blocked.into()),

@@ -118,7 +118,14 @@ pub fn reason(state: State, methods: &[String], default_method: &DefaultMethod) 
 /// What to do for someone blocked although they registered a stronger method: the policy hides
 /// it from them (`hidden`: those methods in words, with why). Replaces the state's steps,
 /// which assume the registered methods can be used.
-pub fn blocked_steps(hidden: &[String], deadline: NaiveDate) -> Vec<String> {
+pub fn blocked_steps(hidden: &[String], phone_usable: bool, deadline: NaiveDate) -> Vec<String> {
+    let last = if phone_usable {
+        "Do not remove their phone yet: today it is the only method they are allowed to use."
+    } else {
+        "The policy does not let them use their phone either, so nothing they registered works \
+         for MFA today: a Temporary Access Pass gets them signed in to register an allowed \
+         method."
+    };
     vec![
         format!(
             "Their stronger methods are registered but the authentication methods policy does not \
@@ -130,8 +137,7 @@ pub fn blocked_steps(hidden: &[String], deadline: NaiveDate) -> Vec<String> {
          methods, or have them register a method the policy allows them (a passkey, where \
          Passkey (FIDO2) is on for them)."
             .to_owned(),
-        "Do not remove their phone yet: today it is the only method they are allowed to use."
-            .to_owned(),
+        last.to_owned(),
     ]
 }
 
@@ -206,6 +212,20 @@ mod tests {
 
     fn m(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_hidden_stronger_method_is_no_reason_to_remove_the_phone() {
+        let hidden = m(&[
+            "Microsoft Authenticator (push): the Microsoft Authenticator policy \
+                          does not include them",
+        ]);
+        let date = NaiveDate::from_ymd_opt(2027, 2, 1).expect("date");
+        let steps = blocked_steps(&hidden, true, date);
+        assert!(steps[0].contains("does not include them") && steps[0].contains("1 February 2027"));
+        assert!(steps[2].contains("Do not remove their phone"));
+        let none = blocked_steps(&hidden, false, date);
+        assert!(none[2].contains("Temporary Access Pass"), "{none:?}");
     }
 
     fn deadline() -> NaiveDate {

@@ -258,7 +258,10 @@ async fn load_person(
                 .filter(|h| method_class(&h.method) != MethodClass::Phone)
                 .map(|h| format!("{}: {}", method_label(&h.method), h.reason.words(&h.config)))
                 .collect();
-            advice::blocked_steps(&words, deadline)
+            let phone_usable = last.methods.iter().any(|m| {
+                method_class(m) == MethodClass::Phone && !hidden.iter().any(|h| &h.method == m)
+            });
+            advice::blocked_steps(&words, phone_usable, deadline)
         } else {
             advice::next_steps(st, &last.methods, &last.default_method, lost_ref, deadline)
         },

@@ -267,12 +267,17 @@ async fn store_run(
     // policies are read once: the lock keeps them as they are until this run writes them.
     let current_policies = crate::db::posture::current_policies(&mut *conn).await?;
     let stored = crate::db::posture::StoredPolicies::from_versions(&current_policies);
-    let security = AbortOnDropHandle::new(tokio::spawn(posture::fetch(
-        graph.clone(),
-        stored,
-        options.clone(),
-        now,
-    )));
+    // The methods policy comes first and is handed over as soon as it is in: the users are
+    // judged by it, while Conditional Access (one request a second) and the audit log go on.
+    let (policy_tx, policy_rx) = tokio::sync::oneshot::channel();
+    let security = AbortOnDropHandle::new(tokio::spawn({
+        let (graph, options) = (graph.clone(), options.clone());
+        async move {
+            let methods = posture::fetch_methods(&graph, stored.methods.as_ref()).await;
+            let _ = policy_tx.send(methods.as_ref().ok().cloned());
+            posture::fetch(graph, stored, methods, options, now).await
+        }
+    }));
     // Both collections are fetched at once; the join needs the whole directory first, so the
     // report runs ahead (up to REPORT_PAGES_AHEAD pages) while the fingerprints load.
     let roles = AbortOnDropHandle::new(tokio::spawn(access::fetch_roles(graph.clone())));
@@ -302,16 +307,14 @@ async fn store_run(
         .map_err(|e| SyncError::Internal(format!("directory fetch: {e}")))??;
     let directory_done = started.elapsed();
     // Who may use what, and whose date is which, is known before anyone is classified.
-    let security = security
-        .await
-        .map_err(|e| SyncError::Internal(format!("security configuration fetch: {e}")))?;
+    let policy = policy_rx.await.ok().flatten();
     let roles = roles
         .await
         .map_err(|e| SyncError::Internal(format!("roles fetch: {e}")))?;
     let roles_error = roles.as_ref().err().map(ToString::to_string);
     let access = access::Access::fetch(
         graph.clone(),
-        security.methods_policy(),
+        policy.as_ref(),
         options.out_of_scope.clone(),
         roles.ok(),
     )
@@ -389,6 +392,9 @@ async fn store_run(
 
     let tenant = rollup.tenant();
     rows_written += ops::insert_rollups(&mut *tx, run_id, &rollup.into_batch()).await?;
+    let security = security
+        .await
+        .map_err(|e| SyncError::Internal(format!("security configuration fetch: {e}")))?;
     crate::db::posture::insert_run_part(&mut *tx, run_id, RunPart::Roles, roles_error.as_deref())
         .await?;
     ops::set_availability(&mut *tx, run_id, access.basis()).await?;

@@ -65,13 +65,6 @@ pub struct Fetched {
     audit: Result<Vec<DirectoryAudit>, GraphError>,
 }
 
-impl Fetched {
-    /// The methods policy as read by this run, if it could be.
-    pub fn methods_policy(&self) -> Option<&AuthenticationMethodsPolicy> {
-        self.methods.as_ref().ok()
-    }
-}
-
 /// Whether a Conditional Access policy belongs to the checklist: it requires MFA or an
 /// authentication strength.
 pub fn uses_mfa(p: &ConditionalAccessPolicy) -> bool {
@@ -117,41 +110,42 @@ fn named_groups(p: Policies<'_>) -> BTreeSet<String> {
     out
 }
 
+/// The authentication methods policy, with the beta-only opt-out of the passkey
+/// auto-enablement carried in from the beta read, or from the stored policy when that read
+/// fails (so a failed read is no change). Read first: who may use what depends on it.
+pub async fn fetch_methods(
+    graph: &Client,
+    stored: Option<&AuthenticationMethodsPolicy>,
+) -> Result<AuthenticationMethodsPolicy, GraphError> {
+    let (mut methods, beta) = tokio::join!(graph.methods_policy(), graph.beta_methods_policy());
+    if let Ok(m) = methods.as_mut() {
+        m.opt_out_settings = match beta {
+            Ok(b) => b.opt_out_settings,
+            Err(e) => {
+                tracing::info!("the beta methods policy could not be read: {e}");
+                stored.and_then(|s| s.opt_out_settings.clone())
+            }
+        };
+    }
+    methods
+}
+
 /// Fetches the policies, the groups they name (members of the exclusion groups), and the
 /// membership entries of the audit log. Never fails: each part carries its own result.
 #[tracing::instrument(name = "fetch_security_configuration", skip_all)]
 pub async fn fetch(
     graph: Arc<Client>,
     stored: StoredPolicies,
+    methods: Result<AuthenticationMethodsPolicy, GraphError>,
     options: PostureOptions,
     now: DateTime<Utc>,
 ) -> Fetched {
-    let (mut methods, beta, strengths, conditional_access) = tokio::join!(
-        graph.methods_policy(),
-        graph.beta_methods_policy(),
-        graph.strength_policies(),
-        async {
-            graph
-                .conditional_access_policies()
-                .await
-                .map(|all| all.into_iter().filter(uses_mfa).collect::<Vec<_>>())
-        }
-    );
-    // The opt-out of the passkey auto-enablement is beta only: carried into the stored policy
-    // from the beta read, or from the stored one when the beta read fails (so a failed read is
-    // no change).
-    if let Ok(m) = methods.as_mut() {
-        m.opt_out_settings = match beta {
-            Ok(b) => b.opt_out_settings,
-            Err(e) => {
-                tracing::info!("the beta methods policy could not be read: {e}");
-                stored
-                    .methods
-                    .as_ref()
-                    .and_then(|s| s.opt_out_settings.clone())
-            }
-        };
-    }
+    let (strengths, conditional_access) = tokio::join!(graph.strength_policies(), async {
+        graph
+            .conditional_access_policies()
+            .await
+            .map(|all| all.into_iter().filter(uses_mfa).collect::<Vec<_>>())
+    });
     // Fall back on the stored policies for what could not be read now.
     let policies = Policies {
         methods: methods.as_ref().ok().or(stored.methods.as_ref()),

@@ -273,19 +273,29 @@ pub fn plan(fetched: &Fetched, stored: &Stored<'_>, run_id: i64, now: DateTime<U
                     m.id,
                     who(audit, REMOVE_MEMBER, g.id, m.user_id).map(|w| w.0),
                 )),
-                Some(now_member) if m.added_by.is_none() || m.display_name.is_none() => {
-                    plan.updates.push(MembershipUpdate {
-                        id: m.id,
-                        display_name: now_member.display_name.clone(),
-                        upn: now_member.user_principal_name.clone(),
-                        added: if m.initial {
-                            None
-                        } else {
-                            who(audit, ADD_MEMBER, g.id, m.user_id)
-                        },
-                    });
+                Some(now_member) => {
+                    // Only what would change: a new name, or who added them once the audit
+                    // log tells (a no-op update per member and run costs a round trip each).
+                    let added = if m.initial || m.added_by.is_some() {
+                        None
+                    } else {
+                        who(audit, ADD_MEMBER, g.id, m.user_id)
+                    };
+                    let differs = |now: &Option<String>, stored: &Option<String>| {
+                        now.is_some() && now != stored
+                    };
+                    if added.is_some()
+                        || differs(&now_member.display_name, &m.display_name)
+                        || differs(&now_member.user_principal_name, &m.upn)
+                    {
+                        plan.updates.push(MembershipUpdate {
+                            id: m.id,
+                            display_name: now_member.display_name.clone(),
+                            upn: now_member.user_principal_name.clone(),
+                            added,
+                        });
+                    }
                 }
-                Some(_) => {}
             }
         }
         let mut joined: Vec<(&Uuid, &&DirectoryObject)> = now_ids

@@ -168,22 +168,18 @@ pub async fn set_availability(
 
 /// The people stored as active Global Administrators; `None` when no stored version knows
 /// (the roles were never read), so that a first read raises no alerts.
-pub async fn current_global_admins(conn: &mut PgConnection) -> sqlx::Result<Option<Vec<Uuid>>> {
-    let known = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM user_versions
-                          WHERE ended_run IS NULL AND global_admin IS NOT NULL) AS "known!""#
+pub async fn current_global_admins(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Vec<Uuid>>> {
+    let row = sqlx::query!(
+        r#"SELECT bool_or(global_admin IS NOT NULL) AS known,
+                  array_agg(user_id) FILTER (WHERE global_admin) AS admins
+           FROM user_versions WHERE ended_run IS NULL"#
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(db)
     .await?;
-    if !known {
-        return Ok(None);
-    }
-    let admins = sqlx::query_scalar!(
-        "SELECT user_id FROM user_versions WHERE ended_run IS NULL AND global_admin"
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(Some(admins))
+    Ok(row
+        .known
+        .unwrap_or(false)
+        .then(|| row.admins.unwrap_or_default()))
 }
 
 pub async fn fail_run(

@@ -2,6 +2,7 @@
 //! the tiles show and the trends draw. Pure.
 
 use super::classify::State;
+use super::retirement::Cohort;
 use super::vocab::UserType;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,6 +32,14 @@ impl Standing {
     pub fn late(&self) -> bool {
         self.external || self.global_admin
     }
+}
+
+/// The counts of one retirement date's cohort ([`Counts::cohort`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CohortCounts {
+    pub people: i32,
+    pub blocked: i32,
+    pub admins_blocked: i32,
 }
 
 /// Per-group counts of one run.
@@ -135,6 +144,23 @@ impl Counts {
             .iter()
             .map(|&s| (s.as_str(), self.state(s)))
             .collect()
+    }
+
+    /// One retirement date's cohort: its people, the blocked among them, and the blocked
+    /// admins among those.
+    pub fn cohort(&self, c: Cohort) -> CohortCounts {
+        match c {
+            Cohort::Early => CohortCounts {
+                people: self.people_early,
+                blocked: self.blocked_early,
+                admins_blocked: self.admins_blocked_early,
+            },
+            Cohort::Late => CohortCounts {
+                people: self.people_late,
+                blocked: self.blocked_late,
+                admins_blocked: self.admins_blocked_late,
+            },
+        }
     }
 
     /// Phone-backup + phone-free.

@@ -18,6 +18,7 @@ pub mod rollup;
 pub mod schedule;
 
 use crate::db::operations::{self as ops, METHOD_SEPARATOR, RunCounts, VersionBatch};
+use crate::domain::availability::Unavailable;
 use crate::domain::{Counts, RunPart};
 use crate::graph::model::{DirectoryUser, Page, UserRegistrationDetails};
 use crate::graph::{Client, GraphError};
@@ -491,16 +492,21 @@ fn blocked_admin_alert(
     }
 }
 
+/// Texts joined with [`METHOD_SEPARATOR`] for a bulk insert. Control characters (never sent by
+/// Graph) are dropped: they could collide with the separator.
+fn joined(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let mut out = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(METHOD_SEPARATOR);
+        }
+        out.extend(item.as_ref().chars().filter(|c| !c.is_control()));
+    }
+    out
+}
+
 /// Adds a changed user to the batch (the one place facts are copied out of the Graph rows).
 fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: i64) {
-    let mut methods = String::new();
-    for (i, m) in f.methods.iter().enumerate() {
-        if i > 0 {
-            methods.push(METHOD_SEPARATOR);
-        }
-        // Control characters (never sent by Graph) could collide with the separator.
-        methods.extend(m.chars().filter(|c| !c.is_control()));
-    }
     let owned = |s: Option<&str>| s.map(str::to_owned);
     b.user_id.push(id);
     b.fingerprint.push(fingerprint);
@@ -515,7 +521,7 @@ fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: 
     b.account_enabled.push(f.account_enabled);
     b.in_scope.push(f.in_scope);
     b.is_admin.push(f.is_admin);
-    b.methods.push(methods);
+    b.methods.push(joined(&f.methods));
     b.default_method.push(f.default_method.clone());
     b.system_preferred.push(f.system_preferred);
     b.state.push(f.state);
@@ -526,14 +532,8 @@ fn push_version(b: &mut VersionBatch, id: Uuid, f: &UserFacts<'_>, fingerprint: 
     b.global_admin.push(f.global_admin);
     b.global_admin_eligible.push(f.global_admin_eligible);
     b.blocked.push(f.blocked);
-    let mut unavailable = String::new();
-    for (i, u) in f.unavailable.iter().enumerate() {
-        if i > 0 {
-            unavailable.push(METHOD_SEPARATOR);
-        }
-        unavailable.extend(u.encode().chars().filter(|c| !c.is_control()));
-    }
-    b.unavailable.push(unavailable);
+    b.unavailable
+        .push(joined(f.unavailable.iter().map(Unavailable::encode)));
     b.out_of_scope_by.push(f.out_of_scope_by.clone());
 }
 

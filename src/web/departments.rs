@@ -139,18 +139,20 @@ pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, 
                 admins_phone_only: c.admins_phone_only,
                 voice_capable: c.voice_capable,
                 phishing_resistant: c.phishing_resistant,
-                deadlines: vec![
-                    GroupDeadline {
-                        date: state.config.deadlines.early,
-                        people: c.people_early,
-                        blocked: c.blocked_early,
-                    },
-                    GroupDeadline {
-                        date: state.config.deadlines.late,
-                        people: c.people_late,
-                        blocked: c.blocked_late,
-                    },
-                ],
+                deadlines: state
+                    .config
+                    .deadlines
+                    .both()
+                    .into_iter()
+                    .map(|(cohort, date)| {
+                        let k = c.cohort(cohort);
+                        GroupDeadline {
+                            date,
+                            people: k.people,
+                            blocked: k.blocked,
+                        }
+                    })
+                    .collect(),
                 spark: days
                     .iter()
                     .filter(|d| d.day >= spark_from)

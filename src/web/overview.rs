@@ -385,6 +385,8 @@ pub struct Summary {
     pub out_of_scope_rules: Option<String>,
     /// External guests: counted apart from members, but on the late date's list.
     pub external_guests: i32,
+    /// External members (in scope, on the late date's list).
+    pub external_members: i32,
     /// Phone-backup + phone-free.
     pub migrated: i32,
     /// Migrated ÷ in scope, 0–1.
@@ -436,25 +438,18 @@ impl Summary {
             .both()
             .into_iter()
             .map(|(cohort, date)| {
-                let late = cohort == Cohort::Late;
+                let c = counts.cohort(cohort);
                 DeadlineJson {
                     date,
-                    people: if late {
-                        counts.people_late
+                    people: c.people,
+                    blocked: c.blocked,
+                    admins_blocked: admins_known.then_some(c.admins_blocked),
+                    // Every external user has the late date.
+                    external_blocked: if cohort == Cohort::Late {
+                        counts.external_blocked
                     } else {
-                        counts.people_early
+                        0
                     },
-                    blocked: if late {
-                        counts.blocked_late
-                    } else {
-                        counts.blocked_early
-                    },
-                    admins_blocked: admins_known.then_some(if late {
-                        counts.admins_blocked_late
-                    } else {
-                        counts.admins_blocked_early
-                    }),
-                    external_blocked: if late { counts.external_blocked } else { 0 },
                     days_left: days_until(today, date),
                 }
             })
@@ -463,6 +458,7 @@ impl Summary {
             out_of_scope_rule: counts.out_of_scope_rule,
             out_of_scope_rules: rules,
             external_guests: counts.external_guests,
+            external_members: counts.external_members,
             deadlines,
             admins_known,
             availability: run.and_then(|r| r.availability),

@@ -114,14 +114,7 @@ impl CohortTrend {
         let points: Vec<(NaiveDate, i64)> = days
             .iter()
             .filter(|d| d.cohorts_known)
-            .map(|d| {
-                let c = &d.counts;
-                let n = match cohort {
-                    Cohort::Early => c.blocked_early,
-                    Cohort::Late => c.blocked_late,
-                };
-                (d.day, n.into())
-            })
+            .map(|d| (d.day, d.counts.cohort(cohort).blocked.into()))
             .collect();
         CohortTrend {
             cohort,
@@ -145,18 +138,15 @@ impl CohortTrend {
 
     /// The burn-down of blocked people over the window, toward the date.
     pub fn chart(&self, days: Option<i64>, what: &str) -> Chart {
-        let points = window_of(&self.points, days);
-        let keep = chart::thin(points.len());
-        let points: Vec<(NaiveDate, i64)> = keep.iter().map(|i| points[*i]).collect();
-        Chart::burn_down(
+        burn_down(
             format!(
                 "People of {what} blocked on {}",
                 chart::long_date(self.date)
             ),
             "Blocked people",
-            &points,
+            window_of(&self.points, |p| p.0, days),
             self.date,
-            projection(self.forecast.as_ref(), self.date),
+            self.forecast.as_ref(),
         )
     }
 
@@ -174,13 +164,27 @@ impl CohortTrend {
     }
 }
 
-/// The points within `days` of the newest (all when `None`).
-fn window_of(points: &[(NaiveDate, i64)], days: Option<i64>) -> &[(NaiveDate, i64)] {
-    let (Some(n), Some(last)) = (days, points.last()) else {
-        return points;
+/// The items within `days` of the newest (all when `None`), by their day, oldest first.
+fn window_of<T>(items: &[T], day: impl Fn(&T) -> NaiveDate, days: Option<i64>) -> &[T] {
+    let (Some(n), Some(last)) = (days, items.last()) else {
+        return items;
     };
-    let from = last.0 - Duration::days(n);
-    &points[points.partition_point(|p| p.0 <= from)..]
+    let from = day(last) - Duration::days(n);
+    &items[items.partition_point(|i| day(i) <= from)..]
+}
+
+/// A burn-down toward `date` of `points` (thinned for drawing), with the forecast's
+/// projection.
+fn burn_down(
+    title: String,
+    series: &str,
+    points: &[(NaiveDate, i64)],
+    date: NaiveDate,
+    f: Option<&Forecast>,
+) -> Chart {
+    let keep = chart::thin(points.len());
+    let points: Vec<(NaiveDate, i64)> = keep.iter().map(|i| points[*i]).collect();
+    Chart::burn_down(title, series, &points, date, projection(f, date))
 }
 
 /// Where the current pace ends on the chart: zero, or what is left on the date.
@@ -284,12 +288,7 @@ impl Trend {
 
     /// The days within `days` of the newest (all when `None`).
     pub fn window(&self, days: Option<i64>) -> &[DayCounts] {
-        let (Some(n), Some(last)) = (days, self.days.last()) else {
-            return &self.days;
-        };
-        let from = last.day - Duration::days(n);
-        let start = self.days.partition_point(|d| d.day <= from);
-        &self.days[start..]
+        window_of(&self.days, |d| d.day, days)
     }
 
     pub fn json(&self, days: Option<i64>) -> TrendJson {
@@ -347,18 +346,17 @@ impl Trend {
 
     /// Phone-only users over the window, toward the deadline.
     pub fn burn_down_chart(&self, days: Option<i64>, what: &str) -> Chart {
-        let window = self.window(days);
-        let keep = chart::thin(window.len());
-        let points: Vec<(NaiveDate, i64)> = keep
+        let points: Vec<(NaiveDate, i64)> = self
+            .window(days)
             .iter()
-            .map(|i| (window[*i].day, window[*i].counts.phone_only.into()))
+            .map(|d| (d.day, d.counts.phone_only.into()))
             .collect();
-        Chart::burn_down(
+        burn_down(
             format!("Phone-only users of {what} toward the deadline"),
             "Phone-only users",
             &points,
             self.deadline,
-            projection(self.forecast.as_ref(), self.deadline),
+            self.forecast.as_ref(),
         )
     }
 

@@ -138,6 +138,48 @@ pub async fn record_access(
     Ok(())
 }
 
+/// What an action (or its refusal) records besides who, whom and what: the agent's reason
+/// and the outcome in words. Never a secret: a pass is not an outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionRecord<'a> {
+    /// `tap`, `allowlist_add`, `allowlist_extend`, `allowlist_end`, `allowlist_expire` or
+    /// `phone_reason`.
+    pub action: &'a str,
+    pub subject: Option<Uuid>,
+    /// What was done, in words ("a one-time pass for 60 minutes", "group Phone MFA allowlist
+    /// until 2026-12-08"), with the subject's UPN.
+    pub detail: &'a str,
+    /// Why, as the agent gave it.
+    pub reason: &'a str,
+    /// "done", "refused: …" or "failed: …".
+    pub outcome: &'a str,
+}
+
+/// Records one action or refusal.
+pub async fn record_action(
+    db: impl PgExecutor<'_>,
+    who: Accessor<'_>,
+    a: ActionRecord<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO access_log (actor, actor_tenant, actor_object, action, subject, detail,
+                                 client, reason, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        who.name,
+        who.ids.map(|(tenant, _)| tenant),
+        who.ids.map(|(_, object)| object),
+        a.action,
+        a.subject,
+        a.detail,
+        who.client,
+        a.reason,
+        a.outcome
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Which accesses to list: by who looked (exact name, or object id), by whom they looked at (object id, or part of
 /// the recorded UPN or search text), older than `before` (an id, for paging).
 #[derive(Debug, Clone, Default)]

@@ -26,12 +26,10 @@ CREATE TABLE allowlist_entries (
     added_by_object UUID,
     added_at        TIMESTAMPTZ NOT NULL,
     until           TIMESTAMPTZ NOT NULL,
-    -- They were a member already: phoneless did not add them, and will not remove them.
-    was_member      BOOLEAN NOT NULL DEFAULT FALSE,
     ended_at        TIMESTAMPTZ,
     -- `expired` (removed at its end), `ended` (ended early by someone), `removed_outside`
-    -- (gone from the group before its end), `kept` (ended, but they stay: a member before).
-    end_kind        TEXT CHECK (end_kind IN ('expired', 'ended', 'removed_outside', 'kept')),
+    -- (gone from the group before its end, seen by a sync).
+    end_kind        TEXT CHECK (end_kind IN ('expired', 'ended', 'removed_outside')),
     ended_by        TEXT,
     -- The worker's claim on a due removal, and its last failure.
     lease_owner     TEXT,

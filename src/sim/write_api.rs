@@ -539,7 +539,7 @@ async fn membership_target(
     fake: &FakeGraph,
     headers: &HeaderMap,
     group_id: &str,
-    member_id: impl FnOnce() -> Result<String, Response>,
+    member_id: Result<String, Response>,
 ) -> Result<(&'static str, Member), Response> {
     if let Some(refused) = admit_write(fake, headers, |f| f.deny_member_write).await {
         return Err(refused);
@@ -551,7 +551,7 @@ async fn membership_target(
         // Also needs RoleManagement.ReadWrite.Directory (graph-api.md §7).
         return Err(permission_denied());
     }
-    let member_id = member_id()?;
+    let member_id = member_id?;
     let Some(index) = fake.person_index(&member_id) else {
         return Err(not_found(&member_id));
     };
@@ -605,25 +605,26 @@ async fn add_member(
     body: Bytes,
 ) -> Response {
     let resp = async {
-        let reference = || {
-            let Ok(r) = serde_json::from_slice::<ObjectReference>(&body) else {
-                return Err(unreadable_body());
-            };
-            // `…/v1.0/directoryObjects/{id}` (or `…/users/{id}`).
-            let id = r
+        // `…/v1.0/directoryObjects/{id}` (or `…/users/{id}`); refused only after the
+        // permission and the group are checked, as Graph does.
+        let reference = match serde_json::from_slice::<ObjectReference>(&body) {
+            Err(_) => Err(unreadable_body()),
+            Ok(r) => r
                 .odata_id
                 .rsplit_once('/')
-                .filter(|(collection, _)| {
-                    collection.ends_with("/directoryObjects") || collection.ends_with("/users")
+                .filter(|(collection, id)| {
+                    !id.is_empty()
+                        && (collection.ends_with("/directoryObjects")
+                            || collection.ends_with("/users"))
                 })
-                .map(|(_, id)| id.to_owned());
-            id.filter(|id| !id.is_empty()).ok_or_else(|| {
-                graph_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    &format!("Invalid object identifier '{}'.", r.odata_id),
-                )
-            })
+                .map(|(_, id)| id.to_owned())
+                .ok_or_else(|| {
+                    graph_error(
+                        StatusCode::BAD_REQUEST,
+                        "Request_BadRequest",
+                        &format!("Invalid object identifier '{}'.", r.odata_id),
+                    )
+                }),
         };
         let (group, member) = match membership_target(&fake, &headers, &group_id, reference).await {
             Ok(target) => target,
@@ -652,7 +653,7 @@ async fn remove_member(
 ) -> Response {
     let resp = async {
         let (group, member) =
-            match membership_target(&fake, &headers, &group_id, || Ok(member_id.clone())).await {
+            match membership_target(&fake, &headers, &group_id, Ok(member_id.clone())).await {
                 Ok(target) => target,
                 Err(refused) => return refused,
             };

@@ -5,6 +5,9 @@
 pub mod auth;
 pub mod model;
 pub mod pacing;
+pub mod write;
+
+pub use write::{Membership, TapCreated, TapMethod, TapRequest};
 
 use crate::credential::Credential;
 use auth::{TokenProvider, error_chain};
@@ -32,6 +35,14 @@ pub const DEFAULT_REPORT_RATE: Rate = Rate {
 pub const DEFAULT_CONDITIONAL_ACCESS_RATE: Rate = Rate {
     limit: 1,
     window: Duration::from_millis(1100),
+};
+/// Writes (a Temporary Access Pass, a group member added or removed) at most this fast. Graph
+/// allows 3,000 writes per 2.5 minutes per app and tenant (graph-api.md §9); a helpdesk needs
+/// a few a second, and pacing keeps a burst (many allowlist entries ending at once) from using
+/// up the quota the tenant's other tools share.
+pub const WRITE_RATE: Rate = Rate {
+    limit: 4,
+    window: Duration::from_secs(1),
 };
 /// How long one request may take before it is abandoned (and retried).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -106,6 +117,45 @@ pub enum GraphError {
         "Graph sent a page of {what} that could not be read ({detail}); the sync stopped before storing anything"
     )]
     Malformed { what: &'static str, detail: String },
+    #[error(
+        "Graph refused to let the app {action} (403: {message}). Grant the application permission \
+         {permission} to the app registration phoneless writes with (PHONELESS_WRITE_CLIENT_ID, \
+         or PHONELESS_CLIENT_ID when that is not set) and have an administrator grant admin consent."
+    )]
+    WritePermissionMissing {
+        action: &'static str,
+        permission: &'static str,
+        message: String,
+    },
+    /// Graph said no to a write for a reason of its own (a lifetime outside the policy, a
+    /// person the policy does not allow, a guest, someone who does not exist): `message` is
+    /// Graph's, for the page to show.
+    #[error("Graph would not {action} (HTTP {status}): {message}")]
+    WriteRejected {
+        action: &'static str,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error(
+        "Graph was busy and kept refusing to {action} (HTTP {status}) for {waited}; gave up after \
+         {attempts} attempts. Nothing was changed: try again in a few minutes"
+    )]
+    WriteBusy {
+        action: &'static str,
+        status: u16,
+        waited: String,
+        attempts: u32,
+    },
+    #[error(
+        "Graph did not confirm that it could {action} ({detail}). It may have been done anyway, \
+         so it was not repeated: check the person in the Microsoft Entra admin center before \
+         trying again"
+    )]
+    WriteUncertain {
+        action: &'static str,
+        detail: String,
+    },
     #[error("configuration: {0}")]
     Config(String),
 }
@@ -115,7 +165,12 @@ impl GraphError {
     pub fn kind(&self) -> &'static str {
         match self {
             GraphError::LicenceMissing(_) => "licence",
-            GraphError::PermissionMissing { .. } => "permission",
+            GraphError::PermissionMissing { .. } | GraphError::WritePermissionMissing { .. } => {
+                "permission"
+            }
+            GraphError::WriteRejected { .. } => "rejected",
+            GraphError::WriteBusy { .. } => "throttled",
+            GraphError::WriteUncertain { .. } => "uncertain",
             GraphError::Token(_) | GraphError::Unauthorized { .. } => "sign_in",
             GraphError::Throttled { .. } => "throttled",
             GraphError::Unavailable { .. } => "unavailable",
@@ -138,6 +193,14 @@ pub enum Endpoint {
     DirectoryAudit,
     Roles,
     Eligibility,
+    /// One person's directory entry (a live re-check before a write).
+    User,
+    /// Which groups one person is in (`checkMemberGroups`).
+    MemberGroups,
+    /// One person's Temporary Access Pass.
+    TemporaryAccessPass,
+    /// A group's members, changed one at a time.
+    GroupMembership,
 }
 
 impl Endpoint {
@@ -152,6 +215,10 @@ impl Endpoint {
             Endpoint::DirectoryAudit => "the directory audit log",
             Endpoint::Roles => "the Global Administrator role's assignments",
             Endpoint::Eligibility => "the Global Administrator role's PIM eligibilities",
+            Endpoint::User => "the person's directory entry",
+            Endpoint::MemberGroups => "the person's group memberships",
+            Endpoint::TemporaryAccessPass => "the person's Temporary Access Pass",
+            Endpoint::GroupMembership => "the group's members",
         }
     }
     fn permission(self) -> &'static str {
@@ -161,7 +228,11 @@ impl Endpoint {
             Endpoint::MethodsPolicy | Endpoint::Strengths | Endpoint::ConditionalAccess => {
                 "Policy.Read.All"
             }
-            Endpoint::Groups => "GroupMember.Read.All",
+            Endpoint::Groups | Endpoint::MemberGroups | Endpoint::GroupMembership => {
+                "GroupMember.Read.All"
+            }
+            Endpoint::User => "User.Read.All",
+            Endpoint::TemporaryAccessPass => "UserAuthenticationMethod.Read.All",
             Endpoint::DirectoryAudit => "AuditLog.Read.All",
             Endpoint::Roles => "RoleManagement.Read.Directory",
             Endpoint::Eligibility => "RoleEligibilitySchedule.Read.Directory",
@@ -198,6 +269,7 @@ pub struct Client {
     tokens: TokenProvider,
     report_pacer: Pacer,
     conditional_access_pacer: Pacer,
+    write_pacer: Pacer,
     retries: AtomicU32,
     pages: AtomicU32,
 }
@@ -223,6 +295,7 @@ impl Client {
         Ok(Client {
             report_pacer: Pacer::new(settings.report_rate),
             conditional_access_pacer: Pacer::new(settings.conditional_access_rate),
+            write_pacer: Pacer::new(WRITE_RATE),
             http,
             tokens,
             settings,
@@ -383,56 +456,91 @@ impl Client {
     }
 
     /// One JSON document, paced and retried.
-    #[tracing::instrument(level = "debug", name = "graph", skip_all, fields(what = endpoint.what()))]
     async fn get<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
         url: &str,
     ) -> Result<T, GraphError> {
         let what = endpoint.what();
+        let body = match self.send(Call::get(endpoint, url)).await? {
+            Answer::Done { body } => body,
+            Answer::Refused {
+                status,
+                code,
+                message,
+            } => return Err(read_refusal(endpoint, status, &code, &message)),
+        };
+        serde_json::from_slice::<T>(&body)
+            .inspect(|_| {
+                // A run's pages are those of the report and the directory.
+                if matches!(endpoint, Endpoint::RegistrationReport | Endpoint::Users) {
+                    self.pages.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .map_err(|e| GraphError::Malformed {
+                what,
+                detail: e.to_string(),
+            })
+    }
+
+    /// One request, paced, with a fresh token once on 401, and repeated while Graph is
+    /// throttling or unavailable, within the retry budget. A read is repeated on any transient
+    /// failure; a write ([`Call::write`]) only when Graph certainly did nothing: a 429, a 503
+    /// with `Retry-After`, a connection that was never made. After a timeout or another 5xx a
+    /// write may have been applied, so it is not repeated ([`GraphError::WriteUncertain`]).
+    /// Any other refusal (4xx) is the caller's to word.
+    #[tracing::instrument(level = "debug", name = "graph", skip_all, fields(what = call.endpoint.what()))]
+    async fn send(&self, call: Call<'_>) -> Result<Answer, GraphError> {
+        let what = call.endpoint.what();
+        let uncertain = |detail: String| match call.write {
+            Some(w) => Err(GraphError::WriteUncertain {
+                action: w.action,
+                detail,
+            }),
+            None => Ok(()),
+        };
         let started = Instant::now();
         let mut attempts = 0u32;
         let mut renewed_token = false;
         loop {
             attempts += 1;
-            match endpoint {
+            match call.endpoint {
                 Endpoint::RegistrationReport => self.report_pacer.wait().await,
                 Endpoint::ConditionalAccess => self.conditional_access_pacer.wait().await,
                 _ => {}
             }
+            if call.write.is_some() {
+                self.write_pacer.wait().await;
+            }
             let token = self.tokens.token().await?;
-            let result = self
+            let mut request = self
                 .http
-                .get(url)
-                .bearer_auth(token.expose_secret())
+                .request(call.method.clone(), call.url)
+                .bearer_auth(token.expose_secret());
+            if call.method == reqwest::Method::GET {
                 // Needed for $count on /users; must be sent with every page.
-                .header("ConsistencyLevel", "eventual")
-                .send()
-                .await;
+                request = request.header("ConsistencyLevel", "eventual");
+            }
+            if let Some(body) = call.body {
+                request = request.json(body);
+            }
+            let result = request.send().await;
             let (retry_after, detail, status) = match result {
-                Ok(resp) if resp.status().is_success() => match resp.bytes().await {
-                    Ok(body) => {
-                        return serde_json::from_slice::<T>(&body)
-                            .inspect(|_| {
-                                // A run's pages are those of the report and the directory.
-                                if matches!(
-                                    endpoint,
-                                    Endpoint::RegistrationReport | Endpoint::Users
-                                ) {
-                                    self.pages.fetch_add(1, Ordering::Relaxed);
-                                }
-                            })
-                            .map_err(|e| GraphError::Malformed {
-                                what,
-                                detail: e.to_string(),
+                Ok(resp) if resp.status().is_success() => {
+                    match resp.bytes().await {
+                        Ok(body) => {
+                            return Ok(Answer::Done {
+                                // Reuses the buffer: the bytes are not copied.
+                                body: body.into(),
                             });
+                        }
+                        Err(e) => {
+                            let detail = format!("the answer broke off: {}", error_chain(&e));
+                            uncertain(detail.clone())?;
+                            (None, detail, None)
+                        }
                     }
-                    Err(e) => (
-                        None,
-                        format!("the answer broke off: {}", error_chain(&e)),
-                        None,
-                    ),
-                },
+                }
                 Ok(resp) => {
                     let status = resp.status();
                     let retry_after = parse_retry_after(resp.headers());
@@ -443,7 +551,8 @@ impl Client {
                     };
                     match status {
                         StatusCode::UNAUTHORIZED if !renewed_token => {
-                            // The cached token expired or was revoked early: get a new one once.
+                            // The cached token expired or was revoked early: get a new one
+                            // once. Graph did nothing with a refused token, so a write too.
                             self.tokens.invalidate(&token).await;
                             renewed_token = true;
                             continue;
@@ -454,38 +563,49 @@ impl Client {
                                 message: format!("{code}: {message}"),
                             });
                         }
-                        StatusCode::FORBIDDEN => {
-                            return Err(
-                                if code == "Authentication_RequestFromNonPremiumTenantOrB2CTenant" {
-                                    GraphError::LicenceMissing(format!("{code}: {message}"))
-                                } else {
-                                    GraphError::PermissionMissing {
-                                        what,
-                                        permission: endpoint.permission(),
-                                        message: format!("{code}: {message}"),
-                                    }
-                                },
-                            );
-                        }
-                        StatusCode::TOO_MANY_REQUESTS
-                        | StatusCode::SERVICE_UNAVAILABLE
-                        | StatusCode::BAD_GATEWAY
-                        | StatusCode::GATEWAY_TIMEOUT
-                        | StatusCode::INTERNAL_SERVER_ERROR => (
+                        // Graph did nothing: safe to repeat, a write too.
+                        StatusCode::TOO_MANY_REQUESTS => (
                             retry_after,
                             format!("{status}: {code} {message}"),
                             Some(status),
                         ),
+                        StatusCode::SERVICE_UNAVAILABLE
+                        | StatusCode::BAD_GATEWAY
+                        | StatusCode::GATEWAY_TIMEOUT
+                        | StatusCode::INTERNAL_SERVER_ERROR => {
+                            let detail = format!("{status}: {code} {message}");
+                            // A 503 with Retry-After is Graph asking to come back; any other
+                            // server error may have come after the change was made.
+                            if !(status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some())
+                            {
+                                uncertain(format!("Graph answered HTTP {detail}"))?;
+                            }
+                            (retry_after, detail, Some(status))
+                        }
                         _ => {
-                            return Err(GraphError::Http {
-                                what,
-                                status: status.as_u16(),
-                                message: format!("{code}: {message}"),
+                            return Ok(Answer::Refused {
+                                status,
+                                code,
+                                message,
                             });
                         }
                     }
                 }
-                Err(e) => (None, error_chain(&e), None),
+                Err(e) => {
+                    let detail = error_chain(&e);
+                    // A connection never made carried nothing; anything later may have.
+                    if !e.is_connect() {
+                        uncertain(if e.is_timeout() {
+                            format!(
+                                "no answer within {}",
+                                humantime::format_duration(self.settings.request_timeout)
+                            )
+                        } else {
+                            detail.clone()
+                        })?;
+                    }
+                    (None, detail, None)
+                }
             };
 
             // Transient: wait as told, or back off with full jitter, within the retry budget.
@@ -496,20 +616,26 @@ impl Client {
                     humantime::format_duration(Duration::from_secs(elapsed.as_secs())).to_string();
                 // The last answer says which it was: throttling (429) is about this app's
                 // rate; a 5xx is Graph itself having trouble.
-                return Err(match status {
-                    Some(StatusCode::TOO_MANY_REQUESTS) => GraphError::Throttled {
+                return Err(match (status, call.write) {
+                    (Some(s), Some(w)) => GraphError::WriteBusy {
+                        action: w.action,
+                        status: s.as_u16(),
+                        waited,
+                        attempts,
+                    },
+                    (Some(StatusCode::TOO_MANY_REQUESTS), None) => GraphError::Throttled {
                         what,
                         status: 429,
                         waited,
                         attempts,
                     },
-                    Some(s) => GraphError::Unavailable {
+                    (Some(s), None) => GraphError::Unavailable {
                         what,
                         status: s.as_u16(),
                         waited,
                         attempts,
                     },
-                    None => GraphError::Unreachable {
+                    (None, _) => GraphError::Unreachable {
                         what,
                         attempts,
                         waited,
@@ -548,6 +674,92 @@ impl Client {
                 what: endpoint.what(),
                 detail: format!("its @odata.nextLink points away from {base}"),
             })
+        }
+    }
+}
+
+/// One request to make: which collection, the method and URL, a JSON body, and for a write
+/// what it does and the permission it needs.
+struct Call<'a> {
+    endpoint: Endpoint,
+    method: reqwest::Method,
+    url: &'a str,
+    body: Option<&'a serde_json::Value>,
+    write: Option<Write>,
+}
+
+impl<'a> Call<'a> {
+    fn get(endpoint: Endpoint, url: &'a str) -> Self {
+        Call {
+            endpoint,
+            method: reqwest::Method::GET,
+            url,
+            body: None,
+            write: None,
+        }
+    }
+}
+
+/// What a write does, in words ("issue a Temporary Access Pass"), and the application
+/// permission it needs.
+#[derive(Debug, Clone, Copy)]
+struct Write {
+    action: &'static str,
+    permission: &'static str,
+}
+
+/// Graph's answer to a [`Call`]: done (2xx), or refused with a status that is not worth
+/// repeating (4xx, or a 5xx outside the retried ones).
+enum Answer {
+    Done {
+        body: Vec<u8>,
+    },
+    Refused {
+        status: StatusCode,
+        code: String,
+        message: String,
+    },
+}
+
+/// A refused read in plain words: a missing licence or permission (403), or Graph's own.
+fn read_refusal(endpoint: Endpoint, status: StatusCode, code: &str, message: &str) -> GraphError {
+    if status == StatusCode::FORBIDDEN {
+        if code == "Authentication_RequestFromNonPremiumTenantOrB2CTenant" {
+            return GraphError::LicenceMissing(format!("{code}: {message}"));
+        }
+        return GraphError::PermissionMissing {
+            what: endpoint.what(),
+            permission: endpoint.permission(),
+            message: format!("{code}: {message}"),
+        };
+    }
+    GraphError::Http {
+        what: endpoint.what(),
+        status: status.as_u16(),
+        message: format!("{code}: {message}"),
+    }
+}
+
+/// A refused write in plain words: the permission to grant (403), a server error after which
+/// the write may have been applied, or Graph's reason (any other refusal).
+fn write_refusal(write: Write, status: StatusCode, code: String, message: String) -> GraphError {
+    if status == StatusCode::FORBIDDEN {
+        GraphError::WritePermissionMissing {
+            action: write.action,
+            permission: write.permission,
+            message: format!("{code}: {message}"),
+        }
+    } else if status.is_server_error() {
+        GraphError::WriteUncertain {
+            action: write.action,
+            detail: format!("Graph answered HTTP {status}: {code} {message}"),
+        }
+    } else {
+        GraphError::WriteRejected {
+            action: write.action,
+            status: status.as_u16(),
+            code,
+            message,
         }
     }
 }

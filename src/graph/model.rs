@@ -524,3 +524,84 @@ pub struct KeyValue {
     #[serde(default)]
     pub value: Option<String>,
 }
+
+/// A Temporary Access Pass of a person (`temporaryAccessPassAuthenticationMethod`,
+/// graph-api.md §4). `temporaryAccessPass`, the pass itself, comes only in the answer to its
+/// creation (a list answers `null`), and `Debug` never shows it.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TemporaryAccessPassMethod {
+    #[serde(
+        rename = "@odata.type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub odata_type: Option<String>,
+    pub id: String,
+    #[serde(default)]
+    pub temporary_access_pass: Option<String>,
+    #[serde(default)]
+    pub created_date_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub start_date_time: Option<DateTime<Utc>>,
+    /// 10 to 43200, within the policy's minimum and maximum.
+    #[serde(default)]
+    pub lifetime_in_minutes: Option<i32>,
+    #[serde(default)]
+    pub is_usable_once: Option<bool>,
+    #[serde(default)]
+    pub is_usable: Option<bool>,
+    /// `EnabledByPolicy`, `DisabledByPolicy`, `Expired`, `NotYetValid`, `OneTimeUsed`.
+    #[serde(default)]
+    pub method_usability_reason: Option<String>,
+}
+
+impl std::fmt::Debug for TemporaryAccessPassMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemporaryAccessPassMethod")
+            .field("id", &self.id)
+            .field(
+                "temporary_access_pass",
+                &self.temporary_access_pass.as_ref().map(|_| "[hidden]"),
+            )
+            .field("created_date_time", &self.created_date_time)
+            .field("start_date_time", &self.start_date_time)
+            .field("lifetime_in_minutes", &self.lifetime_in_minutes)
+            .field("is_usable_once", &self.is_usable_once)
+            .field("is_usable", &self.is_usable)
+            .field("method_usability_reason", &self.method_usability_reason)
+            .finish()
+    }
+}
+
+/// The body of `POST /users/{id}/authentication/temporaryAccessPassMethods`; every field is
+/// optional (the policy's defaults apply).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TemporaryAccessPassRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date_time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_in_minutes: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_usable_once: Option<bool>,
+}
+
+/// The body of `POST /users/{id}/checkMemberGroups` (up to [`CHECK_MEMBER_GROUPS_MAX`] ids);
+/// the answer is a `{"value": [...]}` of the ids the person is in, transitively.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckMemberGroups {
+    pub group_ids: Vec<String>,
+}
+
+/// How many group ids one `checkMemberGroups` request may name.
+pub const CHECK_MEMBER_GROUPS_MAX: usize = 20;
+
+/// The body of `POST /groups/{id}/members/$ref`: the member as a directory object's URL,
+/// `https://graph.microsoft.com/v1.0/directoryObjects/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ObjectReference {
+    #[serde(rename = "@odata.id")]
+    pub odata_id: String,
+}

@@ -22,8 +22,8 @@
 //! slow). Right for a test double, wrong for anything else: these keys are public knowledge.
 
 use super::server::{
-    FakeGraph, FakeSettings, TokenForm, TokenRefusal, authenticate_client, base_url, lock,
-    tenant_not_found, token_error,
+    FakeGraph, FakeSettings, IssuedToken, TokenForm, TokenRefusal, authenticate_client, base_url,
+    lock, tenant_not_found, token_error,
 };
 use super::tenant::{Person, Tenant};
 use axum::extract::{Path, RawQuery, State};
@@ -922,7 +922,13 @@ pub(super) fn redeem_code(
         return server_error();
     };
     let access_token = format!("sim.{}", uuid::Uuid::new_v4().simple());
-    lock(&fake.inner.tokens).insert(access_token.clone(), Instant::now() + s.token_lifetime);
+    lock(&fake.inner.tokens).insert(
+        access_token.clone(),
+        IssuedToken {
+            expires: Instant::now() + s.token_lifetime,
+            client_id: s.client_id.clone(),
+        },
+    );
     lock(&fake.inner.served).id_tokens_issued += 1;
     axum::Json(json!({
         "token_type": "Bearer",

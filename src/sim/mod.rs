@@ -4,7 +4,8 @@
 //! as a fake Entra ID identity provider (OpenID Connect, [`idp`]). Its security configuration
 //! (methods policy, strengths, Conditional Access, the exclusion group, the audit log) has a
 //! story of its own ([`policy`]), served by [`policy_api`]; its Global Administrators by
-//! [`roles_api`].
+//! [`roles_api`]. The write endpoints (a Temporary Access Pass, group members through `/$ref`)
+//! lay what they change over the story ([`write_api`]).
 
 pub mod idp;
 pub mod policy;
@@ -12,8 +13,10 @@ pub mod policy_api;
 pub mod roles_api;
 pub mod server;
 pub mod tenant;
+pub mod write_api;
 
 pub use idp::{IdTokenFault, SimSignIn};
 pub use policy::PolicyStory;
 pub use server::{FakeGraph, FakeSettings, Faults, PolicyOverride};
 pub use tenant::Tenant;
+pub use write_api::WriteRecord;

@@ -20,11 +20,12 @@
 
 use super::tenant::{GlobalAdmin, Tenant};
 use crate::graph::model::{
-    AuditInitiator, AuditUser, AuthenticationMethodConfiguration, AuthenticationMethodsPolicy,
-    AuthenticationStrengthPolicy, CampaignTarget, ConditionalAccessConditions,
-    ConditionalAccessPolicy, ConditionalAccessUsers, DirectoryAudit, DirectoryObject,
-    ExcludeTarget, GLOBAL_ADMINISTRATOR_ROLE, GrantControls, Group, MethodTarget, ModifiedProperty,
-    OptOutSettings, RegistrationCampaign, RegistrationEnforcement, RoleGrant, TargetResource,
+    AuditApp, AuditInitiator, AuditUser, AuthenticationMethodConfiguration,
+    AuthenticationMethodsPolicy, AuthenticationStrengthPolicy, CampaignTarget,
+    ConditionalAccessConditions, ConditionalAccessPolicy, ConditionalAccessUsers, DirectoryAudit,
+    DirectoryObject, ExcludeTarget, GLOBAL_ADMINISTRATOR_ROLE, GrantControls, Group, MethodTarget,
+    ModifiedProperty, OptOutSettings, RegistrationCampaign, RegistrationEnforcement, RoleGrant,
+    TargetResource,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
@@ -254,6 +255,23 @@ pub struct MembershipEvent {
     pub by: Member,
     audit_id: String,
     correlation_id: String,
+}
+
+/// A membership change made through the fake's write endpoints (an app's, not the story's),
+/// laid over the story from its day on: `/members`, `/transitiveMembers`,
+/// `checkMemberGroups` and the audit log show it as Graph would.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MembershipWrite {
+    /// The story's day it was made on, and when (that day's date, the clock's time).
+    pub day: u32,
+    pub at: DateTime<Utc>,
+    pub group_id: &'static str,
+    pub member: Member,
+    pub change: MembershipChange,
+    /// The app registration that made it, as the audit log names it.
+    pub app: AuditApp,
+    pub audit_id: String,
+    pub correlation_id: String,
 }
 
 /// A dated change of a policy, as the audit log records it.
@@ -802,25 +820,52 @@ impl PolicyStory {
     /// The people in group `id` at the end of `day` (in the order they joined; member groups
     /// are [`Self::nested_groups`]); `None` for a group that does not exist.
     pub fn members(&self, id: &str, day: u32) -> Option<Vec<Member>> {
+        self.members_with(id, day, &[])
+    }
+
+    /// [`Self::members`] with `writes` laid over the story: each applied at its time among the
+    /// story's own changes, so a later change of the story still happens.
+    pub fn members_with(
+        &self,
+        id: &str,
+        day: u32,
+        writes: &[MembershipWrite],
+    ) -> Option<Vec<Member>> {
         let index = self
             .groups
             .iter()
             .position(|g| g.id.eq_ignore_ascii_case(id))?;
         let group = self.groups[index].id;
         let mut members = self.initial[index].clone();
-        for e in self
-            .events
-            .iter()
-            .filter(|e| e.group_id == group && e.day <= day)
-        {
-            let at = members.iter().position(|m| m.id == e.member.id);
-            match (e.change, at) {
-                (MembershipChange::Added, None) => members.push(e.member.clone()),
+        let apply = |members: &mut Vec<Member>, member: &Member, change: MembershipChange| {
+            let at = members.iter().position(|m| m.id == member.id);
+            match (change, at) {
+                (MembershipChange::Added, None) => members.push(member.clone()),
                 (MembershipChange::Removed, Some(i)) => {
                     members.remove(i);
                 }
                 _ => {}
             }
+        };
+        let mut written: Vec<&MembershipWrite> = writes
+            .iter()
+            .filter(|w| w.group_id == group && w.day <= day)
+            .collect();
+        // Stable: writes made at the same moment keep the order they were made in.
+        written.sort_by_key(|w| (w.day, w.at));
+        let mut written = written.into_iter().peekable();
+        for e in self
+            .events
+            .iter()
+            .filter(|e| e.group_id == group && e.day <= day)
+        {
+            while let Some(w) = written.next_if(|w| (w.day, w.at) < (e.day, e.at)) {
+                apply(&mut members, &w.member, w.change);
+            }
+            apply(&mut members, &e.member, e.change);
+        }
+        for w in written {
+            apply(&mut members, &w.member, w.change);
         }
         Some(members)
     }
@@ -1103,7 +1148,17 @@ impl PolicyStory {
     /// The people in group `id` on `day`, nested groups' people included, each once (as
     /// `/transitiveMembers` lists the users); `None` for a group that does not exist.
     pub fn transitive_members(&self, id: &str, day: u32) -> Option<Vec<Member>> {
-        let mut out = self.members(id, day)?;
+        self.transitive_members_with(id, day, &[])
+    }
+
+    /// [`Self::transitive_members`] with `writes` laid over the story ([`Self::members_with`]).
+    pub fn transitive_members_with(
+        &self,
+        id: &str,
+        day: u32,
+        writes: &[MembershipWrite],
+    ) -> Option<Vec<Member>> {
+        let mut out = self.members_with(id, day, writes)?;
         let mut pending: Vec<&str> = self.nested_groups(id).iter().map(|g| g.id).collect();
         let mut seen: Vec<&str> = vec![];
         while let Some(group) = pending.pop() {
@@ -1111,7 +1166,7 @@ impl PolicyStory {
                 continue;
             }
             seen.push(group);
-            for m in self.members(group, day).unwrap_or_default() {
+            for m in self.members_with(group, day, writes).unwrap_or_default() {
                 if !out.iter().any(|o| o.id == m.id) {
                     out.push(m);
                 }
@@ -1272,11 +1327,41 @@ impl PolicyStory {
 
     /// The directory audit entries up to the end of `day`, newest first.
     pub fn audits(&self, day: u32) -> Vec<DirectoryAudit> {
+        self.audits_with(day, &[])
+    }
+
+    /// [`Self::audits`] with an entry for each of `writes` made by the end of `day`, its
+    /// initiator the app that made it.
+    pub fn audits_with(&self, day: u32, writes: &[MembershipWrite]) -> Vec<DirectoryAudit> {
         let mut out: Vec<DirectoryAudit> = self
             .events
             .iter()
             .filter(|e| e.day <= day)
-            .map(|e| self.membership_audit(e))
+            .map(|e| {
+                self.membership_audit(Audited {
+                    audit_id: &e.audit_id,
+                    correlation_id: &e.correlation_id,
+                    at: e.at,
+                    group_id: e.group_id,
+                    member: &e.member,
+                    change: e.change,
+                    initiated_by: initiator(&e.by),
+                })
+            })
+            .chain(writes.iter().filter(|w| w.day <= day).map(|w| {
+                self.membership_audit(Audited {
+                    audit_id: &w.audit_id,
+                    correlation_id: &w.correlation_id,
+                    at: w.at,
+                    group_id: w.group_id,
+                    member: &w.member,
+                    change: w.change,
+                    initiated_by: AuditInitiator {
+                        user: None,
+                        app: Some(w.app.clone()),
+                    },
+                })
+            }))
             .chain(
                 self.changes
                     .iter()
@@ -1292,7 +1377,10 @@ impl PolicyStory {
         out
     }
 
-    fn membership_audit(&self, e: &MembershipEvent) -> DirectoryAudit {
+    /// The audit entry of a membership change, shaped as Entra writes `Add member to group`
+    /// and `Remove member from group`: the user first, naming the group in its modified
+    /// properties, then the group.
+    fn membership_audit(&self, e: Audited<'_>) -> DirectoryAudit {
         let group = self.group(e.group_id);
         let group_name = group.map_or("", |g| g.display_name);
         let quoted = |s: &str| Value::String(s.to_owned()).to_string();
@@ -1313,16 +1401,16 @@ impl PolicyStory {
             }
         };
         DirectoryAudit {
-            id: e.audit_id.clone(),
+            id: e.audit_id.to_owned(),
             category: "GroupManagement".to_owned(),
-            correlation_id: Some(e.correlation_id.clone()),
+            correlation_id: Some(e.correlation_id.to_owned()),
             result: "success".to_owned(),
             result_reason: Some(String::new()),
             activity_display_name: activity.to_owned(),
             activity_date_time: e.at,
             logged_by_service: "Core Directory".to_owned(),
             operation_type: operation.to_owned(),
-            initiated_by: initiator(&e.by),
+            initiated_by: e.initiated_by,
             target_resources: vec![
                 TargetResource {
                     id: e.member.id.clone(),
@@ -1392,6 +1480,17 @@ impl PolicyStory {
     fn before_story(&self) -> DateTime<Utc> {
         at(self.start, 0, 10, 0) - Duration::days(PRE_STORY_DAYS)
     }
+}
+
+/// What a membership audit entry records, from the story or from a write.
+struct Audited<'a> {
+    audit_id: &'a str,
+    correlation_id: &'a str,
+    at: DateTime<Utc>,
+    group_id: &'a str,
+    member: &'a Member,
+    change: MembershipChange,
+    initiated_by: AuditInitiator,
 }
 
 /// When the built-in strengths were created (2021-12-01T08:00:00Z), as Graph reports them.

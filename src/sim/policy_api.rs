@@ -460,10 +460,11 @@ async fn members_page(
         Err(message) => return bad_request(&message),
     };
     let story = story(fake);
+    let writes = lock(&fake.inner.writes).members.clone();
     let people = if transitive {
-        story.transitive_members(id, day)
+        story.transitive_members_with(id, day, &writes)
     } else {
-        story.members(id, day)
+        story.members_with(id, day, &writes)
     };
     let Some(people) = people else {
         return group_not_found(id);
@@ -543,8 +544,9 @@ async fn directory_audits(
     let Some((day, from)) = page_start(&fake, &q, Paged::Audit) else {
         return bad_skiptoken();
     };
+    let writes = lock(&fake.inner.writes).members.clone();
     let mut entries: Vec<DirectoryAudit> = story(&fake)
-        .audits(day)
+        .audits_with(day, &writes)
         .into_iter()
         .filter(|a| filter.as_ref().is_none_or(|f| f.matches(a)))
         .collect();

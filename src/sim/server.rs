@@ -11,6 +11,7 @@ use super::policy::PolicyStory;
 use super::policy_api;
 use super::roles_api;
 use super::tenant::{Person, Tenant};
+use super::write_api::{self, WriteRecord, WriteState};
 use crate::graph::model::{
     DirectoryUser, ErrorBody, ErrorDetail, InnerError, Page, TokenErrorBody,
 };
@@ -37,6 +38,15 @@ use std::time::{Duration, Instant};
 pub const SIM_TENANT_ID: &str = "00000000-0000-4000-8000-00000000c0de";
 pub const SIM_CLIENT_ID: &str = "11111111-1111-4111-8111-111111111111";
 pub const SIM_CLIENT_SECRET: &str = "sim-client-secret";
+/// The app registration's name and service principal, as the audit log shows them.
+pub const SIM_APP_NAME: &str = "phoneless";
+pub const SIM_SERVICE_PRINCIPAL_ID: &str = "22222222-2222-4222-8222-222222222222";
+/// A second app registration, for the writes (a Temporary Access Pass, group members), so
+/// the main one can stay read-only.
+pub const SIM_WRITE_CLIENT_ID: &str = "33333333-3333-4333-8333-333333333333";
+pub const SIM_WRITE_CLIENT_SECRET: &str = "sim-write-client-secret";
+pub const SIM_WRITE_APP_NAME: &str = "phoneless (helpdesk actions)";
+pub const SIM_WRITE_SERVICE_PRINCIPAL_ID: &str = "44444444-4444-4444-8444-444444444444";
 /// Rows per report page; Graph chooses its own page size for this endpoint.
 pub const DEFAULT_REPORT_PAGE_SIZE: usize = 1_000;
 /// Graph's default `/users` page size when `$top` is absent.
@@ -60,6 +70,14 @@ pub struct FakeSettings {
     /// Conditional Access allows one request per this interval (zero: no limit, for making
     /// months of history in seconds).
     pub conditional_access_interval: Duration,
+    /// The second app registration (for writes), accepted by the token endpoint like the
+    /// main one: its secret, or an assertion signed with its certificate's key.
+    pub write_client_id: String,
+    pub write_client_secret: String,
+    pub write_certificate_pem: Option<String>,
+    /// The client ids granted the write permissions (`UserAuthenticationMethod.ReadWrite.All`,
+    /// `GroupMember.ReadWrite.All`); any other gets 403 on a write. `None`: every client.
+    pub write_clients: Option<Vec<String>>,
 }
 
 impl Default for FakeSettings {
@@ -74,6 +92,10 @@ impl Default for FakeSettings {
             retry_after_secs: 1,
             redirect_uris: Vec::new(),
             conditional_access_interval: super::policy_api::CONDITIONAL_ACCESS_INTERVAL,
+            write_client_id: SIM_WRITE_CLIENT_ID.to_owned(),
+            write_client_secret: SIM_WRITE_CLIENT_SECRET.to_owned(),
+            write_certificate_pem: None,
+            write_clients: None,
         }
     }
 }
@@ -117,6 +139,11 @@ pub struct Faults {
     /// The tenant has no Entra ID P2 (no PIM): `roleEligibilitySchedules` answers 400
     /// `AadPremiumLicenseRequired`.
     pub no_pim: bool,
+    /// The app lacks UserAuthenticationMethod.ReadWrite.All: issuing a Temporary Access Pass
+    /// answers 403.
+    pub deny_tap_write: bool,
+    /// The app lacks GroupMember.ReadWrite.All: adding and removing members answer 403.
+    pub deny_member_write: bool,
 }
 
 /// Counts of what the fake has served, for tests and the `/_sim/state` page.
@@ -151,6 +178,24 @@ pub struct Served {
     /// Pages of `roleAssignments` and of `roleEligibilitySchedules`.
     pub role_pages: u32,
     pub eligibility_pages: u32,
+    /// Answers of `GET /users/{id}`, of `checkMemberGroups` and of the Temporary Access Pass
+    /// list.
+    pub user_requests: u32,
+    pub member_group_checks: u32,
+    pub tap_lists: u32,
+    /// Write requests answered (whatever the answer), and those answered with 2xx.
+    pub writes: u32,
+    pub writes_done: u32,
+    /// Requests that would have deleted a directory object (`DELETE …/members/{id}` without
+    /// `/$ref`), refused.
+    pub dangerous_calls: u32,
+}
+
+/// An access token the fake issued: until when, and to which app registration.
+#[derive(Debug, Clone)]
+pub(super) struct IssuedToken {
+    pub(super) expires: Instant,
+    pub(super) client_id: String,
 }
 
 pub(super) struct Inner {
@@ -158,7 +203,7 @@ pub(super) struct Inner {
     pub(super) settings: FakeSettings,
     day: AtomicU32,
     pub(super) faults: Mutex<Faults>,
-    pub(super) tokens: Mutex<HashMap<String, Instant>>,
+    pub(super) tokens: Mutex<HashMap<String, IssuedToken>>,
     pub(super) served: Mutex<Served>,
     /// When each report request arrived (to check pacing).
     report_requests: Mutex<Vec<Instant>>,
@@ -171,6 +216,8 @@ pub(super) struct Inner {
     /// Policies served instead of the story's (tests that need a configuration the story
     /// never has).
     pub(super) policy_override: Mutex<PolicyOverride>,
+    /// What the write endpoints changed and were asked.
+    pub(super) writes: Mutex<WriteState>,
 }
 
 /// Policies to serve instead of the story's; `None` serves the story's.
@@ -212,6 +259,7 @@ impl FakeGraph {
                 policy,
                 last_conditional_access: Mutex::new(None),
                 policy_override: Mutex::new(PolicyOverride::default()),
+                writes: Mutex::new(WriteState::default()),
             }),
         }
     }
@@ -263,6 +311,38 @@ impl FakeGraph {
         lock(&self.inner.report_requests).clone()
     }
 
+    /// Every write asked of the fake, in order, whatever it answered (the pass is never kept).
+    pub fn writes(&self) -> Vec<WriteRecord> {
+        lock(&self.inner.writes).records.clone()
+    }
+
+    /// The membership changes made through the write endpoints, laid over the story.
+    pub fn membership_writes(&self) -> Vec<super::policy::MembershipWrite> {
+        lock(&self.inner.writes).members.clone()
+    }
+
+    /// The story's clock: the current day's date at the wall clock's time of day (the demo's
+    /// last day is today, so there it is the real time). Writes are dated by it, and a
+    /// Temporary Access Pass expires by it.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.tenant()
+            .date(self.day())
+            .and_time(Utc::now().time())
+            .and_utc()
+    }
+
+    /// The index of the person with this object id (or user principal name) in the
+    /// directory on the current day.
+    pub(super) fn person_index(&self, id: &str) -> Option<usize> {
+        let day = self.day();
+        let tenant = self.tenant();
+        let i = tenant
+            .people
+            .iter()
+            .position(|p| p.id.eq_ignore_ascii_case(id) || p.upn.eq_ignore_ascii_case(id))?;
+        tenant.directory_row(i, day).map(|_| i)
+    }
+
     pub fn router(&self) -> Router {
         let graph = Router::new()
             .route(
@@ -270,7 +350,9 @@ impl FakeGraph {
                 get(report),
             )
             .route("/v1.0/users", get(users))
+            .route("/v1.0/users/{id}", get(user))
             .merge(policy_api::routes())
+            .merge(write_api::routes())
             .merge(roles_api::routes())
             .route("/v1.0/{*rest}", any(unknown_segment))
             .route("/beta/{*rest}", any(unknown_segment))
@@ -496,11 +578,18 @@ async fn token(
             "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
         );
     }
-    if let Err(refusal) = authenticate_client(s, &tenant, &headers, &form) {
-        return refusal.into_response();
-    }
+    let client_id = match authenticate_client(s, &tenant, &headers, &form) {
+        Ok(client_id) => client_id,
+        Err(refusal) => return refusal.into_response(),
+    };
     let value = format!("sim.{}", uuid::Uuid::new_v4().simple());
-    lock(&fake.inner.tokens).insert(value.clone(), Instant::now() + s.token_lifetime);
+    lock(&fake.inner.tokens).insert(
+        value.clone(),
+        IssuedToken {
+            expires: Instant::now() + s.token_lifetime,
+            client_id,
+        },
+    );
     lock(&fake.inner.served).tokens_issued += 1;
     Json(serde_json::json!({
         "token_type": "Bearer",
@@ -511,18 +600,48 @@ async fn token(
     .into_response()
 }
 
+/// One app registration the token endpoint knows: its id and credentials.
+struct Registration<'a> {
+    client_id: &'a str,
+    secret: &'a str,
+    certificate_pem: Option<&'a str>,
+}
+
+impl FakeSettings {
+    /// The app registration with this client id: the main one or the one for writes.
+    fn registration(&self, client_id: &str) -> Option<Registration<'_>> {
+        [
+            Registration {
+                client_id: &self.client_id,
+                secret: &self.client_secret,
+                certificate_pem: self.certificate_pem.as_deref(),
+            },
+            Registration {
+                client_id: &self.write_client_id,
+                secret: &self.write_client_secret,
+                certificate_pem: self.write_certificate_pem.as_deref(),
+            },
+        ]
+        .into_iter()
+        .find(|r| r.client_id == client_id)
+    }
+}
+
 /// Checks who is calling the token endpoint, the same way for every grant: the client id (in
-/// the body or HTTP Basic), then a client secret (body or HTTP Basic) or a signed assertion.
+/// the body or HTTP Basic) of a registered app, then its client secret (body or HTTP Basic)
+/// or an assertion signed with its certificate's key. The client id it authenticated.
 pub(super) fn authenticate_client(
     s: &FakeSettings,
     tenant: &str,
     headers: &HeaderMap,
     form: &TokenForm,
-) -> Result<(), TokenRefusal> {
+) -> Result<String, TokenRefusal> {
     let basic = basic_credentials(headers);
     let basic_id = basic.as_ref().map(|(id, _)| id.as_str());
     let client_id = form.client_id.as_deref().or(basic_id);
-    if client_id != Some(s.client_id.as_str()) || basic_id.is_some_and(|id| id != s.client_id) {
+    let registration = client_id.and_then(|id| s.registration(id));
+    let Some(registration) = registration.filter(|r| basic_id.is_none_or(|id| id == r.client_id))
+    else {
         return Err(TokenRefusal::new(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -531,19 +650,19 @@ pub(super) fn authenticate_client(
                 basic_id.or(form.client_id.as_deref()).unwrap_or_default()
             ),
         ));
-    }
+    };
     const BAD_SECRET: &str = "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.";
     let secret = match (form.client_secret.as_deref(), basic.as_ref()) {
         (Some(body), Some((_, header))) if body != header => Err(BAD_SECRET),
         (body, header) => Ok(body.or(header.map(|(_, secret)| secret.as_str()))),
     };
     let authenticated = secret.and_then(|secret| match (secret, &form.client_assertion) {
-        (Some(secret), None) if secret == s.client_secret => Ok(()),
+        (Some(secret), None) if secret == registration.secret => Ok(()),
         (Some(_), None) => Err(BAD_SECRET),
         (None, Some(assertion)) => {
             let audience = format!("{}/{tenant}/oauth2/v2.0/token", base_url(headers));
             verify_assertion(
-                s,
+                &registration,
                 form.client_assertion_type.as_deref(),
                 assertion,
                 &audience,
@@ -556,9 +675,11 @@ pub(super) fn authenticate_client(
             "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
         ),
     });
-    authenticated.map_err(|description| {
-        TokenRefusal::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
-    })
+    authenticated
+        .map(|()| registration.client_id.to_owned())
+        .map_err(|description| {
+            TokenRefusal::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+        })
 }
 
 /// The client id and secret of an `Authorization: Basic` header, each form-urlencoded first
@@ -586,7 +707,7 @@ fn form_decode(s: &str) -> String {
 /// Checks a client assertion as Entra does: signed by the registered certificate's key,
 /// named by its SHA-256 thumbprint, for this token endpoint, issued by and about the app.
 fn verify_assertion(
-    s: &FakeSettings,
+    s: &Registration<'_>,
     assertion_type: Option<&str>,
     assertion: &str,
     audience: &str,
@@ -597,7 +718,6 @@ fn verify_assertion(
     }
     let cert_pem = s
         .certificate_pem
-        .as_deref()
         .ok_or("AADSTS700027: No certificate is registered on the application.")?;
     let header = jsonwebtoken::decode_header(assertion).map_err(|_| REFUSED)?;
     if !matches!(
@@ -616,8 +736,8 @@ fn verify_assertion(
     let key = jsonwebtoken::DecodingKey::from_rsa_pem(cert_pem.as_bytes()).map_err(|_| REFUSED)?;
     let mut validation = jsonwebtoken::Validation::new(header.alg);
     validation.set_audience(&[audience]);
-    validation.set_issuer(&[s.client_id.as_str()]);
-    validation.sub = Some(s.client_id.clone());
+    validation.set_issuer(&[s.client_id]);
+    validation.sub = Some(s.client_id.to_owned());
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub", "nbf"]);
     jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).map_err(|_| REFUSED)?;
     Ok(())
@@ -645,6 +765,19 @@ pub(super) async fn admit(
     lacks(&fake.faults()).then(permission_denied)
 }
 
+/// The app registration the request's bearer token was issued to, if it is a valid token.
+pub(super) fn bearer_client(fake: &FakeGraph, headers: &HeaderMap) -> Option<String> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    lock(&fake.inner.tokens)
+        .get(token)
+        .filter(|issued| Instant::now() < issued.expires)
+        .map(|issued| issued.client_id.clone())
+}
+
 /// Bearer check and fault injection shared by the data endpoints; `None` means go on.
 pub(super) async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Response> {
     let token = headers
@@ -654,7 +787,7 @@ pub(super) async fn guard(fake: &FakeGraph, headers: &HeaderMap) -> Option<Respo
     let valid = token.is_some_and(|t| {
         lock(&fake.inner.tokens)
             .get(t)
-            .is_some_and(|exp| Instant::now() < *exp)
+            .is_some_and(|issued| Instant::now() < issued.expires)
     });
     if !valid {
         lock(&fake.inner.served).unauthorized += 1;
@@ -1093,6 +1226,76 @@ async fn users(
     }
 }
 
+/// Graph's 404 for an object that does not exist (a user, a group, a membership).
+pub(super) fn not_found(id: &str) -> Response {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+/// `GET /v1.0/users/{id|userPrincipalName}` (`$select` as for `/users`): one person as the
+/// directory has them on the current day; 404 for anyone else.
+async fn user(
+    State(fake): State<FakeGraph>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admit(&fake, &headers, |f| f.deny_users).await {
+        return refused;
+    }
+    let select = match selection(
+        q.get("$select"),
+        USER_PROPERTIES,
+        "Microsoft.DirectoryServices.User",
+    ) {
+        Ok(select) => select,
+        Err(message) => return bad_request(&message),
+    };
+    lock(&fake.inner.served).user_requests += 1;
+    let tenant = fake.tenant();
+    let Some((index, row)) = fake
+        .person_index(&id)
+        .and_then(|i| Some((i, tenant.directory_row(i, fake.day())?)))
+    else {
+        return not_found(&id);
+    };
+    let what = match &select {
+        Some(s) => format!("users({})/$entity", s.join(",")),
+        None => "users/$entity".to_owned(),
+    };
+    let view = UserView {
+        row: &row,
+        person: &tenant.people[index],
+        properties: select.as_deref().unwrap_or(DEFAULT_USER_PROPERTIES),
+    };
+    match serde_json::to_value(&view) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.insert(
+                "@odata.context".to_owned(),
+                serde_json::Value::String(context(&headers, &what)),
+            );
+            match serde_json::to_vec(&fields) {
+                Ok(b) => json_bytes(b),
+                Err(e) => graph_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "generalException",
+                    &e.to_string(),
+                ),
+            }
+        }
+        Ok(_) | Err(_) => graph_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            "the user could not be written",
+        ),
+    }
+}
+
 #[derive(Serialize)]
 struct SimState {
     day: u32,
@@ -1101,6 +1304,8 @@ struct SimState {
     people: usize,
     faults: Faults,
     served: Served,
+    /// Write requests recorded ([`FakeGraph::writes`]).
+    writes: usize,
 }
 
 async fn state(State(fake): State<FakeGraph>) -> Json<SimState> {
@@ -1112,6 +1317,7 @@ async fn state(State(fake): State<FakeGraph>) -> Json<SimState> {
         people: fake.tenant().people.len(),
         faults: fake.faults(),
         served: fake.served(),
+        writes: lock(&fake.inner.writes).records.len(),
     })
 }
 
@@ -1155,8 +1361,7 @@ pub(super) mod testing {
             Tenant::generate(7, 1_000, 60, start),
             FakeSettings::default(),
         );
-        lock(&fake.inner.tokens)
-            .insert(TOKEN.to_owned(), Instant::now() + Duration::from_secs(3600));
+        give_token(&fake, TOKEN, SIM_CLIENT_ID);
         fake
     }
 
@@ -1187,6 +1392,48 @@ pub(super) mod testing {
     pub async fn get(fake: &FakeGraph, uri: &str) -> (StatusCode, HeaderMap, serde_json::Value) {
         let bearer = format!("Bearer {TOKEN}");
         send(fake, uri, &[("authorization", &bearer)]).await
+    }
+
+    /// A request of any method with this bearer token and an optional JSON body.
+    pub async fn send_with(
+        fake: &FakeGraph,
+        method: axum::http::Method,
+        uri: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let path = uri.strip_prefix(BASE).unwrap_or(uri);
+        let req = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "graph.sim.test")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        let req = match body {
+            Some(body) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => req.body(Body::empty()),
+        };
+        let resp = fake
+            .router()
+            .oneshot(req.expect("request"))
+            .await
+            .expect("answer");
+        let (parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (parts.status, parts.headers, json)
+    }
+
+    /// Makes `token` a valid token of the app registration `client_id` for an hour.
+    pub fn give_token(fake: &FakeGraph, token: &str, client_id: &str) {
+        lock(&fake.inner.tokens).insert(
+            token.to_owned(),
+            IssuedToken {
+                expires: Instant::now() + Duration::from_secs(3600),
+                client_id: client_id.to_owned(),
+            },
+        );
     }
 }
 
@@ -1453,6 +1700,66 @@ mod tests {
         // Not in Graph's default set.
         let (_, _, body) = get(&fake, "/v1.0/users?$top=5").await;
         assert!(body["value"][0].get("externalUserState").is_none());
+    }
+
+    /// A client-credentials request to the token endpoint: the status and the token's client.
+    async fn client_token(
+        fake: &FakeGraph,
+        client_id: &str,
+        secret: &str,
+    ) -> (StatusCode, Option<String>) {
+        use tower::ServiceExt as _;
+        let form = format!(
+            "grant_type=client_credentials&client_id={client_id}&client_secret={secret}&scope={}",
+            query_value("https://graph.microsoft.com/.default")
+        );
+        let req = axum::http::Request::post(format!("/{SIM_TENANT_ID}/oauth2/v2.0/token"))
+            .header(header::HOST, "graph.sim.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .expect("request");
+        let resp = fake.router().oneshot(req).await.expect("answer");
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let client = body["access_token"].as_str().and_then(|t| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {t}")).expect("header"),
+            );
+            bearer_client(fake, &headers)
+        });
+        (status, client)
+    }
+
+    #[tokio::test]
+    async fn both_registrations_get_tokens_that_remember_them() {
+        let fake = fake();
+        assert_eq!(
+            client_token(&fake, SIM_CLIENT_ID, SIM_CLIENT_SECRET).await,
+            (StatusCode::OK, Some(SIM_CLIENT_ID.to_owned()))
+        );
+        assert_eq!(
+            client_token(&fake, SIM_WRITE_CLIENT_ID, SIM_WRITE_CLIENT_SECRET).await,
+            (StatusCode::OK, Some(SIM_WRITE_CLIENT_ID.to_owned()))
+        );
+        // Each registration has its own secret.
+        assert_eq!(
+            client_token(&fake, SIM_WRITE_CLIENT_ID, SIM_CLIENT_SECRET).await,
+            (StatusCode::UNAUTHORIZED, None)
+        );
+        assert_eq!(
+            client_token(
+                &fake,
+                "55555555-5555-4555-8555-555555555555",
+                SIM_CLIENT_SECRET
+            )
+            .await,
+            (StatusCode::BAD_REQUEST, None)
+        );
     }
 
     #[tokio::test]

@@ -498,6 +498,7 @@ async fn main() -> Result<()> {
             alert_targets: Vec::new(),
             sign_in: signed_in.then_some(sign_in),
             out_of_scope: Default::default(),
+            actions: Default::default(),
         },
     ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -18,6 +18,8 @@ CREATE INDEX access_log_actions ON access_log (action, actor, at) WHERE outcome 
 CREATE TABLE allowlist_entries (
     id              BIGSERIAL PRIMARY KEY,
     group_id        UUID NOT NULL,
+    -- The group's and the person's names when added, for the alerts and the pages.
+    group_name      TEXT NOT NULL,
     user_id         UUID NOT NULL,
     upn             TEXT NOT NULL,
     display_name    TEXT NOT NULL,
@@ -26,6 +28,10 @@ CREATE TABLE allowlist_entries (
     added_by_object UUID,
     added_at        TIMESTAMPTZ NOT NULL,
     until           TIMESTAMPTZ NOT NULL,
+    -- A sync has seen them in the group since the entry was added: from then on, a sync that
+    -- no longer sees them closes the entry (removed by hand). Until then a sync may have read
+    -- the members before the add, so its not seeing them says nothing.
+    seen_in_group   BOOLEAN NOT NULL DEFAULT FALSE,
     ended_at        TIMESTAMPTZ,
     -- `expired` (removed at its end), `ended` (ended early by someone), `removed_outside`
     -- (gone from the group before its end, seen by a sync).

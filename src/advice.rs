@@ -113,6 +113,23 @@ pub fn reason(state: State, methods: &[String], default_method: &DefaultMethod) 
     }
 }
 
+/// The step that suggests a few days in an exclusion group (the page offers the action next
+/// to it).
+pub const ALLOWLIST_STEP: &str = "If they must keep working before they can register one (a \
+     security key on order, no phone allowed at work), a few days in an exclusion group keeps \
+     their phone working meanwhile; give the entry an end.";
+
+/// Which action a step suggests, so the page can offer it next to the step.
+pub fn offers(step: &str) -> Option<crate::domain::Action> {
+    if step.contains("Temporary Access Pass") {
+        Some(crate::domain::Action::Tap)
+    } else if step == ALLOWLIST_STEP {
+        Some(crate::domain::Action::Allowlist)
+    } else {
+        None
+    }
+}
+
 /// What to do next, most useful first. `lost` names the strong methods the user had before
 /// and no longer has, with the date they went.
 /// What to do for someone blocked although they registered a stronger method: the policy hides
@@ -166,6 +183,7 @@ pub fn next_steps(
                 "Register Microsoft Authenticator or a passkey at {SELF_SERVICE_URL} and make it \
                  the default: SMS and voice stop working on {deadline}."
             ));
+            steps.push(ALLOWLIST_STEP.to_owned());
         }
         State::PhoneDefault => {
             let kind = if *default_method == DefaultMethod::Voice {
@@ -265,8 +283,11 @@ mod tests {
             None,
             deadline(),
         );
-        assert_eq!(only.len(), 1);
+        assert_eq!(only.len(), 2);
         assert!(only[0].contains(SELF_SERVICE_URL) && only[0].contains("1 February 2027"));
+        // The second offers a few days on the allowlist; the lost device's step a pass.
+        assert_eq!(offers(&only[1]), Some(crate::domain::Action::Allowlist));
+        assert_eq!(offers(&only[0]), None);
         let lost = m(&["Microsoft Authenticator (push)"]);
         let when = NaiveDate::from_ymd_opt(2026, 11, 2).expect("date");
         let tap = next_steps(
@@ -277,6 +298,7 @@ mod tests {
             deadline(),
         );
         assert!(tap[0].contains("Temporary Access Pass") && tap[0].contains("2 November 2026"));
+        assert_eq!(offers(&tap[0]), Some(crate::domain::Action::Tap));
         let voice = next_steps(
             State::PhoneDefault,
             &m(&["microsoftAuthenticatorPush", "officePhone"]),

@@ -1,10 +1,13 @@
 //! The `phoneless` command line: `serve`, `sync`, `migrate`, `fake-graph`.
 
+use crate::actions::allowlist::Remover;
 use crate::alerts::webhook::{Webhook, parse_webhooks};
 use crate::auth::SignInSettings;
 use crate::config::{
-    self, AlertArgs, AlertConfig, AuthMode, ConfigError, GraphArgs, GraphConfig, WebArgs, WebConfig,
+    self, ActionArgs, ActionConfig, AlertArgs, AlertConfig, AuthMode, ConfigError, GraphArgs,
+    GraphConfig, WebArgs, WebConfig,
 };
+use crate::domain::Action;
 use crate::graph::{self, Client, GraphSettings};
 use crate::sim::server::{
     DEFAULT_REPORT_PAGE_SIZE, FakeSettings, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID,
@@ -110,6 +113,8 @@ struct ServeArgs {
     graph: GraphArgs,
     #[command(flatten)]
     alerts: AlertArgs,
+    #[command(flatten)]
+    actions: ActionArgs,
     /// Do not run the background syncer in this process (another replica or a cron job syncs).
     #[arg(long)]
     no_sync: bool,
@@ -236,6 +241,17 @@ fn graph_settings(c: &GraphConfig) -> GraphSettings {
     }
 }
 
+/// The Graph client's settings for writes: the write registration when there is one, else
+/// the syncer's.
+pub fn write_settings(c: &GraphConfig, actions: &ActionConfig) -> GraphSettings {
+    let mut settings = graph_settings(c);
+    if let Some((client_id, credential)) = &actions.write_registration {
+        settings.client_id = client_id.clone();
+        settings.credential = credential.clone();
+    }
+    settings
+}
+
 /// The webhooks of `c` (a list the configuration cannot check: its format is the alerts'),
 /// and what the sync needs of the allowlist settings.
 fn alert_settings(c: &AlertConfig, problems: &mut Vec<String>) -> (Vec<Webhook>, PostureOptions) {
@@ -282,9 +298,10 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     let url = a.db.url(&mut problems);
     let web_config = a.web.config(&mut problems);
-    // Sign-in uses the same app registration as the syncer, so it needs the Graph settings
-    // even with --no-sync.
-    let graph = if a.no_sync && a.web.auth == AuthMode::None {
+    let actions = a.actions.config(&mut problems);
+    // Sign-in uses the same app registration as the syncer, and so do writes unless they have
+    // their own: they need the Graph settings even with --no-sync.
+    let graph = if a.no_sync && a.web.auth == AuthMode::None && actions.enabled.is_empty() {
         None
     } else {
         a.graph.settings(&mut problems)
@@ -293,11 +310,18 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let alert_config = a.alerts.config(&mut problems);
     let (webhooks, posture) = alert_settings(&alert_config, &mut problems);
     check(problems)?;
-    let web_config = web_settings(
-        web_config.context("web configuration")?,
-        graph.as_ref(),
-        &posture,
-    );
+    let writer = match (&graph, actions.enabled.is_empty()) {
+        (Some(g), false) => Some(Arc::new(Client::new(write_settings(g, &actions))?)),
+        _ => None,
+    };
+    let web_config = WebSettings {
+        actions,
+        ..web_settings(
+            web_config.context("web configuration")?,
+            graph.as_ref(),
+            &posture,
+        )
+    };
     let graph = graph.filter(|_| !a.no_sync);
     let pool = open_database(&url).await?;
 
@@ -331,11 +355,40 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
         )?;
         Some(tokio::spawn(d.run(cancel.clone())))
     };
+    // Any replica may remove the allowlist entries whose end has come (claimed with a lease).
+    let remover = match &writer {
+        Some(w) if web_config.actions.on(Action::Allowlist) => {
+            let r = Remover {
+                pool: pool.clone(),
+                graph: w.clone(),
+                targets: web_config.alert_targets.clone(),
+                owner: sync::runner_name(),
+            };
+            Some(tokio::spawn(r.run(cancel.clone())))
+        }
+        _ => None,
+    };
+    if !web_config.actions.enabled.is_empty() {
+        tracing::info!(
+            "write actions on: {}",
+            web_config
+                .actions
+                .enabled
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let listener = tokio::net::TcpListener::bind(web_config.listen)
         .await
         .with_context(|| format!("could not listen on {}", web_config.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let router = web::app(AppState::new(pool, web_config));
+    let mut app_state = AppState::new(pool, web_config);
+    if let Some(w) = writer {
+        app_state = app_state.with_writer(w);
+    }
+    let router = web::app(app_state);
     let stop = cancel.clone();
     web::serve(listener, router, async move {
         web::shutdown_signal().await;
@@ -343,6 +396,9 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
     })
     .await?;
     cancel.cancel();
+    if let Some(task) = remover {
+        let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+    }
     if let Some(task) = deliverer {
         let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
     }

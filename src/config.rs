@@ -9,6 +9,8 @@
 
 use crate::auth::roles::{Role, RoleMap};
 use crate::credential::Credential;
+use crate::domain::Action;
+use crate::domain::Word as _;
 use crate::domain::retirement::Dates;
 use crate::domain::scope::OutOfScope;
 use crate::graph::pacing::Rate;
@@ -104,6 +106,138 @@ pub struct AlertArgs {
     pub out_of_scope_upns: String,
 }
 
+/// Default cap on the passes one agent may issue (`PHONELESS_TAP_LIMIT`).
+pub const DEFAULT_TAP_LIMIT: &str = "10/1h";
+/// Default longest time-boxed allowlist entry a helpdesk agent may give
+/// (`PHONELESS_ALLOWLIST_MAX`; security leads may go further).
+pub const DEFAULT_ALLOWLIST_MAX: &str = "14d";
+/// The longest entry anyone may give: a place on the allowlist is never open-ended.
+pub const ALLOWLIST_HARD_MAX: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+
+/// Write actions (`serve`): off unless listed. docs/design.md §6a.
+#[derive(Args, Clone)]
+pub struct ActionArgs {
+    /// Write actions to switch on, comma-separated: `tap`, `allowlist`. Empty (the default)
+    /// keeps phoneless read-only.
+    #[arg(long, env = "PHONELESS_ACTIONS", default_value = "")]
+    pub actions: String,
+    /// Application (client) id of a second app registration that holds the write permissions,
+    /// so the syncer's registration stays read-only. Unset: writes use PHONELESS_CLIENT_ID.
+    #[arg(long, env = "PHONELESS_WRITE_CLIENT_ID")]
+    pub write_client_id: Option<String>,
+    /// Client secret of the write registration (prefer PHONELESS_WRITE_CLIENT_SECRET_FILE).
+    #[arg(long, env = "PHONELESS_WRITE_CLIENT_SECRET", hide_env_values = true)]
+    pub write_client_secret: Option<String>,
+    /// File holding the write registration's client secret.
+    #[arg(long, env = "PHONELESS_WRITE_CLIENT_SECRET_FILE")]
+    pub write_client_secret_file: Option<PathBuf>,
+    /// PEM certificate registered on the write registration.
+    #[arg(long, env = "PHONELESS_WRITE_CLIENT_CERTIFICATE_FILE")]
+    pub write_client_certificate_file: Option<PathBuf>,
+    /// PEM RSA private key of that certificate.
+    #[arg(long, env = "PHONELESS_WRITE_CLIENT_KEY_FILE")]
+    pub write_client_key_file: Option<PathBuf>,
+    /// Passes one agent may issue per window, e.g. 10/1h.
+    #[arg(long, env = "PHONELESS_TAP_LIMIT", default_value = DEFAULT_TAP_LIMIT)]
+    pub tap_limit: String,
+    /// Longest allowlist entry a helpdesk agent may give, e.g. 14d.
+    #[arg(long, env = "PHONELESS_ALLOWLIST_MAX", default_value = DEFAULT_ALLOWLIST_MAX)]
+    pub allowlist_max: String,
+}
+
+/// Validated write-action settings.
+#[derive(Debug, Clone)]
+pub struct ActionConfig {
+    /// The actions switched on (empty: read-only).
+    pub enabled: Vec<Action>,
+    /// The write registration, when it is not the syncer's.
+    pub write_registration: Option<(String, Credential)>,
+    pub tap_limit: Rate,
+    pub allowlist_max: Duration,
+}
+
+impl Default for ActionConfig {
+    /// Read-only, with the default limits.
+    fn default() -> Self {
+        ActionConfig {
+            enabled: Vec::new(),
+            write_registration: None,
+            tap_limit: DEFAULT_TAP_LIMIT.parse().unwrap_or(Rate::UNLIMITED),
+            allowlist_max: Duration::from_secs(14 * 24 * 60 * 60),
+        }
+    }
+}
+
+impl ActionConfig {
+    pub fn on(&self, action: Action) -> bool {
+        self.enabled.contains(&action)
+    }
+}
+
+impl ActionArgs {
+    pub fn config(&self, problems: &mut Vec<String>) -> ActionConfig {
+        let mut enabled = Vec::new();
+        for item in self
+            .actions
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        {
+            match Action::parse(&item.to_ascii_lowercase()) {
+                Ok(a) if !enabled.contains(&a) => enabled.push(a),
+                Ok(_) => {}
+                Err(e) => problems.push(format!("PHONELESS_ACTIONS: {e}")),
+            }
+        }
+        let write_registration = match self.write_client_id.as_deref().map(str::trim) {
+            Some(id) if !id.is_empty() => credential(
+                "PHONELESS_WRITE_CLIENT",
+                [
+                    self.write_client_secret.as_deref().map(Source::Value),
+                    self.write_client_secret_file.as_deref().map(Source::File),
+                    self.write_client_certificate_file
+                        .as_deref()
+                        .map(Source::File),
+                    self.write_client_key_file.as_deref().map(Source::File),
+                ],
+                problems,
+            )
+            .map(|c| (id.to_owned(), c)),
+            _ => {
+                if self.write_client_secret.is_some()
+                    || self.write_client_secret_file.is_some()
+                    || self.write_client_certificate_file.is_some()
+                {
+                    problems.push(
+                        "a write credential is set but PHONELESS_WRITE_CLIENT_ID is not: set the \
+                         write registration's application (client) id too"
+                            .into(),
+                    );
+                }
+                None
+            }
+        };
+        let tap_limit = self.tap_limit.parse::<Rate>().unwrap_or_else(|e| {
+            problems.push(format!("PHONELESS_TAP_LIMIT: {e}"));
+            Rate::UNLIMITED
+        });
+        let allowlist_max = duration("PHONELESS_ALLOWLIST_MAX", &self.allowlist_max, problems);
+        if allowlist_max > ALLOWLIST_HARD_MAX {
+            problems.push(format!(
+                "PHONELESS_ALLOWLIST_MAX={:?} is longer than 90 days: a place on the allowlist \
+                 is meant to be short",
+                self.allowlist_max
+            ));
+        }
+        ActionConfig {
+            enabled,
+            write_registration,
+            tap_limit,
+            allowlist_max,
+        }
+    }
+}
+
 /// Validated allowlist settings, and the webhook list (read by the alerts, which know its
 /// format; a secret: the URLs carry their keys).
 #[derive(Debug, Clone, Default)]
@@ -181,6 +315,67 @@ fn read_secret_file(name: &str, path: &PathBuf, problems: &mut Vec<String>) -> O
     }
 }
 
+/// Where a credential part comes from: the variable's value, or a file it names.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Value(&'a str),
+    File(&'a std::path::Path),
+}
+
+/// The credential of an app registration from `{prefix}_SECRET`, `{prefix}_SECRET_FILE`,
+/// `{prefix}_CERTIFICATE_FILE` and `{prefix}_KEY_FILE` (in that order): a secret, or a
+/// certificate with its key.
+fn credential(
+    prefix: &str,
+    [secret, secret_file, certificate, key]: [Option<Source<'_>>; 4],
+    problems: &mut Vec<String>,
+) -> Option<Credential> {
+    let read = |suffix: &str, source: Source<'_>, problems: &mut Vec<String>| match source {
+        Source::Value(v) => Some(v.trim().to_owned()).filter(|v| !v.is_empty()),
+        Source::File(path) => {
+            read_secret_file(&format!("{prefix}_{suffix}"), &path.to_path_buf(), problems)
+        }
+    };
+    // An empty secret is no secret.
+    let secret = secret.filter(|s| !matches!(s, Source::Value(v) if v.trim().is_empty()));
+    match (secret, secret_file, certificate, key) {
+        (Some(s), None, None, None) => {
+            read("SECRET", s, problems).map(|s| Credential::Secret(SecretString::from(s)))
+        }
+        (None, Some(s), None, None) => {
+            read("SECRET_FILE", s, problems).map(|s| Credential::Secret(SecretString::from(s)))
+        }
+        (None, None, Some(cert), Some(key)) => {
+            let certificate_pem = read("CERTIFICATE_FILE", cert, problems);
+            let private_key_pem = read("KEY_FILE", key, problems);
+            Some(Credential::Certificate {
+                certificate_pem: certificate_pem?,
+                private_key_pem: SecretString::from(private_key_pem?),
+            })
+        }
+        (None, None, Some(_), None) | (None, None, None, Some(_)) => {
+            problems.push(format!(
+                "a certificate needs both {prefix}_CERTIFICATE_FILE and {prefix}_KEY_FILE"
+            ));
+            None
+        }
+        (None, None, None, None) => {
+            problems.push(format!(
+                "no credential: set {prefix}_SECRET (or {prefix}_SECRET_FILE), or \
+                 {prefix}_CERTIFICATE_FILE with {prefix}_KEY_FILE"
+            ));
+            None
+        }
+        _ => {
+            problems.push(format!(
+                "choose one credential for {prefix}_ID: a client secret (or its file) or a \
+                 certificate, not several"
+            ));
+            None
+        }
+    }
+}
+
 impl GraphArgs {
     /// Validated Graph settings, or every problem found.
     pub fn settings(&self, problems: &mut Vec<String>) -> Option<GraphConfig> {
@@ -213,48 +408,16 @@ impl GraphArgs {
                 "PHONELESS_TENANT_ID={tenant_id:?} is neither a GUID nor a domain"
             ));
         }
-        let credential = match (
-            &self.client_secret,
-            &self.client_secret_file,
-            &self.client_certificate_file,
-            &self.client_key_file,
-        ) {
-            (Some(s), None, None, None) if !s.trim().is_empty() => {
-                Some(Credential::Secret(SecretString::from(s.trim().to_owned())))
-            }
-            (None, Some(path), None, None) => {
-                read_secret_file("PHONELESS_CLIENT_SECRET_FILE", path, problems)
-                    .map(|s| Credential::Secret(SecretString::from(s)))
-            }
-            (None, None, Some(cert), Some(key)) => {
-                let certificate_pem =
-                    read_secret_file("PHONELESS_CLIENT_CERTIFICATE_FILE", cert, problems);
-                let private_key_pem = read_secret_file("PHONELESS_CLIENT_KEY_FILE", key, problems);
-                match (certificate_pem, private_key_pem) {
-                    (Some(c), Some(k)) => Some(Credential::Certificate {
-                        certificate_pem: c,
-                        private_key_pem: SecretString::from(k),
-                    }),
-                    _ => None,
-                }
-            }
-            (None, None, Some(_), None) | (None, None, None, Some(_)) => {
-                problems.push("a certificate needs both PHONELESS_CLIENT_CERTIFICATE_FILE and PHONELESS_CLIENT_KEY_FILE".into());
-                None
-            }
-            (None, None, None, None) | (Some(_), None, None, None) => {
-                problems.push(
-                    "no credential: set PHONELESS_CLIENT_SECRET (or PHONELESS_CLIENT_SECRET_FILE), or \
-                     PHONELESS_CLIENT_CERTIFICATE_FILE with PHONELESS_CLIENT_KEY_FILE"
-                        .into(),
-                );
-                None
-            }
-            _ => {
-                problems.push("choose one credential: a client secret (or its file) or a certificate, not several".into());
-                None
-            }
-        };
+        let credential = credential(
+            "PHONELESS_CLIENT",
+            [
+                self.client_secret.as_deref().map(Source::Value),
+                self.client_secret_file.as_deref().map(Source::File),
+                self.client_certificate_file.as_deref().map(Source::File),
+                self.client_key_file.as_deref().map(Source::File),
+            ],
+            problems,
+        );
         let graph_url = base_url("PHONELESS_GRAPH_URL", &self.graph_url, problems);
         let login_url = base_url("PHONELESS_LOGIN_URL", &self.login_url, problems);
         let report_rate = match self.report_rate.parse::<Rate>() {
@@ -653,5 +816,71 @@ mod tests {
         let text = problems.join("\n");
         assert!(text.contains("PHONELESS_SESSION_IDLE"), "{text}");
         assert!(text.contains("PHONELESS_ROLE_VIEWER"), "{text}");
+    }
+
+    #[derive(Parser)]
+    struct A {
+        #[command(flatten)]
+        actions: ActionArgs,
+    }
+
+    fn actions(args: &[&str]) -> (ActionConfig, Vec<String>) {
+        let a = A::try_parse_from(std::iter::once("t").chain(args.iter().copied()))
+            .expect("arguments parse");
+        let mut problems = Vec::new();
+        (a.actions.config(&mut problems), problems)
+    }
+
+    #[test]
+    fn actions_are_off_unless_listed_and_every_mistake_is_named() {
+        let (off, problems) = actions(&[]);
+        assert!(off.enabled.is_empty() && off.write_registration.is_none() && problems.is_empty());
+        assert_eq!(off.tap_limit.to_string(), "10/1h");
+        assert_eq!(off.allowlist_max, Duration::from_secs(14 * 86_400));
+
+        let (on, problems) = actions(&[
+            "--actions",
+            " TAP, allowlist ,tap",
+            "--write-client-id",
+            "w-id",
+            "--write-client-secret",
+            "w-secret",
+        ]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(on.enabled, vec![Action::Tap, Action::Allowlist]);
+        assert!(on.on(Action::Allowlist));
+        assert_eq!(
+            on.write_registration.as_ref().map(|w| w.0.as_str()),
+            Some("w-id")
+        );
+        assert!(
+            !format!("{on:?}").contains("w-secret"),
+            "the secret never shows"
+        );
+
+        let (_, problems) = actions(&[
+            "--actions",
+            "tap,bulk_delete",
+            "--write-client-secret",
+            "orphan",
+            "--tap-limit",
+            "lots",
+            "--allowlist-max",
+            "120d",
+        ]);
+        let text = problems.join("\n");
+        for needle in [
+            "PHONELESS_ACTIONS: \"bulk_delete\" is not a known action (known: tap, allowlist)",
+            "PHONELESS_WRITE_CLIENT_ID is not",
+            "PHONELESS_TAP_LIMIT",
+            "PHONELESS_ALLOWLIST_MAX",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from: {text}");
+        }
+        let (_, problems) = actions(&["--write-client-id", "w-id"]);
+        assert!(
+            problems.join(" ").contains("PHONELESS_WRITE_CLIENT_SECRET"),
+            "{problems:?}"
+        );
     }
 }

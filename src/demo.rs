@@ -2,14 +2,18 @@
 //! set-up. The history is made the real way: the simulated Graph is served over loopback HTTP
 //! and the real syncer runs once per simulated day, dated on that day.
 
-use crate::config::{AuthMode, WebConfig};
+use crate::actions::allowlist::Remover;
+use crate::config::{ActionConfig, AuthMode, WebConfig};
 use crate::credential::Credential;
 use crate::db;
 use crate::db::embedded::EmbeddedPostgres;
 use crate::db::operations::{self as ops, DemoTenant};
+use crate::domain::Action;
 use crate::graph::pacing::Rate;
 use crate::graph::{Client, GraphSettings};
-use crate::sim::server::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID};
+use crate::sim::server::{
+    SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_TENANT_ID, SIM_WRITE_CLIENT_ID, SIM_WRITE_CLIENT_SECRET,
+};
 use crate::sim::{FakeGraph, FakeSettings, Tenant};
 use crate::sync::progress::Silent;
 use crate::sync::{self, Outcome, SyncOptions};
@@ -64,6 +68,41 @@ pub fn default_data_dir() -> PathBuf {
     base.join("phoneless").join("demo")
 }
 
+/// Serves `tenant` as a fake Graph on loopback: the fake, and its address.
+async fn simulated_graph(tenant: Tenant) -> Result<(FakeGraph, String)> {
+    let fake = FakeGraph::new(
+        tenant,
+        FakeSettings {
+            conditional_access_interval: std::time::Duration::ZERO,
+            ..FakeSettings::default()
+        },
+    );
+    let url = fake
+        .spawn()
+        .await
+        .context("could not start the simulated Graph")?;
+    Ok((fake, url))
+}
+
+/// A Graph client of the simulated tenant's app registration `client_id`.
+fn sim_client(graph_url: &str, client_id: &str, secret: &str) -> Result<Client> {
+    Ok(Client::new(GraphSettings {
+        graph_url: graph_url.to_owned(),
+        login_url: graph_url.to_owned(),
+        tenant_id: SIM_TENANT_ID.to_owned(),
+        client_id: client_id.to_owned(),
+        credential: Credential::Secret(secret.to_owned().into()),
+        report_rate: Rate::UNLIMITED,
+        // The history is made faster than Conditional Access's one request a second, which
+        // the fake made here does not enforce.
+        conditional_access_rate: Rate::UNLIMITED,
+        request_timeout: std::time::Duration::from_secs(30),
+        retry_budget: std::time::Duration::from_secs(60),
+        backoff_base: std::time::Duration::from_millis(50),
+        users_page_size: crate::graph::USERS_PAGE_SIZE,
+    })?)
+}
+
 /// Makes history: serves `tenant` as a fake Graph on loopback and runs the real syncer once for
 /// each day in `days`, dated on that day (today's run is dated now). `on_day` is told of each
 /// day done.
@@ -75,32 +114,8 @@ pub async fn sync_days(
     mut on_day: impl FnMut(NaiveDate, u32),
 ) -> Result<()> {
     let today = Utc::now().date_naive();
-    let fake = FakeGraph::new(
-        tenant,
-        FakeSettings {
-            conditional_access_interval: std::time::Duration::ZERO,
-            ..FakeSettings::default()
-        },
-    );
-    let graph_url = fake
-        .spawn()
-        .await
-        .context("could not start the simulated Graph")?;
-    let client = Arc::new(Client::new(GraphSettings {
-        graph_url: graph_url.clone(),
-        login_url: graph_url,
-        tenant_id: SIM_TENANT_ID.to_owned(),
-        client_id: SIM_CLIENT_ID.to_owned(),
-        credential: Credential::Secret(SIM_CLIENT_SECRET.to_owned().into()),
-        report_rate: Rate::UNLIMITED,
-        // The history is made faster than Conditional Access's one request a second, which
-        // the fake made here does not enforce.
-        conditional_access_rate: Rate::UNLIMITED,
-        request_timeout: std::time::Duration::from_secs(30),
-        retry_budget: std::time::Duration::from_secs(60),
-        backoff_base: std::time::Duration::from_millis(50),
-        users_page_size: crate::graph::USERS_PAGE_SIZE,
-    })?);
+    let (fake, graph_url) = simulated_graph(tenant).await?;
+    let client = Arc::new(sim_client(&graph_url, SIM_CLIENT_ID, SIM_CLIENT_SECRET)?);
     let options = SyncOptions {
         wait_for_lock: true,
         runner,
@@ -192,6 +207,7 @@ pub async fn run(o: DemoOptions) -> Result<()> {
         identity.story_days as u32,
         identity.start_date,
     );
+    let tenant_today = tenant.clone();
     let last_day = ops::latest_succeeded_run(&pool)
         .await?
         .map(|r| (r.started_at.date_naive() - identity.start_date).num_days());
@@ -226,14 +242,40 @@ pub async fn run(o: DemoOptions) -> Result<()> {
          Stop with Ctrl-C; the next start reuses the data.",
         listener.local_addr()?
     );
-    let router = web::app(AppState::new(
-        pool,
-        WebSettings {
-            auth: AuthMode::None,
-            demo: true,
-            ..WebSettings::new(o.web)
-        },
-    ));
+    // The actions write to a simulated tenant standing on today, through its own write
+    // registration, as a real deployment would.
+    let (fake, graph_url) = simulated_graph(tenant_today).await?;
+    fake.set_day(story_days.min(identity.story_days as u32));
+    let writer = Arc::new(sim_client(
+        &graph_url,
+        SIM_WRITE_CLIENT_ID,
+        SIM_WRITE_CLIENT_SECRET,
+    )?);
+    let cancel = CancellationToken::new();
+    let remover = Remover {
+        pool: pool.clone(),
+        graph: writer.clone(),
+        targets: Vec::new(),
+        owner: sync::runner_name(),
+    };
+    let removals = tokio::spawn(remover.run(cancel.clone()));
+    let router = web::app(
+        AppState::new(
+            pool,
+            WebSettings {
+                auth: AuthMode::None,
+                demo: true,
+                actions: ActionConfig {
+                    enabled: Action::ALL.to_vec(),
+                    ..ActionConfig::default()
+                },
+                ..WebSettings::new(o.web)
+            },
+        )
+        .with_writer(writer),
+    );
     web::serve(listener, router, web::shutdown_signal()).await?;
+    cancel.cancel();
+    let _ = removals.await;
     Ok(())
 }

@@ -1,8 +1,11 @@
 //! What a person sees: `phoneless demo` started as a newcomer would, its pages loaded in a real
 //! headless Chromium, the DOM and the painted pixels checked, and screenshots kept in
 //! `target/screenshots/` to look at. Then sign-in, in the same browser, through the simulated
-//! tenant's identity provider.
+//! tenant's identity provider. The helpdesk's actions are used as a person uses them (forms
+//! filled in and sent, over the DevTools protocol), against the demo's simulated tenant.
 
+#[path = "browser/cdp.rs"]
+mod cdp;
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -119,10 +122,7 @@ fn pixels_of(png_path: &Path, colour: [u8; 3]) -> usize {
 }
 
 fn screenshot(url: &str, name: &str, size: &str, dark: bool) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join("screenshots");
+    let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     let file = dir.join(format!("{name}.png"));
     let _ = std::fs::remove_file(&file);
@@ -315,6 +315,115 @@ fn the_demo_in_a_real_browser() {
     }
     screenshot(&url, "person-unavailable-1280", "1280,1600", false);
     screenshot(&url, "person-unavailable-390", "390,2000", true);
+
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(helpdesk_actions(base));
+}
+
+fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("screenshots")
+}
+
+/// A helpdesk agent issues a Temporary Access Pass and adds someone to the allowlist for a
+/// few days, from the person page of the demo (which has the actions on).
+async fn helpdesk_actions(base: &str) {
+    let people: serde_json::Value = reqwest::get(format!(
+        "{base}/api/v1/users?state=phone_only&admin=false&user_type=member&limit=20"
+    ))
+    .await
+    .expect("people")
+    .json()
+    .await
+    .expect("people JSON");
+    let id = people["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|p| p["external"] == false))
+        .and_then(|p| p["id"].as_str())
+        .expect("a phone-only member")
+        .to_owned();
+    let dir = screenshot_dir();
+    let person = format!("{base}/users/{id}");
+    let mut page = cdp::Page::open(&chromium()).await;
+    page.goto(&person).await;
+    let text = page.text().await;
+    for part in [
+        "Help them now",
+        "Temporary Access Pass",
+        "A few days on the allowlist",
+    ] {
+        assert!(
+            text.contains(part),
+            "the person page lacks {part:?}:\n{text}"
+        );
+    }
+    page.screenshot(&dir, "person-actions-1280", 1280, false)
+        .await;
+    page.screenshot(&dir, "person-actions-390", 390, true).await;
+
+    // The pass: shown once, with what to do with it.
+    page.submit(
+        "#tap form",
+        &[("reason", "New phone; caller verified by call-back")],
+    )
+    .await;
+    let text = page.text().await;
+    assert!(text.contains("This is the only time it is shown"), "{text}");
+    let pass = page
+        .eval("document.querySelector('.pass code').textContent")
+        .await
+        .as_str()
+        .expect("the pass")
+        .to_owned();
+    assert!(pass.len() >= 8, "{pass:?}");
+    page.screenshot(&dir, "tap-issued-1280", 1280, false).await;
+    page.screenshot(&dir, "tap-issued-390", 390, true).await;
+
+    // A few days on the allowlist, from the same page.
+    page.goto(&person).await;
+    page.submit(
+        "#allowlist form.action-form:not(.inline)",
+        &[
+            ("group_id", "Phone MFA exceptions"),
+            ("days", "3"),
+            ("reason", "Security key ordered, arrives Friday"),
+        ],
+    )
+    .await;
+    let text = page.text().await;
+    assert!(
+        text.contains("Security key ordered, arrives Friday") && text.contains("End now"),
+        "{text}"
+    );
+    page.screenshot(&dir, "person-allowlist-1280", 1280, false)
+        .await;
+    page.goto(&format!("{base}/exclusions")).await;
+    let text = page.text().await;
+    assert!(
+        text.contains("by local: “Security key ordered, arrives Friday” — open"),
+        "{text}"
+    );
+    page.screenshot(&dir, "exclusions-actions-1280", 1280, false)
+        .await;
+    page.screenshot(&dir, "exclusions-actions-390", 390, true)
+        .await;
+
+    // The access log has both, with their reasons; the pass is nowhere on it.
+    page.goto(&format!("{base}/audit")).await;
+    let text = page.text().await;
+    for part in [
+        "Temporary Access Pass for",
+        "allowlist entry for",
+        "New phone; caller verified by call-back",
+    ] {
+        assert!(text.contains(part), "the access log lacks {part:?}");
+    }
+    assert!(!text.contains(&pass), "the pass is in the access log");
+    page.screenshot(&dir, "audit-actions-1280", 1280, false)
+        .await;
 }
 
 /// A server with sign-in on, over a synced simulated tenant, for Chromium to sign in to.

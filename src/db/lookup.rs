@@ -95,12 +95,15 @@ pub struct AccessEntry {
     pub actor: String,
     /// The signed-in person's object id (none while sign-in is off).
     pub actor_object: Option<Uuid>,
-    /// `search`, `view` (the user's page), `api_view` (their JSON), `sign_in`, `sign_out` or
-    /// `session_revoked`.
+    /// `search`, `view` (the user's page), `api_view` (their JSON), `sign_in`, `sign_out`,
+    /// `session_revoked`, or an action (`tap`, `allowlist_add`, …, `phone_reason`).
     pub action: String,
     pub subject: Option<Uuid>,
     pub detail: String,
     pub client: String,
+    /// For actions: the agent's reason, and the outcome in words.
+    pub reason: Option<String>,
+    pub outcome: Option<String>,
 }
 
 /// Who did something, for the access log.
@@ -195,7 +198,7 @@ macro_rules! access_query {
     ($f:expr, $before:expr, $limit:expr) => {
         sqlx::query_as!(
             AccessEntry,
-            r#"SELECT id, at, actor, actor_object, action, subject, detail, client
+            r#"SELECT id, at, actor, actor_object, action, subject, detail, client, reason, outcome
                FROM access_log
                WHERE ($1::text IS NULL OR actor = $1)
                  AND ($2::uuid IS NULL OR subject = $2)

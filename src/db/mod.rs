@@ -1,6 +1,7 @@
 //! PostgreSQL: connection pool, migrations, the private server for tests and the demo
 //! ([`embedded`]), and every query the product runs ([`operations`]).
 
+pub mod actions;
 pub mod alerts;
 pub mod dashboard;
 pub mod embedded;

@@ -152,7 +152,7 @@ pub struct Rule {
 }
 
 impl Rule {
-    fn from_graph(c: &AuthenticationMethodConfiguration) -> Rule {
+    pub fn from_graph(c: &AuthenticationMethodConfiguration) -> Rule {
         let ids = |targets: &mut dyn Iterator<Item = &str>| -> Vec<Uuid> {
             targets.filter_map(|id| Uuid::parse_str(id).ok()).collect()
         };
@@ -170,7 +170,7 @@ impl Rule {
     }
 
     /// Whether this configuration lets the person use `method`, and why not.
-    fn allows(&self, method: &str, person: &Targets<'_>) -> Result<(), Hidden> {
+    pub fn allows(&self, method: &str, person: &Targets<'_>) -> Result<(), Hidden> {
         if !self.enabled {
             return Err(Hidden::Off);
         }

@@ -13,4 +13,4 @@ pub mod vocab;
 pub use classify::{DefaultMethod, State};
 pub use counts::{Counts, Standing};
 pub use version::UserVersion;
-pub use vocab::{Dimension, PolicyKind, RunPart, RunStatus, UnknownWord, UserType, Word};
+pub use vocab::{Action, Dimension, PolicyKind, RunPart, RunStatus, UnknownWord, UserType, Word};

@@ -168,6 +168,16 @@ words! {
 }
 
 words! {
+    /// A write to the tenant that `PHONELESS_ACTIONS` can switch on (docs/design.md §6a).
+    pub enum Action: "action" {
+        /// Issue a Temporary Access Pass from the person page.
+        Tap = "tap",
+        /// A time-boxed place in a watched exclusion group.
+        Allowlist = "allowlist",
+    }
+}
+
+words! {
     /// How counts are grouped: the whole tenant, or by a directory attribute.
     pub enum Dimension: "grouping" {
         Tenant = "tenant",

@@ -65,6 +65,9 @@ pub struct Row {
     /// What was typed (searches), shown in quotes.
     pub quoted: bool,
     pub client: String,
+    /// For actions: why, and what came of it.
+    pub reason: Option<String>,
+    pub outcome: Option<String>,
 }
 
 impl From<&AccessEntry> for Row {
@@ -80,8 +83,16 @@ impl From<&AccessEntry> for Row {
                 "sign_in" => "signed in",
                 "sign_out" => "signed out",
                 "session_revoked" => "ended the session of",
+                "tap" => "Temporary Access Pass for",
+                "allowlist_add" => "allowlist entry for",
+                "allowlist_extend" => "moved the allowlist end of",
+                "allowlist_end" => "ended the allowlist entry of",
+                "allowlist_expire" => "removed at the end of the entry",
+                "phone_reason" => "recorded why on the phone:",
                 _ => "did",
             },
+            reason: a.reason.clone(),
+            outcome: a.outcome.clone(),
             subject_href: a.subject.map(|s| format!("/users/{s}")),
             detail: a.detail.clone(),
             quoted: a.action == "search",
@@ -149,7 +160,7 @@ async fn export(
         chrono::Utc::now().format("%Y-%m-%d")
     );
     let head = [
-        "id", "at", "who", "who_id", "action", "whom", "detail", "from",
+        "id", "at", "who", "who_id", "action", "whom", "detail", "from", "reason", "outcome",
     ];
     Ok(csv_download(&filename, &head, move |mut sink| async move {
         let mut rows = db::stream_accesses(&pool, &f);
@@ -165,6 +176,8 @@ async fn export(
                         a.subject.map(|s| s.to_string()).unwrap_or_default(),
                         a.detail,
                         a.client,
+                        a.reason.unwrap_or_default(),
+                        a.outcome.unwrap_or_default(),
                     ];
                     if !sink.row(cells).await {
                         return;

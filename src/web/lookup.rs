@@ -3,6 +3,7 @@
 //! search and view is written to the access log.
 
 use super::access::{Access, Route};
+use super::actions::PersonActions;
 use super::caller::Caller;
 use super::params::Params;
 use super::users::Row;
@@ -15,7 +16,7 @@ use crate::domain::availability::Unavailable;
 use crate::domain::classify::{MethodClass, State as MigrationState, method_class, method_label};
 use crate::domain::retirement::{self, long_date};
 use crate::domain::scope::reason_words;
-use crate::domain::{DefaultMethod, UserType, UserVersion as Version};
+use crate::domain::{Action, DefaultMethod, UserType, UserVersion as Version};
 use crate::timeline::{Entry, lost_strong_methods, timeline};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -173,7 +174,7 @@ async fn load_person(
     caller: &Caller,
     id: &str,
     action: &str,
-) -> Result<Person, AppError> {
+) -> Result<(Person, Version), AppError> {
     let not_found = || {
         AppError::NotFoundWith(format!(
             "No user with the id {id:?} is in phoneless's history. Search by name or UPN \
@@ -181,8 +182,10 @@ async fn load_person(
         ))
     };
     let user_id = Uuid::parse_str(id.trim()).map_err(|_| not_found())?;
-    let versions = db::history(&state.pool, user_id).await?;
-    let last: &Version = versions.last().ok_or_else(not_found)?;
+    let mut versions = db::history(&state.pool, user_id).await?;
+    let last: Version = versions.pop().ok_or_else(not_found)?;
+    // The timeline and the lost methods read every version.
+    versions.push(last.clone());
     db::record_access(
         &state.pool,
         caller.accessor(&caller.label()),
@@ -219,7 +222,7 @@ async fn load_person(
             reason: format!("registered, but {}", h.reason.words(&h.config)),
         })
         .collect();
-    Ok(Person {
+    let person = Person {
         deadline,
         deadline_reason: standing.why(),
         blocked: last.blocked,
@@ -269,7 +272,8 @@ async fn load_person(
         run_id: latest.as_ref().map(|r| r.id),
         synced_at: latest.as_ref().map(|r| r.started_at),
         data_as_of: latest.as_ref().and_then(|r| r.data_as_of),
-    })
+    };
+    Ok((person, last))
 }
 
 pub(super) async fn user_json(
@@ -279,7 +283,7 @@ pub(super) async fn user_json(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Person>, AppError> {
     Params::parse(raw.as_deref(), &[])?;
-    Ok(Json(load_person(&state, &caller, &id, "api_view").await?))
+    Ok(Json(load_person(&state, &caller, &id, "api_view").await?.0))
 }
 
 /// A method as the page shows it.
@@ -299,6 +303,7 @@ pub struct PersonPage {
     methods: Vec<MethodRow>,
     default_label: String,
     quiet_since: Option<String>,
+    actions: PersonActions,
 }
 
 impl PersonPage {
@@ -313,6 +318,25 @@ impl PersonPage {
             long_date(self.p.deadline),
             self.p.deadline_reason
         )
+    }
+
+    /// The action a next step suggests, when it is on and possible for this person: the
+    /// form's anchor and the button's words.
+    fn offer(&self, step: &str) -> Option<(&'static str, &'static str)> {
+        match advice::offers(step)? {
+            Action::Tap => self
+                .actions
+                .tap
+                .as_ref()
+                .filter(|t| t.refused.is_none())
+                .map(|_| ("#tap", "Issue a Temporary Access Pass")),
+            Action::Allowlist => self
+                .actions
+                .allowlist
+                .as_ref()
+                .filter(|a| !a.groups.is_empty())
+                .map(|_| ("#allowlist", "Add to the allowlist")),
+        }
     }
 
     fn data_as_of(&self) -> String {
@@ -330,7 +354,8 @@ async fn user_page(
     RawQuery(raw): RawQuery,
 ) -> Result<PersonPage, PageError> {
     Params::parse(raw.as_deref(), &[])?;
-    let p = load_person(&state, &caller, &id, "view").await?;
+    let (p, last) = load_person(&state, &caller, &id, "view").await?;
+    let actions = super::actions::person_actions(&state, &caller, p.id, &last).await?;
     let methods = p
         .methods
         .iter()
@@ -351,6 +376,7 @@ async fn user_page(
         .first()
         .map(|e| e.at.format("%-d %B %Y").to_string());
     Ok(PersonPage {
+        actions,
         layout: Layout::new(&state, Some(&caller), "lookup"),
         default_label: default_label(&p.default_method),
         methods,

@@ -4,6 +4,7 @@
 //! ([`caller`]) and the access table ([`access`]).
 
 pub mod access;
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod caller;
@@ -58,6 +59,7 @@ pub fn routes() -> Vec<Route> {
         auth::routes(),
         sessions::routes(),
         posture::routes(),
+        actions::routes(),
     ]
     .into_iter()
     .flatten()

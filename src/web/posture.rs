@@ -3,13 +3,16 @@
 //! their JSON under `/api/v1/`.
 
 use super::access::{Access, Route};
+use super::actions::{EntryJson, max_days};
 use super::caller::Caller;
 use super::{AppError, AppState, Layout, PageError, thousands};
 use crate::advice::state_label;
 use crate::auth::Role;
+use crate::db::actions as entries_db;
 use crate::db::alerts::{self as alert_db, Alert, Delivery};
 use crate::db::operations as ops;
 use crate::db::posture::{self as db, MemberRow, PolicyChange, RunPartRow, StoredPolicies};
+use crate::domain::Action;
 use crate::domain::RunPart;
 use crate::domain::classify::State as MigrationState;
 use crate::posture::{Context, ExclusionFacts, GroupFacts, Item, Policies, Status, checklist};
@@ -186,6 +189,17 @@ pub struct MemberJson {
     pub added_at: Option<DateTime<Utc>>,
     /// Days in the group, from when they were added (or first seen) until now.
     pub days_in_group: i64,
+    /// Their open time-boxed entry, when phoneless added them.
+    pub entry: Option<MemberEntryJson>,
+}
+
+/// An open allowlist entry, as a member row shows it.
+#[derive(Debug, Serialize)]
+pub struct MemberEntryJson {
+    pub id: i64,
+    pub reason: String,
+    pub until: DateTime<Utc>,
+    pub added_by: String,
 }
 
 /// A join or a leave.
@@ -215,7 +229,13 @@ pub struct ExclusionGroupJson {
     pub phone_only: usize,
     /// Joins and leaves, newest first.
     pub history: Vec<EventJson>,
+    /// Entries added through phoneless: the open ones (a member the sync has not seen yet
+    /// included) and those ended in the last [`ENDED_ENTRIES_DAYS`] days.
+    pub entries: Vec<EntryJson>,
 }
+
+/// How far back `/exclusions` lists ended entries.
+pub const ENDED_ENTRIES_DAYS: i64 = 30;
 
 #[derive(Debug, Serialize)]
 pub struct ExclusionsJson {
@@ -231,6 +251,8 @@ async fn exclusions(state: &AppState) -> Result<ExclusionsJson, AppError> {
     let (_, parts) = db::latest_run_parts(pool).await?;
     let groups = db::watched_groups(pool).await?;
     let rows = db::memberships(pool).await?;
+    let entries =
+        entries_db::recent_entries(pool, now - chrono::Duration::days(ENDED_ENTRIES_DAYS)).await?;
     let mut by_group: HashMap<Uuid, Vec<&MemberRow>> = HashMap::new();
     for r in &rows {
         by_group.entry(r.group_id).or_default().push(r);
@@ -258,6 +280,19 @@ async fn exclusions(state: &AppState) -> Result<ExclusionsJson, AppError> {
                         added_by: m.added_by.clone(),
                         added_at: m.added_at,
                         days_in_group: (now - since).num_days().max(0),
+                        entry: entries
+                            .iter()
+                            .find(|e| {
+                                e.ended_at.is_none()
+                                    && e.group_id == m.group_id
+                                    && e.user_id == m.user_id
+                            })
+                            .map(|e| MemberEntryJson {
+                                id: e.id,
+                                reason: e.reason.clone(),
+                                until: e.until,
+                                added_by: e.added_by.clone(),
+                            }),
                     }
                 })
                 .collect();
@@ -294,6 +329,12 @@ async fn exclusions(state: &AppState) -> Result<ExclusionsJson, AppError> {
                     .count(),
                 members,
                 history,
+                entries: entries
+                    .iter()
+                    .filter(|e| e.group_id == g.group_id)
+                    .cloned()
+                    .map(EntryJson::from)
+                    .collect(),
             }
         })
         .collect();
@@ -310,6 +351,9 @@ async fn exclusions(state: &AppState) -> Result<ExclusionsJson, AppError> {
 pub struct ExclusionsPage {
     layout: Layout,
     e: ExclusionsJson,
+    /// The allowlist action is on: the CSRF token and the longest entry the caller may give,
+    /// in days.
+    actions: Option<(String, i64)>,
 }
 
 impl ExclusionsPage {
@@ -318,6 +362,9 @@ impl ExclusionsPage {
     }
     fn state(&self, s: &Option<MigrationState>) -> &'static str {
         s.map_or("not in the report", state_label)
+    }
+    fn ended(&self, e: &EntryJson) -> String {
+        crate::actions::allowlist::ended_words(e.end_kind.as_deref(), e.ended_by.as_deref())
     }
     fn days(&self, d: &i64) -> String {
         match *d {
@@ -336,6 +383,9 @@ async fn exclusions_page(
     Ok(ExclusionsPage {
         layout: Layout::new(&state, Some(&caller), "exclusions"),
         e,
+        actions: state
+            .action(Action::Allowlist)
+            .map(|_| (caller.csrf_token.clone(), max_days(&state, caller.role))),
     })
 }
 

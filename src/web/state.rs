@@ -4,12 +4,13 @@
 use super::access;
 use crate::auth::Oidc;
 use crate::auth::{RoleMap, SignInSettings};
-use crate::config::{AuthMode, WebConfig};
+use crate::config::{ActionConfig, AuthMode, WebConfig};
 use crate::db::alerts::Target;
 use crate::db::dashboard::UserFilter;
-use crate::domain::State;
 use crate::domain::retirement::Dates;
 use crate::domain::scope::OutOfScope;
+use crate::domain::{Action, State};
+use crate::graph::Client;
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct WebSettings {
     pub sign_in: Option<SignInSettings>,
     /// The out-of-scope rule the syncer applies (shown on the overview).
     pub out_of_scope: OutOfScope,
+    /// The write actions switched on, and their limits.
+    pub actions: ActionConfig,
 }
 
 impl WebSettings {
@@ -53,6 +56,7 @@ impl WebSettings {
             alert_targets: Vec::new(),
             sign_in: None,
             out_of_scope: OutOfScope::default(),
+            actions: ActionConfig::default(),
         }
     }
 
@@ -75,6 +79,9 @@ pub struct AppState {
     pub local_csrf: String,
     /// The database was found unreachable (see [`super::health::fail_fast`]).
     pub database_away: Arc<std::sync::atomic::AtomicBool>,
+    /// The Graph client writes go through (the write registration's, or the syncer's), when
+    /// any action is switched on.
+    pub writer: Option<Arc<Client>>,
 }
 
 impl AppState {
@@ -93,7 +100,23 @@ impl AppState {
             oidc,
             local_csrf: access::random_secret(),
             database_away: Arc::default(),
+            writer: None,
         }
+    }
+
+    /// With the Graph client that writes go through.
+    pub fn with_writer(self, writer: Arc<Client>) -> AppState {
+        AppState {
+            writer: Some(writer),
+            ..self
+        }
+    }
+
+    /// The writer, when `action` is switched on (else the action's routes are not there).
+    pub fn action(&self, action: Action) -> Option<&Client> {
+        self.writer
+            .as_deref()
+            .filter(|_| self.config.actions.on(action))
     }
 }
 

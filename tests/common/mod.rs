@@ -263,6 +263,7 @@ pub fn web_state(db: &TestDb) -> phoneless::web::AppState {
             alert_targets: Vec::new(),
             sign_in: None,
             out_of_scope: Default::default(),
+            actions: Default::default(),
         },
     )
 }
@@ -326,6 +327,7 @@ pub fn sign_in_config(sim: &Sim, public_url: &str) -> phoneless::web::WebSetting
         session_max: Duration::from_secs(12 * 3600),
         alert_targets: Vec::new(),
         out_of_scope: Default::default(),
+        actions: Default::default(),
         sign_in: Some(phoneless::auth::SignInSettings {
             login_url: sim.url.clone(),
             tenant_id: SIM_TENANT_ID.to_owned(),

@@ -13,6 +13,7 @@ pub mod plan;
 
 pub use diff::differences;
 
+use crate::db::actions as actions_db;
 use crate::db::alerts::{self as alert_db, Target};
 use crate::db::posture::{self as db, StoredPolicies};
 use crate::graph::model::{
@@ -255,9 +256,18 @@ pub async fn store(
         .await?
         .into_iter()
         .collect();
+    stored.announced = actions_db::open_pairs(&mut *tx).await?;
 
     let plan = plan::plan(&fetched, &stored, run_id, now);
-    apply(tx, run_id, now, &plan, targets).await
+    let mut stats = apply(tx, run_id, now, &plan, targets).await?;
+    // Entries whose person left the group before their end (removed by hand) end here.
+    for entry in actions_db::close_removed_outside(&mut *tx, now).await? {
+        let alert = crate::actions::allowlist::removed_alert(&entry, now);
+        if alert_db::insert(&mut *tx, &alert, targets).await?.is_some() {
+            stats.alerts += 1;
+        }
+    }
+    Ok(stats)
 }
 
 /// Writes a plan, in its order.

@@ -30,6 +30,9 @@ pub struct Stored<'a> {
     pub members: Vec<Membership>,
     /// The current migration state of the people in the groups' member lists.
     pub states: HashMap<Uuid, State>,
+    /// (group, person) of the open allowlist entries added through phoneless: their joins
+    /// were announced when the entry was added, so they raise no second alert.
+    pub announced: Vec<(Uuid, Uuid)>,
 }
 
 /// One policy object's step: end its current version, store the new one, record the change.
@@ -314,7 +317,7 @@ pub fn plan(fetched: &Fetched, stored: &Stored<'_>, run_id: i64, now: DateTime<U
                 initial: !was_read,
                 added: who(audit, ADD_MEMBER, g.id, *id),
             };
-            if was_read {
+            if was_read && !stored.announced.contains(&(g.id, *id)) {
                 plan.join_alerts.push(join_alert(
                     run_id,
                     now,
@@ -633,7 +636,20 @@ mod tests {
             members_read: vec![group],
             members: vec![stay(1, group, bea), stay(2, group, cal)],
             states: HashMap::from([(dan, State::PhoneOnly)]),
+            announced: Vec::new(),
         };
+        // A join phoneless made itself (an open allowlist entry) was announced then: no alert.
+        let announced = Stored {
+            policies: std::slice::from_ref(&old),
+            known: vec![PolicyKind::MethodsPolicy],
+            members_read: vec![group],
+            members: vec![stay(1, group, bea), stay(2, group, cal)],
+            states: HashMap::new(),
+            announced: vec![(group, dan)],
+        };
+        let quiet = plan(&fetched(group, people, "disabled"), &announced, 9, at(4));
+        assert_eq!(quiet.joins.len(), 1);
+        assert!(quiet.join_alerts.is_empty());
         let plan = plan(&fetched(group, people, "disabled"), &stored, 9, at(4));
 
         assert_eq!(

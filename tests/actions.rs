@@ -10,7 +10,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::Utc;
-use common::{Sim, TestDb, count, sync_ok};
+use common::{Killed, Sim, TestDb, count, db_url, sync_ok};
 use phoneless::actions::allowlist::Remover;
 use phoneless::auth::Identity;
 use phoneless::config::ActionConfig;
@@ -848,25 +848,6 @@ async fn an_entry_is_extended_ended_early_or_closed_when_removed_by_hand() {
 // The real binary
 
 const BIN: &str = env!("CARGO_BIN_EXE_phoneless");
-
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn db_url(db: &TestDb) -> String {
-    let o = &db.options;
-    format!(
-        "postgres://{}@{}:{}/{}",
-        o.get_username(),
-        o.get_host(),
-        o.get_port(),
-        db.name
-    )
-}
 
 /// `phoneless serve --no-sync` with the actions on, against the simulated tenant; logs at
 /// debug level into `log`.

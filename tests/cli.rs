@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::TestDb;
+use common::{Killed, TestDb, db_url};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_phoneless");
@@ -20,25 +20,6 @@ fn phoneless(args: &[&str]) -> Command {
         }
     }
     c
-}
-
-fn db_url(db: &TestDb) -> String {
-    let o = &db.options;
-    format!(
-        "postgres://{}@{}:{}/{}",
-        o.get_username(),
-        o.get_host(),
-        o.get_port(),
-        db.name
-    )
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

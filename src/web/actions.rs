@@ -411,6 +411,15 @@ impl From<Entry> for EntryJson {
     }
 }
 
+/// `{"entry": …}` with `status`.
+fn entry_json(status: StatusCode, e: Entry) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "entry": EntryJson::from(e) })),
+    )
+        .into_response()
+}
+
 fn group_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id.trim())
         .map_err(|_| AppError::NotFoundWith(format!("{id:?} is not a group's object id.")))
@@ -432,7 +441,7 @@ async fn add_json(
     };
     let label = caller.label();
     let targets = &state.config.alert_targets;
-    match allowlist::add(
+    Ok(allowlist::add(
         &state.pool,
         graph,
         &actor(&caller, &label),
@@ -441,14 +450,7 @@ async fn add_json(
         &input,
     )
     .await
-    {
-        Ok(e) => Ok((
-            StatusCode::CREATED,
-            Json(serde_json::json!({ "entry": EntryJson::from(e) })),
-        )
-            .into_response()),
-        Err(e) => Ok(refusal_json(e)),
-    }
+    .map_or_else(refusal_json, |e| entry_json(StatusCode::CREATED, e)))
 }
 
 /// The form's end: a number of days from now.
@@ -521,7 +523,7 @@ async fn add_from_form(
         until: days_until(&p)?,
     };
     let label = caller.label();
-    match allowlist::add(
+    Ok(allowlist::add(
         &state.pool,
         graph,
         &actor(&caller, &label),
@@ -530,10 +532,10 @@ async fn add_from_form(
         &input,
     )
     .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("{back}#allowlist")).into_response()),
-        Err(e) => Ok(refusal_page(&state, &caller, e, back)),
-    }
+    .map_or_else(
+        |e| refusal_page(&state, &caller, e, back.clone()),
+        |_| Redirect::to(&format!("{back}#allowlist")).into_response(),
+    ))
 }
 
 /// The entry at `/exclusions/{group_id}/entries/{entry_id}`, checked to be in that group.
@@ -579,7 +581,7 @@ async fn end_json(
     };
     let label = caller.label();
     let targets = &state.config.alert_targets;
-    match allowlist::end(
+    Ok(allowlist::end(
         &state.pool,
         graph,
         &actor(&caller, &label),
@@ -588,10 +590,7 @@ async fn end_json(
         &reason,
     )
     .await
-    {
-        Ok(e) => Ok(Json(serde_json::json!({ "entry": EntryJson::from(e) })).into_response()),
-        Err(e) => Ok(refusal_json(e)),
-    }
+    .map_or_else(refusal_json, |e| entry_json(StatusCode::OK, e)))
 }
 
 async fn end_form(
@@ -610,7 +609,7 @@ async fn end_form(
     let back = back_to(&p, e.user_id);
     let label = caller.label();
     let targets = &state.config.alert_targets;
-    match allowlist::end(
+    Ok(allowlist::end(
         &state.pool,
         graph,
         &actor(&caller, &label),
@@ -619,10 +618,10 @@ async fn end_form(
         reason,
     )
     .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("{back}#allowlist")).into_response()),
-        Err(e) => Ok(refusal_page(&state, &caller, e, back)),
-    }
+    .map_or_else(
+        |e| refusal_page(&state, &caller, e, back.clone()),
+        |_| Redirect::to(&format!("{back}#allowlist")).into_response(),
+    ))
 }
 
 /// Where a form goes back to: `/exclusions`, or the person's page.
@@ -647,7 +646,7 @@ async fn extend_json(
         .ok_or_else(|| AppError::BadRequest("give the new end as \"until\" (RFC 3339)".into()))?;
     let e = entry_at(&state, &group, &entry).await?;
     let label = caller.label();
-    match allowlist::extend(
+    Ok(allowlist::extend(
         &state.pool,
         &actor(&caller, &label),
         limits(&state),
@@ -656,10 +655,7 @@ async fn extend_json(
         &body.reason,
     )
     .await
-    {
-        Ok(e) => Ok(Json(serde_json::json!({ "entry": EntryJson::from(e) })).into_response()),
-        Err(e) => Ok(refusal_json(e)),
-    }
+    .map_or_else(refusal_json, |e| entry_json(StatusCode::OK, e)))
 }
 
 async fn extend_form(
@@ -674,7 +670,7 @@ async fn extend_form(
     let until = days_until(&p)?;
     let back = back_to(&p, e.user_id);
     let label = caller.label();
-    match allowlist::extend(
+    Ok(allowlist::extend(
         &state.pool,
         &actor(&caller, &label),
         limits(&state),
@@ -683,10 +679,10 @@ async fn extend_form(
         p.get("reason").unwrap_or(""),
     )
     .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("{back}#allowlist")).into_response()),
-        Err(e) => Ok(refusal_page(&state, &caller, e, back)),
-    }
+    .map_or_else(
+        |e| refusal_page(&state, &caller, e, back.clone()),
+        |_| Redirect::to(&format!("{back}#allowlist")).into_response(),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -136,6 +136,28 @@ async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
     }
 }
 
+/// The URL of a test database, for a child process.
+pub fn db_url(db: &TestDb) -> String {
+    let o = &db.options;
+    format!(
+        "postgres://{}@{}:{}/{}",
+        o.get_username(),
+        o.get_host(),
+        o.get_port(),
+        db.name
+    )
+}
+
+/// A child process, killed when dropped.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn start_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")
 }

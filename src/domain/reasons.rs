@@ -28,8 +28,10 @@ words! {
 impl PhoneReason {
     /// The reasons that a security key solves: those waiting for one, and those who may not
     /// have a phone at work (an app is no use to them).
-    pub const SECURITY_KEY: [PhoneReason; 2] =
-        [PhoneReason::WaitingForSecurityKey, PhoneReason::NoPhoneAtWork];
+    pub const SECURITY_KEY: [PhoneReason; 2] = [
+        PhoneReason::NoPhoneAtWork,
+        PhoneReason::WaitingForSecurityKey,
+    ];
 
     /// The reason in words, for people.
     pub fn label(self) -> &'static str {
@@ -176,7 +178,10 @@ mod tests {
         let e = PhoneReason::parse("lost_phone").expect_err("unknown");
         assert!(e.known.contains("waiting_for_security_key"), "{e}");
         assert_eq!(
-            PhoneReason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            PhoneReason::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>(),
             [
                 "no_smartphone",
                 "refuses_personal_phone",

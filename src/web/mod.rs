@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod overview;
 pub mod params;
 pub mod posture;
+pub mod reasons;
 pub mod runs;
 pub mod security;
 pub mod server;
@@ -54,6 +55,7 @@ pub fn routes() -> Vec<Route> {
         users::routes(),
         runs::routes(),
         lookup::routes(),
+        reasons::routes(),
         audit::routes(),
         auth::routes(),
         sessions::routes(),

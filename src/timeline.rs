@@ -384,7 +384,11 @@ mod tests {
             record: ReasonRecord {
                 id,
                 reason,
-                note: if id == 1 { "key on order".into() } else { String::new() },
+                note: if id == 1 {
+                    "key on order".into()
+                } else {
+                    String::new()
+                },
                 follow_up: (id == 1).then(|| at(20).date_naive()),
                 set_by: "Sam (sam@contoso.com)".into(),
                 set_at: at(set) + chrono::Duration::hours(3),
@@ -403,13 +407,22 @@ mod tests {
             v(1, Some(9), &["mobilePhone"], "sms", "phone_only"),
             v(9, None, &["fido2SecurityKey"], "none", "phone_free"),
         ];
-        let reasons = vec![
-            reason(1, PhoneReason::WaitingForSecurityKey, 2, Some((5, ClearedBy::Replaced))),
-            reason(2, PhoneReason::NoPhoneAtWork, 5, Some((9, ClearedBy::LeftPhone))),
+        let mut reasons = vec![
+            reason(
+                1,
+                PhoneReason::WaitingForSecurityKey,
+                2,
+                Some((5, ClearedBy::Replaced)),
+            ),
+            reason(
+                2,
+                PhoneReason::NoPhoneAtWork,
+                5,
+                Some((9, ClearedBy::LeftPhone)),
+            ),
         ];
-        // Recorded at 03:00 on day 5, after the replaced one was cleared at 00:00.
-        let mut reasons = reasons;
-        reasons[0].record.cleared_at = Some(at(5) + chrono::Duration::hours(3));
+        // The first was replaced when the second was recorded.
+        reasons[0].record.cleared_at = Some(reasons[1].record.set_at);
         let t = timeline_with_reasons(&versions, &reasons);
         let kinds: Vec<(i64, &str)> = t.iter().map(|e| (e.run_id, e.change)).collect();
         assert_eq!(
@@ -436,7 +449,11 @@ mod tests {
             "Reason for staying on the phone changed by Sam (sam@contoso.com): no phone allowed \
              at work (call centre, secure area) (was: waiting for a security key)"
         );
-        assert!(t[4].detail.contains("no longer on the phone"), "{}", t[4].detail);
+        assert!(
+            t[4].detail.contains("no longer on the phone"),
+            "{}",
+            t[4].detail
+        );
         assert_eq!(t[4].at, at(9));
     }
 

@@ -94,10 +94,7 @@ pub async fn remove(
 }
 
 /// `user_id`'s current reason.
-pub async fn current(
-    db: impl PgExecutor<'_>,
-    user_id: Uuid,
-) -> sqlx::Result<Option<ReasonRecord>> {
+pub async fn current(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Option<ReasonRecord>> {
     sqlx::query_as!(
         ReasonRecord,
         r#"SELECT id, reason AS "reason: PhoneReason", note, follow_up, set_by, set_at,
@@ -244,4 +241,11 @@ pub async fn subject(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Opt
     )
     .fetch_optional(db)
     .await
+}
+
+/// Whether any reason was ever recorded (the demo records its own once).
+pub async fn any_recorded(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM phone_reasons) AS "any!""#)
+        .fetch_one(db)
+        .await
 }

@@ -456,7 +456,11 @@ async fn the_person_page_shows_and_its_form_records_and_removes() {
     // In the list, with the follow-up flagged.
     let (_, list) = get_in(&state, "/users?reason=travelling").await;
     assert!(list.contains(item["display_name"].as_str().expect("name")));
-    assert!(list.contains("Travelling: cannot set up a new method now"));
+    assert!(
+        list.contains(
+            "<span title=\"Travelling: cannot set up a new method now\">Travelling</span>"
+        )
+    );
     assert!(
         list.contains("<span class=\"tag due\">due</span>"),
         "{list}"
@@ -683,9 +687,16 @@ async fn the_list_summary_and_departments_count_the_reasons() {
     assert!(overview.contains("Why they are still on the phone"));
     assert!(
         overview.contains(
-            "<a href=\"/users?reason=no_phone_at_work,waiting_for_security_key\">Security keys needed</a></th><td class=\"num\">4</td>"
+            "<a href=\"/users?reason=no_phone_at_work,waiting_for_security_key\"><strong>4</strong> security keys needed</a>"
         ),
         "{overview}"
+    );
+    assert!(
+        overview.contains(&format!(
+            "No reason recorded</a></th><td class=\"num\">{}</td>",
+            members.len() - 7
+        )),
+        "the members on the phone without a reason"
     );
     assert!(overview.contains("<strong>2</strong> follow-ups due"));
     let (_, departments) = get_in(&state, "/departments").await;

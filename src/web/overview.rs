@@ -181,6 +181,8 @@ pub struct OverviewPage {
     /// Why the people still on the phone are (as the helpdesk recorded it).
     reasons: Vec<super::reasons::CountRow>,
     on_phone: String,
+    security_keys: String,
+    security_keys_href: String,
     follow_ups_due: String,
 }
 
@@ -348,6 +350,8 @@ async fn overview(
         stale: staleness(&summary, Utc::now()),
         reasons: super::reasons::count_rows(&summary.reason_counts, on_phone, "/users?"),
         on_phone: thousands(on_phone),
+        security_keys: thousands(summary.reason_counts.security_keys_needed()),
+        security_keys_href: format!("/users?reason={}", super::users::security_keys_filter()),
         follow_ups_due: thousands(summary.reason_counts.follow_up_due),
         summary,
     })

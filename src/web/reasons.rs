@@ -91,13 +91,17 @@ impl ReasonJson {
 pub struct ReasonCell {
     pub word: &'static str,
     pub label: &'static str,
+    /// For a list's narrow column ("No smartphone").
+    pub short_label: &'static str,
     pub note: String,
     /// "10 January 2027"
     pub follow_up: Option<String>,
+    /// "10 Jan 2027"
+    pub follow_up_short: Option<String>,
     /// The follow-up date has come.
     pub due: bool,
     pub by: String,
-    /// "2026-12-03"
+    /// "3 December 2026"
     pub at: String,
 }
 
@@ -106,28 +110,30 @@ impl ReasonCell {
         ReasonCell {
             word: r.reason.as_str(),
             label: r.reason.label(),
+            short_label: r.reason.short_label(),
             note: r.note.clone(),
             follow_up: r.follow_up.map(long_date),
+            follow_up_short: r.follow_up.map(|d| d.format("%-d %b %Y").to_string()),
             due: follow_up_due(r.follow_up, today),
             by: r.by.clone(),
-            at: r.at.format("%Y-%m-%d").to_string(),
+            at: long_date(r.at.date_naive()),
         }
     }
 }
 
-/// One line of a "why still on the phone" table: a reason (or none, or security keys) with
-/// its number of people and the list of them.
+/// One line of a "why still on the phone" table: a reason (or none) with its number of
+/// people and the list of them.
 pub struct CountRow {
     pub label: &'static str,
     pub count: String,
     pub href: String,
-    /// `keys` (security keys needed), `none` (no reason recorded) or empty.
+    /// `none` (no reason recorded) or empty.
     pub class: &'static str,
 }
 
-/// The lines of the overview's table: each reason, no reason recorded (of `on_phone` people
-/// still on the phone), and security keys needed. `list` is the people list's address with any
-/// group filter, ending in `?` or `&`.
+/// The lines of the overview's table: each reason, then no reason recorded (of `on_phone`
+/// people still on the phone). `list` is the people list's address with any group filter,
+/// ending in `?` or `&`.
 pub fn count_rows(c: &ReasonCounts, on_phone: i64, list: &str) -> Vec<CountRow> {
     let mut rows: Vec<CountRow> = PhoneReason::ALL
         .iter()
@@ -144,12 +150,6 @@ pub fn count_rows(c: &ReasonCounts, on_phone: i64, list: &str) -> Vec<CountRow> 
         href: format!("{list}reason=none"),
         class: "none",
     });
-    rows.push(CountRow {
-        label: "Security keys needed",
-        count: thousands(c.security_keys_needed()),
-        href: format!("{list}reason={}", super::users::security_keys_filter()),
-        class: "keys",
-    });
     rows
 }
 
@@ -165,7 +165,8 @@ pub struct ReasonPanel {
     /// The menu: word, label, selected.
     pub options: Vec<(&'static str, &'static str, bool)>,
     pub note: String,
-    /// `YYYY-MM-DD` (the date field's value and bounds).
+    /// `YYYY-MM-DD` (the date field's value and bounds). A follow-up that has come is not
+    /// offered again: the form asks for a new one.
     pub follow_up: String,
     pub min_date: String,
     pub max_date: String,
@@ -198,6 +199,7 @@ impl ReasonPanel {
             note: current.map(|c| c.note.clone()).unwrap_or_default(),
             follow_up: current
                 .and_then(|c| c.follow_up)
+                .filter(|d| !follow_up_due(Some(*d), today))
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
             min_date: (today - FOLLOW_UP_GRACE).to_string(),

@@ -720,6 +720,15 @@ async fn cleared_at_the_next_sync_when_they_leave_the_phone_and_kept_in_the_hist
         .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     }
+    // The counts as they stand, kept by the web front until something changes.
+    let before = get_json(&state, "/api/v1/summary").await;
+    assert_eq!(
+        before["reasons"]["no_smartphone"],
+        all_items(&state, "reason=no_smartphone").await.len()
+    );
+    let total = |page: Value| page["total"].as_i64().expect("total");
+    let listed_before = total(get_json(&state, "/api/v1/users?reason=any&user_type=all").await);
+    assert_eq!(listed_before, people.len() as i64);
     let day = 40;
     sim.fake.set_day(day);
     let run = sync_ok(&db, &sim).await;
@@ -737,7 +746,7 @@ async fn cleared_at_the_next_sync_when_they_leave_the_phone_and_kept_in_the_hist
             )
         })
         .collect();
-    let (mut left, mut stayed, mut gone) = (0, 0, 0);
+    let (mut left, mut stayed, mut gone) = (0i64, 0, 0i64);
     for p in &people {
         let id = p["id"].as_str().expect("id");
         let person = get_json(&state, &format!("/api/v1/users/{id}")).await;
@@ -809,6 +818,12 @@ async fn cleared_at_the_next_sync_when_they_leave_the_phone_and_kept_in_the_hist
     let still = all_items(&state, "reason=no_smartphone").await.len();
     let summary = get_json(&state, "/api/v1/summary").await;
     assert_eq!(summary["reasons"]["no_smartphone"], still);
+
+    assert_eq!(
+        total(get_json(&state, "/api/v1/users?reason=any&user_type=all").await),
+        listed_before - left - gone,
+        "the list counts those still on the phone with their reason"
+    );
 
     // A sync that changes nothing clears nothing more.
     let cleared = count(
@@ -1001,4 +1016,73 @@ async fn the_helpdesk_records_and_a_viewer_may_not() {
     assert!(actor.contains(&helpdesk_upn), "{actor}");
     assert!(object.is_some(), "the signed-in person's object id");
     assert_eq!(count(&db, "SELECT count(*) FROM phone_reasons").await, 1);
+}
+
+#[tokio::test]
+async fn the_counts_follow_every_change_between_syncs() {
+    let (db, _sim) = synced(120).await;
+    let state = web_state(&db);
+    let members = all_items(&state, "").await;
+    let reasons_now = |state: AppState| async move {
+        let summary = get_json(&state, "/api/v1/summary").await;
+        let any = get_json(&state, "/api/v1/users?reason=any").await;
+        let none = get_json(&state, "/api/v1/users?reason=none").await;
+        let departments = get_json(&state, "/api/v1/departments").await;
+        let in_departments: i64 = departments["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| g["reasons"]["no_smartphone"].as_i64().unwrap_or(0))
+            .sum();
+        (
+            summary["reasons"]["no_smartphone"].as_i64().expect("count"),
+            summary["reasons"]["travelling"].as_i64().expect("count"),
+            any["total"].as_i64().expect("total"),
+            none["total"].as_i64().expect("total"),
+            in_departments,
+        )
+    };
+    let n = members.len() as i64;
+    assert_eq!(reasons_now(state.clone()).await, (0, 0, 0, n, 0));
+    for (i, person) in members.iter().take(3).enumerate() {
+        let id = person["id"].as_str().expect("id");
+        assert_eq!(
+            put_reason(&state, id, json!({"reason": "no_smartphone"}))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let i = i as i64 + 1;
+        assert_eq!(
+            reasons_now(state.clone()).await,
+            (i, 0, i, n - i, i),
+            "after {i}"
+        );
+    }
+    let first = members[0]["id"].as_str().expect("id");
+    assert_eq!(
+        put_reason(&state, first, json!({"reason": "travelling"}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        reasons_now(state.clone()).await,
+        (2, 1, 3, n - 3, 2),
+        "replaced"
+    );
+    let removed = send(
+        &state,
+        Method::DELETE,
+        &format!("/api/v1/users/{first}/reason"),
+        &[("x-csrf-token", &state.local_csrf)],
+        None,
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        reasons_now(state.clone()).await,
+        (2, 0, 2, n - 2, 2),
+        "removed"
+    );
 }

@@ -206,13 +206,16 @@ impl UserFilter {
         }
     }
 
-    /// The reason filter as the queries take it: whether a reason is recorded, and which ones.
+    /// The reason filter as the queries take it: `Some(true)` for people without a reason,
+    /// and the reasons asked for.
     fn reason_params(&self) -> (Option<bool>, Option<Vec<PhoneReason>>) {
         match &self.reason {
             None => (None, None),
-            Some(ReasonFilter::Any) => (Some(true), None),
-            Some(ReasonFilter::None) => (Some(false), None),
-            Some(ReasonFilter::OneOf(r)) => (Some(true), Some(r.clone())),
+            // As a list of every reason: a condition on the reason itself lets PostgreSQL
+            // start from the few people who have one rather than walk everyone.
+            Some(ReasonFilter::Any) => (None, Some(PhoneReason::ALL.to_vec())),
+            Some(ReasonFilter::None) => (Some(true), None),
+            Some(ReasonFilter::OneOf(r)) => (None, Some(r.clone())),
         }
     }
 
@@ -287,7 +290,7 @@ impl ListedUser {
 // is no limit.
 macro_rules! list_query {
     ($f:expr, $after:expr, $limit:expr) => {{
-        let (has_reason, reasons) = $f.reason_params();
+        let (no_reason, reasons) = $f.reason_params();
         sqlx::query_as!(
             ListedUser,
             r#"SELECT v.user_id, v.upn, v.display_name, v.department, v.company, v.office,
@@ -317,7 +320,8 @@ macro_rules! list_query {
                  AND ($15::bool IS NULL OR v.blocked = $15)
                  AND ($16::bool IS NULL OR (v.external OR v.global_admin IS TRUE) = $16)
                  AND ($17::bool IS NULL OR v.external = $17)
-                 AND ($18::bool IS NULL OR (r.id IS NOT NULL) = $18)
+                 -- `r.user_id IS NULL`, a column of the join's condition: read as an anti-join.
+                 AND ($18::bool IS NULL OR r.user_id IS NULL)
                  AND ($19::text[] IS NULL OR r.reason = ANY($19))
                  AND ($20::date IS NULL OR r.follow_up <= $20)
                ORDER BY phoneless_rank(v.state), NOT v.is_admin, v.display_name, v.user_id
@@ -339,7 +343,7 @@ macro_rules! list_query {
             $f.blocked,
             $f.late,
             $f.external,
-            has_reason,
+            no_reason,
             reasons.as_deref() as Option<&[PhoneReason]>,
             $f.follow_up_by,
         )
@@ -370,13 +374,56 @@ pub async fn count_users_by_state(
     db: impl PgExecutor<'_>,
     f: &UserFilter,
 ) -> sqlx::Result<(Option<i64>, Vec<(State, i64)>)> {
-    let (has_reason, reasons) = f.reason_params();
     let rows = sqlx::query!(
         r#"SELECT (SELECT max(id) FROM sync_runs WHERE status = 'succeeded') AS run_id,
-                  v.state AS "state: State", count(*) AS "n!"
-           FROM user_versions v
-           LEFT JOIN phone_reasons r ON r.user_id = v.user_id AND r.cleared_at IS NULL
-           WHERE v.ended_run IS NULL AND (v.in_scope OR v.user_type = 'guest')
+                  state AS "state: State", count(*) AS "n!"
+           FROM user_versions
+           WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
+             AND ($1::text IS NULL OR department IS NOT DISTINCT FROM NULLIF($1, ''))
+             AND ($2::text IS NULL OR company IS NOT DISTINCT FROM NULLIF($2, ''))
+             AND ($3::text IS NULL OR office IS NOT DISTINCT FROM NULLIF($3, ''))
+             AND ($4::text IS NULL OR country IS NOT DISTINCT FROM NULLIF($4, ''))
+             AND ($5::bool IS NULL OR is_admin = $5)
+             AND ($6::text IS NULL OR user_type = $6)
+             AND ($7::bool IS NULL OR voice_capable = $7)
+             AND ($8::text IS NULL OR display_name ILIKE $8 OR upn ILIKE $8)
+             AND ($9::bool IS NULL OR blocked = $9)
+             AND ($10::bool IS NULL OR (external OR global_admin IS TRUE) = $10)
+             AND ($11::bool IS NULL OR external = $11)
+           GROUP BY state"#,
+        f.department.as_deref(),
+        f.company.as_deref(),
+        f.office.as_deref(),
+        f.country.as_deref(),
+        f.admin,
+        f.user_type.map(UserType::as_str),
+        f.voice_capable,
+        f.pattern(),
+        f.blocked,
+        f.late,
+        f.external,
+    )
+    .fetch_all(db)
+    .await?;
+    let run = rows.first().and_then(|r| r.run_id);
+    Ok((run, rows.into_iter().map(|r| (r.state, r.n)).collect()))
+}
+
+/// [`count_users_by_state`] for a filter on recorded reasons (a reason, any, a follow-up due),
+/// starting from the people with a reason. Nobody counted here is without a reason, so
+/// [`ReasonFilter::None`] counts none (with a follow-up due, that is the answer; alone, it is
+/// everyone less those with a reason).
+pub async fn count_users_with_reason_by_state(
+    db: impl PgExecutor<'_>,
+    f: &UserFilter,
+) -> sqlx::Result<Vec<(State, i64)>> {
+    let (no_reason, reasons) = f.reason_params();
+    let rows = sqlx::query!(
+        r#"SELECT v.state AS "state: State", count(*) AS "n!"
+           FROM phone_reasons r
+           JOIN user_versions v ON v.user_id = r.user_id AND v.ended_run IS NULL
+           WHERE r.cleared_at IS NULL AND $12::bool IS NULL
+             AND (v.in_scope OR v.user_type = 'guest')
              AND ($1::text IS NULL OR v.department IS NOT DISTINCT FROM NULLIF($1, ''))
              AND ($2::text IS NULL OR v.company IS NOT DISTINCT FROM NULLIF($2, ''))
              AND ($3::text IS NULL OR v.office IS NOT DISTINCT FROM NULLIF($3, ''))
@@ -388,7 +435,6 @@ pub async fn count_users_by_state(
              AND ($9::bool IS NULL OR v.blocked = $9)
              AND ($10::bool IS NULL OR (v.external OR v.global_admin IS TRUE) = $10)
              AND ($11::bool IS NULL OR v.external = $11)
-             AND ($12::bool IS NULL OR (r.id IS NOT NULL) = $12)
              AND ($13::text[] IS NULL OR r.reason = ANY($13))
              AND ($14::date IS NULL OR r.follow_up <= $14)
            GROUP BY v.state"#,
@@ -403,14 +449,13 @@ pub async fn count_users_by_state(
         f.blocked,
         f.late,
         f.external,
-        has_reason,
+        no_reason,
         reasons.as_deref() as Option<&[PhoneReason]>,
         f.follow_up_by,
     )
     .fetch_all(db)
     .await?;
-    let run = rows.first().and_then(|r| r.run_id);
-    Ok((run, rows.into_iter().map(|r| (r.state, r.n)).collect()))
+    Ok(rows.into_iter().map(|r| (r.state, r.n)).collect())
 }
 
 /// The in-scope members per state of one group (`tenant` with no name for everyone) in the

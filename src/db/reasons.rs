@@ -146,30 +146,9 @@ pub async fn history(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec
 }
 
 /// The current reasons of the people the counts count (in scope, in the newest sync) who are
-/// still on the phone; follow-ups due on `today` or before.
-pub async fn counts(db: impl PgExecutor<'_>, today: NaiveDate) -> sqlx::Result<ReasonCounts> {
-    let rows = sqlx::query!(
-        r#"SELECT r.reason AS "reason: PhoneReason", count(*) AS "n!",
-                  count(*) FILTER (WHERE r.follow_up <= $2) AS "due!"
-           FROM phone_reasons r
-           JOIN user_versions v ON v.user_id = r.user_id AND v.ended_run IS NULL
-           WHERE r.cleared_at IS NULL AND v.in_scope AND v.state = ANY($1::text[])
-           GROUP BY r.reason"#,
-        &PHONE_STATES as &[State],
-        today
-    )
-    .fetch_all(db)
-    .await?;
-    let mut out = ReasonCounts::default();
-    for r in rows {
-        out.by_reason.insert(r.reason, r.n);
-        out.follow_up_due += r.due;
-    }
-    Ok(out)
-}
-
-/// [`counts`] per department (`None`: no department), ordered by name; departments where
-/// nobody has a reason are absent.
+/// still on the phone, per department (`None`: no department), ordered by name; follow-ups
+/// due on `today` or before. Departments where nobody has a reason are absent; the tenant's
+/// counts are the sum.
 pub async fn counts_by_department(
     db: impl PgExecutor<'_>,
     today: NaiveDate,
@@ -248,4 +227,27 @@ pub async fn any_recorded(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
     sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM phone_reasons) AS "any!""#)
         .fetch_one(db)
         .await
+}
+
+/// What every answer about the recorded reasons depends on, besides the day: the newest
+/// succeeded sync (people's states, scope and departments), the newest recording and how many
+/// are current. Every change moves it: a recording adds a row, a removal or a sync's clearing
+/// leaves fewer current (and only a recording can bring the number back up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    pub run_id: Option<i64>,
+    pub newest: Option<i64>,
+    pub current: i64,
+}
+
+/// The reasons' [`Stamp`] now.
+pub async fn stamp(db: impl PgExecutor<'_>) -> sqlx::Result<Stamp> {
+    sqlx::query_as!(
+        Stamp,
+        r#"SELECT (SELECT max(id) FROM sync_runs WHERE status = 'succeeded') AS run_id,
+                  (SELECT max(id) FROM phone_reasons) AS newest,
+                  (SELECT count(*) FROM phone_reasons WHERE cleared_at IS NULL) AS "current!""#
+    )
+    .fetch_one(db)
+    .await
 }

@@ -103,6 +103,14 @@ impl ReasonCounts {
         self.by_reason.get(&reason).copied().unwrap_or(0)
     }
 
+    /// Adds `other`'s counts to these (a tenant's are its groups' added up).
+    pub fn add(&mut self, other: &ReasonCounts) {
+        for (r, n) in &other.by_reason {
+            *self.by_reason.entry(*r).or_default() += n;
+        }
+        self.follow_up_due += other.follow_up_due;
+    }
+
     /// People with any reason recorded.
     pub fn with_reason(&self) -> i64 {
         self.by_reason.values().sum()
@@ -224,6 +232,11 @@ mod tests {
             follow_up_due: 1,
         };
         assert_eq!(counts.security_keys_needed(), 6);
+        let mut sum = ReasonCounts::default();
+        sum.add(&counts);
+        sum.add(&counts);
+        assert_eq!(sum.of(PhoneReason::NoSmartphone), 14);
+        assert_eq!((sum.follow_up_due, sum.with_reason()), (2, 26));
         assert_eq!(counts.with_reason(), 13);
         assert!(PhoneReason::NoPhoneAtWork.needs_security_key());
         assert!(!PhoneReason::Travelling.needs_security_key());

@@ -131,9 +131,12 @@ pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, 
     let spark_from = last_day - Duration::days(SPARK_DAYS);
     let reasons: Option<BTreeMap<Option<String>, ReasonCounts>> = match by {
         Dimension::Department => Some(
-            crate::db::reasons::counts_by_department(&state.pool, chrono::Utc::now().date_naive())
+            state
+                .reasons
+                .departments(&state.pool, chrono::Utc::now().date_naive())
                 .await?
-                .into_iter()
+                .iter()
+                .cloned()
                 .collect(),
         ),
         _ => None,

@@ -530,7 +530,12 @@ pub async fn load_summary(state: &AppState) -> Result<Summary, AppError> {
         None => Counts::default(),
     };
     let reasons = match &run {
-        Some(_) => crate::db::reasons::counts(&state.pool, Utc::now().date_naive()).await?,
+        Some(_) => {
+            state
+                .reasons
+                .tenant(&state.pool, Utc::now().date_naive())
+                .await?
+        }
         None => ReasonCounts::default(),
     };
     let last = ops::recent_runs(&state.pool, 10).await?;

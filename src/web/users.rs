@@ -373,11 +373,8 @@ async fn state_counts(
         };
         return Ok(Arc::new(counts));
     }
-    // Reasons change between syncs: counted each time (they start from the few people with
-    // a reason, or are a list's own filter away from them).
     if f.on_reasons() {
-        let (_, counts) = dashboard::count_users_by_state(&mut *db, f).await?;
-        return Ok(Arc::new(counts));
+        return reason_state_counts(state, db, f).await;
     }
     // The counts ignore the state filter: one entry serves every state switch.
     let key = UserFilter {
@@ -394,6 +391,43 @@ async fn state_counts(
     if let Some(run) = run {
         state.cache.put(run, key, counts.clone());
     }
+    Ok(counts)
+}
+
+/// Users matching `f`, a filter on recorded reasons, per state: counted from the people with a
+/// reason (no reason: everyone less them), and kept until a reason or a sync changes.
+async fn reason_state_counts(
+    state: &AppState,
+    db: &mut PgConnection,
+    f: &UserFilter,
+) -> Result<StateCounts, AppError> {
+    let key = super::reasons::ReasonCache::key(&mut *db).await?;
+    if let Some(hit) = state.reasons.list_counts(key, f) {
+        return Ok(hit);
+    }
+    let counts = if f.reason == Some(ReasonFilter::None) && f.follow_up_by.is_none() {
+        let everyone = UserFilter {
+            reason: None,
+            ..f.clone()
+        };
+        let everyone = Box::pin(state_counts(state, &mut *db, &everyone)).await?;
+        let any = UserFilter {
+            reason: Some(ReasonFilter::Any),
+            ..f.clone()
+        };
+        let with_one = dashboard::count_users_with_reason_by_state(&mut *db, &any).await?;
+        everyone
+            .iter()
+            .map(|(s, n)| {
+                let less = with_one.iter().find(|(w, _)| w == s).map_or(0, |w| w.1);
+                (*s, n - less)
+            })
+            .collect()
+    } else {
+        dashboard::count_users_with_reason_by_state(&mut *db, f).await?
+    };
+    let counts: StateCounts = Arc::new(counts);
+    state.reasons.keep_list_counts(key, f, counts.clone());
     Ok(counts)
 }
 

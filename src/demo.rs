@@ -6,9 +6,12 @@ use crate::actions::allowlist::Remover;
 use crate::config::{ActionConfig, AuthMode, WebConfig};
 use crate::credential::Credential;
 use crate::db;
+use crate::db::dashboard::{self, UserFilter};
 use crate::db::embedded::EmbeddedPostgres;
 use crate::db::operations::{self as ops, DemoTenant};
-use crate::domain::Action;
+use crate::db::reasons::{self as reasons, NewReason};
+use crate::domain::reasons::PHONE_STATES;
+use crate::domain::{Action, PhoneReason, UserType};
 use crate::graph::pacing::Rate;
 use crate::graph::{Client, GraphSettings};
 use crate::sim::server::{
@@ -20,7 +23,9 @@ use crate::sync::{self, Outcome, SyncOptions};
 use crate::web::WebSettings;
 use crate::web::{self, AppState};
 use anyhow::{Context, Result, bail};
-use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use sqlx::PgPool;
 use std::io::Write as _;
 use std::ops::RangeInclusive;
@@ -41,6 +46,19 @@ const STORY_AFTER_TODAY_PERCENT: u32 = 12;
 const SYNC_TIME: NaiveTime = NaiveTime::from_hms_opt(6, 0, 0).expect("valid time");
 /// The database the embedded server keeps the demo in.
 const DATABASE: &str = "phoneless";
+/// The demo's helpdesk starts recording reasons this many days before today, so some are
+/// cleared by later syncs (people who moved off the phone) and some follow-ups are past.
+const REASONS_SINCE_DAYS: u32 = 45;
+/// Of the people on the phone then, this share (percent) gets a reason; of those on the phone
+/// today, this share more over the last weeks.
+const EARLY_REASONS_PERCENT: u32 = 6;
+const RECENT_REASONS_PERCENT: u32 = 8;
+/// The demo's helpdesk agents, as the access log would name them.
+const AGENTS: [&str; 3] = [
+    "Sam Okafor (sam.okafor@contoso.com)",
+    "Lena Berg (lena.berg@contoso.com)",
+    "Priya Nair (priya.nair@contoso.com)",
+];
 
 /// What `phoneless demo` was asked for.
 #[derive(Debug, Clone)]
@@ -220,18 +238,64 @@ pub async fn run(o: DemoOptions) -> Result<()> {
             identity.users
         );
     }
-    sync_days(
-        &pool,
-        tenant,
-        first_day..=story_days,
-        sync::runner_name(),
-        |date, day| {
-            if day % 30 == 0 || day == story_days {
-                let _ = writeln!(out, "  {date} done ({} of {})", day + 1, story_days + 1);
-            }
-        },
-    )
-    .await?;
+    let mut on_day = |date: NaiveDate, day: u32| {
+        if day.is_multiple_of(30) || day == story_days {
+            let _ = writeln!(out, "  {date} done ({} of {})", day + 1, story_days + 1);
+        }
+    };
+    // The helpdesk's reasons are made once, with the history (or for a demo made before them).
+    let with_reasons = !reasons::any_recorded(&pool).await?;
+    let reasons_day = story_days.saturating_sub(REASONS_SINCE_DAYS);
+    if with_reasons && (first_day..story_days).contains(&reasons_day) {
+        sync_days(
+            &pool,
+            tenant.clone(),
+            first_day..=reasons_day,
+            sync::runner_name(),
+            &mut on_day,
+        )
+        .await?;
+        let date = identity.start_date + Duration::days(reasons_day.into());
+        let at = date.and_time(SYNC_TIME).and_utc() + Duration::hours(3);
+        record_reasons(
+            &pool,
+            identity.seed as u64,
+            at,
+            EARLY_REASONS_PERCENT,
+            0,
+            30..=60,
+        )
+        .await?;
+        sync_days(
+            &pool,
+            tenant,
+            reasons_day + 1..=story_days,
+            sync::runner_name(),
+            &mut on_day,
+        )
+        .await?;
+    } else {
+        sync_days(
+            &pool,
+            tenant,
+            first_day..=story_days,
+            sync::runner_name(),
+            &mut on_day,
+        )
+        .await?;
+    }
+    if with_reasons {
+        let at = Utc::now() - Duration::hours(2);
+        record_reasons(
+            &pool,
+            identity.seed as u64 + 1,
+            at,
+            RECENT_REASONS_PERCENT,
+            20,
+            7..=45,
+        )
+        .await?;
+    }
 
     let listener = tokio::net::TcpListener::bind(o.web.listen)
         .await
@@ -277,5 +341,103 @@ pub async fn run(o: DemoOptions) -> Result<()> {
     web::serve(listener, router, web::shutdown_signal()).await?;
     cancel.cancel();
     let _ = removals.await;
+    Ok(())
+}
+
+/// Notes a helpdesk might write beside each reason (an empty one: no note).
+fn demo_notes(reason: PhoneReason) -> &'static [&'static str] {
+    match reason {
+        PhoneReason::NoSmartphone => &[
+            "Has a basic phone only",
+            "Phone too old for the Authenticator app",
+            "Asked IT for a work smartphone",
+            "",
+        ],
+        PhoneReason::RefusesPersonalPhone => &[
+            "Will not install work apps on a private phone",
+            "Asked for a work phone or a security key instead",
+            "",
+        ],
+        PhoneReason::NoPhoneAtWork => &[
+            "Call centre floor: phones stay in the lockers",
+            "Secure area, no phones allowed",
+            "",
+        ],
+        PhoneReason::WaitingForSecurityKey => &[
+            "Key ordered",
+            "YubiKey on its way from IT",
+            "Key delivery expected next week",
+        ],
+        PhoneReason::Travelling => &[
+            "Back next month; set up the app then",
+            "On a ship until March",
+            "",
+        ],
+        PhoneReason::Other => &[
+            "Accessibility needs: looking at options together",
+            "Shared device at the front desk",
+            "Waiting for a new phone",
+        ],
+    }
+}
+
+/// A reason drawn with a realistic spread: phones and private phones first, then no phone at
+/// work (call centres), keys on order, travel and the rest.
+fn demo_reason(rng: &mut ChaCha8Rng) -> PhoneReason {
+    match rng.random_range(0..100) {
+        0..25 => PhoneReason::NoSmartphone,
+        25..45 => PhoneReason::RefusesPersonalPhone,
+        45..65 => PhoneReason::NoPhoneAtWork,
+        65..80 => PhoneReason::WaitingForSecurityKey,
+        80..88 => PhoneReason::Travelling,
+        _ => PhoneReason::Other,
+    }
+}
+
+/// Records reasons for `percent` of the in-scope members on the phone now (drawn from `seed`),
+/// through the same functions as the helpdesk's form, dated up to `spread_days` before `at`;
+/// most with a follow-up date `follow_up_days` after, some of them past by today. A few are
+/// removed again two days later.
+async fn record_reasons(
+    pool: &PgPool,
+    seed: u64,
+    at: DateTime<Utc>,
+    percent: u32,
+    spread_days: i64,
+    follow_up_days: RangeInclusive<i64>,
+) -> Result<()> {
+    let now = Utc::now();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0072_6561_736f_6e73);
+    let filter = UserFilter {
+        states: PHONE_STATES.to_vec(),
+        user_type: Some(UserType::Member),
+        ..UserFilter::default()
+    };
+    let people = dashboard::list_users(pool, &filter, None, i64::MAX).await?;
+    let mut tx = pool.begin().await?;
+    for person in &people {
+        if rng.random_range(0..100) >= percent {
+            continue;
+        }
+        let reason = demo_reason(&mut rng);
+        let notes = demo_notes(reason);
+        let when = at
+            - Duration::days(rng.random_range(0..=spread_days))
+            - Duration::minutes(rng.random_range(0..360));
+        let new = NewReason {
+            reason,
+            note: notes[rng.random_range(0..notes.len())].to_owned(),
+            follow_up: rng.random_bool(0.7).then(|| {
+                when.date_naive() + Duration::days(rng.random_range(follow_up_days.clone()))
+            }),
+        };
+        let by = AGENTS[rng.random_range(0..AGENTS.len())];
+        reasons::set(&mut tx, person.user_id, &new, by, when).await?;
+        let removed_at = when + Duration::days(2);
+        if rng.random_bool(0.04) && removed_at < now {
+            reasons::remove(&mut tx, person.user_id, removed_at).await?;
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }

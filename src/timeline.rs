@@ -1,20 +1,26 @@
-//! A user's timeline: the changes between consecutive stored versions of their facts, in
-//! words, newest first. Pure: versions in, entries out.
+//! A user's timeline: the changes between consecutive stored versions of their facts, and the
+//! reasons the helpdesk recorded for their staying on the phone, in words, newest first. Pure:
+//! versions and reasons in, entries out.
 
 use crate::advice::{default_label, state_label};
 use crate::domain::classify::{MethodClass, method_class, method_label};
-use crate::domain::{Dimension, UserVersion as Version};
+use crate::domain::reasons::ReasonHistory;
+use crate::domain::retirement::long_date;
+use crate::domain::{ClearedBy, Dimension, UserVersion as Version};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// One change (the JSON contract of `/api/v1/users/{id}` `timeline` entries).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
-    /// When the sync that saw it started.
+    /// When the sync that saw it started; for a reason, when it was recorded or cleared.
     pub at: DateTime<Utc>,
+    /// The sync that saw it; for a reason, the newest sync at the time (a reason cleared by a
+    /// sync names that sync).
     pub run_id: i64,
     /// `appeared`, `gone`, `method_added`, `method_removed`, `default_changed`,
-    /// `state_changed` or `department_changed`.
+    /// `state_changed` or `department_changed`; and for the helpdesk's reason `reason_set`,
+    /// `reason_changed` or `reason_cleared`.
     pub change: &'static str,
     pub detail: String,
 }
@@ -129,6 +135,91 @@ fn gone(v: &Version) -> Entry {
         run_id: v.ended_run.unwrap_or(v.first_run),
         change: "gone",
         detail: "No longer in the registration report (left, deleted, or the report lags)".into(),
+    }
+}
+
+/// [`timeline`] with the reasons recorded for the person (`reasons` oldest first, as stored):
+/// when one was recorded, changed and cleared, and why it was cleared. A reason cleared by the
+/// sync that saw the person leave the phone states comes after that sync's changes.
+pub fn timeline_with_reasons(versions: &[Version], reasons: &[ReasonHistory]) -> Vec<Entry> {
+    let mut out = timeline(versions);
+    let fallback = versions.first().map_or(0, |v| v.first_run);
+    // Newest first, each placed after every entry at least as new.
+    for e in reason_entries(reasons, fallback).into_iter().rev() {
+        let at = out.iter().position(|o| o.at < e.at).unwrap_or(out.len());
+        out.insert(at, e);
+    }
+    out
+}
+
+/// The entries of the recorded reasons, oldest first.
+fn reason_entries(reasons: &[ReasonHistory], fallback_run: i64) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut previous: Option<&ReasonHistory> = None;
+    for h in reasons {
+        let r = &h.record;
+        let mut detail = match previous {
+            Some(p) if p.record.cleared_by == Some(ClearedBy::Replaced) => format!(
+                "Reason for staying on the phone changed by {}: {} (was: {})",
+                r.set_by,
+                lower_first(r.reason.label()),
+                lower_first(p.record.reason.label())
+            ),
+            _ => format!(
+                "Reason for staying on the phone recorded by {}: {}",
+                r.set_by,
+                lower_first(r.reason.label())
+            ),
+        };
+        if !r.note.is_empty() {
+            detail.push_str(&format!("; note: {}", r.note));
+        }
+        if let Some(d) = r.follow_up {
+            detail.push_str(&format!("; follow up on {}", long_date(d)));
+        }
+        let set_run = h.set_run.unwrap_or(fallback_run);
+        let replaced = previous.is_some_and(|p| p.record.cleared_by == Some(ClearedBy::Replaced));
+        out.push(Entry {
+            at: r.set_at,
+            run_id: set_run,
+            change: if replaced {
+                "reason_changed"
+            } else {
+                "reason_set"
+            },
+            detail,
+        });
+        let cleared = match r.cleared_by {
+            Some(ClearedBy::Removed) => Some(format!(
+                "Reason for staying on the phone removed ({})",
+                lower_first(r.reason.label())
+            )),
+            Some(ClearedBy::LeftPhone) => Some(format!(
+                "Reason for staying on the phone cleared: no longer on the phone ({})",
+                lower_first(r.reason.label())
+            )),
+            // The next recording says what took its place.
+            Some(ClearedBy::Replaced) | None => None,
+        };
+        if let (Some(detail), Some(at)) = (cleared, r.cleared_at) {
+            out.push(Entry {
+                at,
+                run_id: h.cleared_run.unwrap_or(set_run),
+                change: "reason_cleared",
+                detail,
+            });
+        }
+        previous = Some(h);
+    }
+    out
+}
+
+/// "No smartphone …" → "no smartphone …", to read inside a sentence.
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -280,5 +371,111 @@ mod tests {
         assert_eq!(lost, vec!["Microsoft Authenticator (push)"]);
         assert_eq!(when, at(4));
         assert_eq!(lost_strong_methods(&versions[..1]), None);
+    }
+
+    fn reason(
+        id: i64,
+        reason: crate::domain::PhoneReason,
+        set: i64,
+        cleared: Option<(i64, ClearedBy)>,
+    ) -> ReasonHistory {
+        use crate::domain::reasons::ReasonRecord;
+        ReasonHistory {
+            record: ReasonRecord {
+                id,
+                reason,
+                note: if id == 1 {
+                    "key on order".into()
+                } else {
+                    String::new()
+                },
+                follow_up: (id == 1).then(|| at(20).date_naive()),
+                set_by: "Sam (sam@contoso.com)".into(),
+                set_at: at(set) + chrono::Duration::hours(3),
+                cleared_at: cleared.map(|(d, _)| at(d)),
+                cleared_by: cleared.map(|(_, c)| c),
+            },
+            set_run: Some(set),
+            cleared_run: cleared.map(|(d, _)| d),
+        }
+    }
+
+    #[test]
+    fn reasons_recorded_changed_and_cleared_among_the_changes() {
+        use crate::domain::PhoneReason;
+        let versions = vec![
+            v(1, Some(9), &["mobilePhone"], "sms", "phone_only"),
+            v(9, None, &["fido2SecurityKey"], "none", "phone_free"),
+        ];
+        let mut reasons = vec![
+            reason(
+                1,
+                PhoneReason::WaitingForSecurityKey,
+                2,
+                Some((5, ClearedBy::Replaced)),
+            ),
+            reason(
+                2,
+                PhoneReason::NoPhoneAtWork,
+                5,
+                Some((9, ClearedBy::LeftPhone)),
+            ),
+        ];
+        // The first was replaced when the second was recorded.
+        reasons[0].record.cleared_at = Some(reasons[1].record.set_at);
+        let t = timeline_with_reasons(&versions, &reasons);
+        let kinds: Vec<(i64, &str)> = t.iter().map(|e| (e.run_id, e.change)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (9, "state_changed"),
+                (9, "default_changed"),
+                (9, "method_added"),
+                (9, "method_removed"),
+                (9, "reason_cleared"),
+                (5, "reason_changed"),
+                (2, "reason_set"),
+                (1, "appeared"),
+            ],
+            "the sync's clearing comes after its changes"
+        );
+        assert_eq!(
+            t[6].detail,
+            "Reason for staying on the phone recorded by Sam (sam@contoso.com): waiting for a \
+             security key; note: key on order; follow up on 21 January 2026"
+        );
+        assert_eq!(
+            t[5].detail,
+            "Reason for staying on the phone changed by Sam (sam@contoso.com): no phone allowed \
+             at work (call centre, secure area) (was: waiting for a security key)"
+        );
+        assert!(
+            t[4].detail.contains("no longer on the phone"),
+            "{}",
+            t[4].detail
+        );
+        assert_eq!(t[4].at, at(9));
+    }
+
+    #[test]
+    fn a_removed_reason_says_so_and_a_current_one_is_not_cleared() {
+        use crate::domain::PhoneReason;
+        let versions = vec![v(1, None, &["mobilePhone"], "sms", "phone_only")];
+        let reasons = vec![
+            reason(3, PhoneReason::Travelling, 2, Some((4, ClearedBy::Removed))),
+            reason(4, PhoneReason::NoSmartphone, 6, None),
+        ];
+        let t = timeline_with_reasons(&versions, &reasons);
+        let kinds: Vec<&str> = t.iter().map(|e| e.change).collect();
+        assert_eq!(
+            kinds,
+            vec!["reason_set", "reason_cleared", "reason_set", "appeared"],
+            "after a removal, the next one is recorded anew"
+        );
+        assert_eq!(
+            t[1].detail,
+            "Reason for staying on the phone removed (travelling: cannot set up a new method now)"
+        );
+        assert_eq!(timeline_with_reasons(&versions, &[]), timeline(&versions));
     }
 }

@@ -564,7 +564,7 @@ enum Expect {
 
 /// Every route with the least role it needs: **add a row here when you add a route**; the test
 /// fails until the table and the router agree.
-const MATRIX: [(&str, &str, Option<Role>); 38] = [
+const MATRIX: [(&str, &str, Option<Role>); 40] = [
     ("GET", "/healthz", None),
     ("GET", "/static/style.css", None),
     ("GET", "/auth/login", None),
@@ -581,6 +581,7 @@ const MATRIX: [(&str, &str, Option<Role>); 38] = [
     ("GET", "/users.csv", Some(Role::SecurityLead)),
     ("GET", "/lookup", Some(Role::Helpdesk)),
     ("GET", "/users/{id}", Some(Role::Helpdesk)),
+    ("POST", "/users/{id}/reason", Some(Role::Helpdesk)),
     ("GET", "/audit", Some(Role::SecurityLead)),
     ("GET", "/audit.csv", Some(Role::SecurityLead)),
     ("GET", "/sessions", Some(Role::SecurityLead)),
@@ -595,6 +596,7 @@ const MATRIX: [(&str, &str, Option<Role>); 38] = [
     ("GET", "/api/v1/sync/runs", Some(Role::Viewer)),
     ("GET", "/api/v1/users", Some(Role::Helpdesk)),
     ("GET", "/api/v1/users/{id}", Some(Role::Helpdesk)),
+    ("GET", "/api/v1/users/{id}/reason", Some(Role::Helpdesk)),
     ("GET", "/api/v1/posture", Some(Role::Viewer)),
     ("GET", "/api/v1/exclusions", Some(Role::Helpdesk)),
     ("GET", "/api/v1/alerts", Some(Role::SecurityLead)),
@@ -715,6 +717,8 @@ async fn every_route_as_every_role() {
                 }
                 // The callback without a sign-in: allowed, then refused as a bad request.
                 StatusCode::BAD_REQUEST if path == "/auth/callback" => Expect::Served,
+                // A reason form without a reason: allowed, then refused as a bad request.
+                StatusCode::BAD_REQUEST if path == "/users/{id}/reason" => Expect::Served,
                 _ => {
                     failures.push(format!(
                         "{method} {uri} as {name}: unexpected {} {}",

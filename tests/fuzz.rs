@@ -43,7 +43,7 @@ const PARALLEL: usize = 4;
 const MAX_REPORTED: usize = 25;
 
 /// Parameter names the routes take, so that generated requests get past "unknown parameter".
-const KEYS: [&str; 26] = [
+const KEYS: [&str; 30] = [
     "state",
     "department",
     "company",
@@ -70,10 +70,14 @@ const KEYS: [&str; 26] = [
     "error_description",
     "csrf_token",
     "session_state",
+    "reason",
+    "follow_up",
+    "note",
+    "action",
 ];
 
 /// Values that mean something somewhere, to mix with the garbage.
-const WORDS: [&str; 30] = [
+const WORDS: [&str; 36] = [
     "phone_only",
     "phone_default,no_mfa",
     "all",
@@ -104,6 +108,12 @@ const WORDS: [&str; 30] = [
     "/users?state=phone_only",
     "access_denied",
     "local",
+    "waiting_for_security_key",
+    "no_phone_at_work,travelling",
+    "any",
+    "due",
+    "save",
+    "remove",
 ];
 
 /// Characters that break naive code: NUL and other controls, quotes, LIKE and SQL syntax,

@@ -6,7 +6,8 @@ mod common;
 use common::TestDb;
 use phoneless::db::operations as ops;
 use phoneless::domain::{
-    DefaultMethod, Dimension, PolicyKind, RunPart, RunStatus, State, UserType, Word,
+    ClearedBy, DefaultMethod, Dimension, PhoneReason, PolicyKind, RunPart, RunStatus, State,
+    UserType, Word,
 };
 use sqlx::{Decode, Encode, PgPool, Postgres, Type};
 
@@ -50,6 +51,8 @@ async fn every_word_round_trips_and_unknown_spellings_fail() {
     round_trip::<RunPart>(&db.pool).await;
     round_trip::<PolicyKind>(&db.pool).await;
     round_trip::<Dimension>(&db.pool).await;
+    round_trip::<PhoneReason>(&db.pool).await;
+    round_trip::<ClearedBy>(&db.pool).await;
 
     // The effective default keeps a value outside the known set as sent.
     for d in [

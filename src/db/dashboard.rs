@@ -1,8 +1,8 @@
 //! The dashboard's reads: daily trend points from the rollups, and the list of users still on
 //! the phone. Checked at compile time like every other query.
 
-use crate::domain::{Counts, DefaultMethod, Dimension, State, UserType};
-use chrono::NaiveDate;
+use crate::domain::{Counts, DefaultMethod, Dimension, PhoneReason, State, UserType};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::Stream;
 use sqlx::PgExecutor;
 use uuid::Uuid;
@@ -178,6 +178,21 @@ pub struct UserFilter {
     pub late: Option<bool>,
     /// External (B2B) users, members and guests.
     pub external: Option<bool>,
+    /// By the reason the helpdesk recorded.
+    pub reason: Option<ReasonFilter>,
+    /// Only people whose reason's follow-up date is this day or earlier (due).
+    pub follow_up_by: Option<NaiveDate>,
+}
+
+/// Which recorded reasons a list shows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReasonFilter {
+    /// Any reason recorded.
+    Any,
+    /// No reason recorded.
+    None,
+    /// One of these reasons (never empty).
+    OneOf(Vec<PhoneReason>),
 }
 
 impl UserFilter {
@@ -189,6 +204,24 @@ impl UserFilter {
             Dimension::Country => &mut self.country,
             Dimension::Tenant | Dimension::Department => &mut self.department,
         }
+    }
+
+    /// The reason filter as the queries take it: `Some(true)` for people without a reason,
+    /// and the reasons asked for.
+    fn reason_params(&self) -> (Option<bool>, Option<Vec<PhoneReason>>) {
+        match &self.reason {
+            None => (None, None),
+            // As a list of every reason: a condition on the reason itself lets PostgreSQL
+            // start from the few people who have one rather than walk everyone.
+            Some(ReasonFilter::Any) => (None, Some(PhoneReason::ALL.to_vec())),
+            Some(ReasonFilter::None) => (Some(true), None),
+            Some(ReasonFilter::OneOf(r)) => (None, Some(r.clone())),
+        }
+    }
+
+    /// Whether the filter asks about recorded reasons (which change between syncs).
+    pub fn on_reasons(&self) -> bool {
+        self.reason.is_some() || self.follow_up_by.is_some()
     }
 
     /// `text` as an ILIKE pattern, its wildcards escaped.
@@ -232,6 +265,12 @@ pub struct ListedUser {
     pub blocked: bool,
     /// 1 phone-only … 5 no-MFA: the list's first sort key.
     pub rank: i32,
+    /// Their current reason for staying on the phone, if the helpdesk recorded one.
+    pub reason: Option<PhoneReason>,
+    pub reason_note: Option<String>,
+    pub follow_up: Option<NaiveDate>,
+    pub reason_by: Option<String>,
+    pub reason_at: Option<DateTime<Utc>>,
 }
 
 impl ListedUser {
@@ -246,35 +285,46 @@ impl ListedUser {
 }
 
 // The list: current users in scope, and guests (who are never in scope but are shown apart),
-// in priority order, admins first, then by name. The ORDER BY expressions match the
-// `user_versions_worklist` index, which keyset paging walks. `LIMIT NULL` is no limit.
+// in priority order, admins first, then by name, each with their current reason. The ORDER BY
+// expressions match the `user_versions_worklist` index, which keyset paging walks. `LIMIT NULL`
+// is no limit.
 macro_rules! list_query {
-    ($f:expr, $after:expr, $limit:expr) => {
+    ($f:expr, $after:expr, $limit:expr) => {{
+        let (no_reason, reasons) = $f.reason_params();
         sqlx::query_as!(
             ListedUser,
-            r#"SELECT user_id, upn, display_name, department, company, office, country, job_title,
-                      user_type AS "user_type: UserType", state AS "state: State", methods,
-                      default_method AS "default_method: DefaultMethod", is_admin, voice_capable,
-                      phishing_resistant, external, global_admin, blocked,
-                      phoneless_rank(state) AS "rank!"
-               FROM user_versions
-               WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
-                 AND state = ANY($1::text[])
-                 AND ($2::text IS NULL OR department IS NOT DISTINCT FROM NULLIF($2, ''))
-                 AND ($3::text IS NULL OR company IS NOT DISTINCT FROM NULLIF($3, ''))
-                 AND ($4::text IS NULL OR office IS NOT DISTINCT FROM NULLIF($4, ''))
-                 AND ($5::text IS NULL OR country IS NOT DISTINCT FROM NULLIF($5, ''))
-                 AND ($6::bool IS NULL OR is_admin = $6)
-                 AND ($7::text IS NULL OR user_type = $7)
-                 AND ($8::bool IS NULL OR voice_capable = $8)
-                 AND ($9::text IS NULL OR display_name ILIKE $9 OR upn ILIKE $9)
+            r#"SELECT v.user_id, v.upn, v.display_name, v.department, v.company, v.office,
+                      v.country, v.job_title, v.user_type AS "user_type: UserType",
+                      v.state AS "state: State", v.methods,
+                      v.default_method AS "default_method: DefaultMethod", v.is_admin,
+                      v.voice_capable, v.phishing_resistant, v.external, v.global_admin,
+                      v.blocked, phoneless_rank(v.state) AS "rank!",
+                      r.reason AS "reason?: PhoneReason", r.note AS "reason_note?",
+                      r.follow_up AS "follow_up?", r.set_by AS "reason_by?",
+                      r.set_at AS "reason_at?"
+               FROM user_versions v
+               LEFT JOIN phone_reasons r ON r.user_id = v.user_id AND r.cleared_at IS NULL
+               WHERE v.ended_run IS NULL AND (v.in_scope OR v.user_type = 'guest')
+                 AND v.state = ANY($1::text[])
+                 AND ($2::text IS NULL OR v.department IS NOT DISTINCT FROM NULLIF($2, ''))
+                 AND ($3::text IS NULL OR v.company IS NOT DISTINCT FROM NULLIF($3, ''))
+                 AND ($4::text IS NULL OR v.office IS NOT DISTINCT FROM NULLIF($4, ''))
+                 AND ($5::text IS NULL OR v.country IS NOT DISTINCT FROM NULLIF($5, ''))
+                 AND ($6::bool IS NULL OR v.is_admin = $6)
+                 AND ($7::text IS NULL OR v.user_type = $7)
+                 AND ($8::bool IS NULL OR v.voice_capable = $8)
+                 AND ($9::text IS NULL OR v.display_name ILIKE $9 OR v.upn ILIKE $9)
                  AND ($10::int IS NULL OR
-                      (phoneless_rank(state), NOT is_admin, display_name, user_id)
+                      (phoneless_rank(v.state), NOT v.is_admin, v.display_name, v.user_id)
                        > ($10, $11, $12, $13))
-                 AND ($15::bool IS NULL OR blocked = $15)
-                 AND ($16::bool IS NULL OR (external OR global_admin IS TRUE) = $16)
-                 AND ($17::bool IS NULL OR external = $17)
-               ORDER BY phoneless_rank(state), NOT is_admin, display_name, user_id
+                 AND ($15::bool IS NULL OR v.blocked = $15)
+                 AND ($16::bool IS NULL OR (v.external OR v.global_admin IS TRUE) = $16)
+                 AND ($17::bool IS NULL OR v.external = $17)
+                 -- `r.user_id IS NULL`, a column of the join's condition: read as an anti-join.
+                 AND ($18::bool IS NULL OR r.user_id IS NULL)
+                 AND ($19::text[] IS NULL OR r.reason = ANY($19))
+                 AND ($20::date IS NULL OR r.follow_up <= $20)
+               ORDER BY phoneless_rank(v.state), NOT v.is_admin, v.display_name, v.user_id
                LIMIT $14"#,
             &$f.states as &[State],
             $f.department.as_deref(),
@@ -293,8 +343,11 @@ macro_rules! list_query {
             $f.blocked,
             $f.late,
             $f.external,
+            no_reason,
+            reasons.as_deref() as Option<&[PhoneReason]>,
+            $f.follow_up_by,
         )
-    };
+    }};
 }
 
 /// Up to `limit` users matching `f`, after `after`.
@@ -354,6 +407,55 @@ pub async fn count_users_by_state(
     .await?;
     let run = rows.first().and_then(|r| r.run_id);
     Ok((run, rows.into_iter().map(|r| (r.state, r.n)).collect()))
+}
+
+/// [`count_users_by_state`] for a filter on recorded reasons (a reason, any, a follow-up due),
+/// starting from the people with a reason. Nobody counted here is without a reason, so
+/// [`ReasonFilter::None`] counts none (with a follow-up due, that is the answer; alone, it is
+/// everyone less those with a reason).
+pub async fn count_users_with_reason_by_state(
+    db: impl PgExecutor<'_>,
+    f: &UserFilter,
+) -> sqlx::Result<Vec<(State, i64)>> {
+    let (no_reason, reasons) = f.reason_params();
+    let rows = sqlx::query!(
+        r#"SELECT v.state AS "state: State", count(*) AS "n!"
+           FROM phone_reasons r
+           JOIN user_versions v ON v.user_id = r.user_id AND v.ended_run IS NULL
+           WHERE r.cleared_at IS NULL AND $12::bool IS NULL
+             AND (v.in_scope OR v.user_type = 'guest')
+             AND ($1::text IS NULL OR v.department IS NOT DISTINCT FROM NULLIF($1, ''))
+             AND ($2::text IS NULL OR v.company IS NOT DISTINCT FROM NULLIF($2, ''))
+             AND ($3::text IS NULL OR v.office IS NOT DISTINCT FROM NULLIF($3, ''))
+             AND ($4::text IS NULL OR v.country IS NOT DISTINCT FROM NULLIF($4, ''))
+             AND ($5::bool IS NULL OR v.is_admin = $5)
+             AND ($6::text IS NULL OR v.user_type = $6)
+             AND ($7::bool IS NULL OR v.voice_capable = $7)
+             AND ($8::text IS NULL OR v.display_name ILIKE $8 OR v.upn ILIKE $8)
+             AND ($9::bool IS NULL OR v.blocked = $9)
+             AND ($10::bool IS NULL OR (v.external OR v.global_admin IS TRUE) = $10)
+             AND ($11::bool IS NULL OR v.external = $11)
+             AND ($13::text[] IS NULL OR r.reason = ANY($13))
+             AND ($14::date IS NULL OR r.follow_up <= $14)
+           GROUP BY v.state"#,
+        f.department.as_deref(),
+        f.company.as_deref(),
+        f.office.as_deref(),
+        f.country.as_deref(),
+        f.admin,
+        f.user_type.map(UserType::as_str),
+        f.voice_capable,
+        f.pattern(),
+        f.blocked,
+        f.late,
+        f.external,
+        no_reason,
+        reasons.as_deref() as Option<&[PhoneReason]>,
+        f.follow_up_by,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.n)).collect())
 }
 
 /// The in-scope members per state of one group (`tenant` with no name for everyone) in the

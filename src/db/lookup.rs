@@ -2,7 +2,7 @@
 
 use super::dashboard::ListedUser;
 use super::like_literal;
-use crate::domain::{DefaultMethod, State, UserType, UserVersion};
+use crate::domain::{DefaultMethod, PhoneReason, State, UserType, UserVersion};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use sqlx::PgExecutor;
@@ -51,8 +51,12 @@ pub async fn search(
                   v.job_title, v.user_type AS "user_type: UserType", v.state AS "state: State",
                   v.methods, v.default_method AS "default_method: DefaultMethod", v.is_admin,
                   v.voice_capable, v.phishing_resistant, v.external, v.global_admin, v.blocked,
-                  phoneless_rank(v.state) AS "rank!"
+                  phoneless_rank(v.state) AS "rank!",
+                  r.reason AS "reason?: PhoneReason", r.note AS "reason_note?",
+                  r.follow_up AS "follow_up?", r.set_by AS "reason_by?",
+                  r.set_at AS "reason_at?"
            FROM hits JOIN user_versions v ON v.user_id = hits.user_id AND v.ended_run IS NULL
+           LEFT JOIN phone_reasons r ON r.user_id = v.user_id AND r.cleared_at IS NULL
            ORDER BY hits.rank, v.display_name, v.user_id
            LIMIT $5"#,
         literal,

@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod lookup;
 pub mod operations;
 pub mod posture;
+pub mod reasons;
 pub mod sessions;
 pub mod words;
 

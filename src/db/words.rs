@@ -4,7 +4,8 @@
 
 use crate::domain::availability::Basis;
 use crate::domain::{
-    DefaultMethod, Dimension, PolicyKind, RunPart, RunStatus, State, UserType, Word,
+    ClearedBy, DefaultMethod, Dimension, PhoneReason, PolicyKind, RunPart, RunStatus, State,
+    UserType, Word,
 };
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -54,7 +55,15 @@ macro_rules! word_as_text {
 }
 
 word_as_text!(
-    State, UserType, RunStatus, RunPart, PolicyKind, Dimension, Basis
+    State,
+    UserType,
+    RunStatus,
+    RunPart,
+    PolicyKind,
+    Dimension,
+    Basis,
+    PhoneReason,
+    ClearedBy
 );
 
 // Any stored default reads back: a value outside the known set is kept raw, as it was sent.

@@ -5,6 +5,7 @@
 pub mod availability;
 pub mod classify;
 pub mod counts;
+pub mod reasons;
 pub mod retirement;
 pub mod scope;
 pub mod version;
@@ -12,5 +13,6 @@ pub mod vocab;
 
 pub use classify::{DefaultMethod, State};
 pub use counts::{Counts, Standing};
+pub use reasons::{ClearedBy, PhoneReason};
 pub use version::UserVersion;
 pub use vocab::{Action, Dimension, PolicyKind, RunPart, RunStatus, UnknownWord, UserType, Word};

@@ -255,6 +255,8 @@ mod tests {
         round_trips::<PolicyKind>();
         round_trips::<Dimension>();
         round_trips::<crate::domain::classify::State>();
+        round_trips::<crate::domain::PhoneReason>();
+        round_trips::<crate::domain::ClearedBy>();
         // Exact spellings only: what is stored is what was written.
         assert!(RunStatus::parse("Failed").is_err());
     }

@@ -390,6 +390,9 @@ async fn store_run(
     counts.changes += counts.gone;
     closing.extend(current.into_values().map(|(_, version)| version));
     rows_written += flush(&mut tx, run_id, &mut closing, &mut batch, &mut writing).await?;
+    // With every version written: the helpdesk's reasons of people who left the phone states.
+    let reasons_cleared = crate::db::reasons::clear_left_phone(&mut *tx, now).await?;
+    rows_written += reasons_cleared;
 
     let tenant = rollup.tenant();
     rows_written += ops::insert_rollups(&mut *tx, run_id, &rollup.into_batch()).await?;
@@ -431,6 +434,7 @@ async fn store_run(
         directory_ms = directory_done.as_millis() as u64,
         report_done_ms = fetched.as_millis() as u64,
         writing_ms = writing.as_millis() as u64,
+        reasons_cleared,
         commit_ms = t.elapsed().as_millis() as u64,
         "sync run stored"
     );

@@ -14,6 +14,7 @@ use crate::db::dashboard::{self, UserFilter};
 use crate::db::operations as ops;
 use crate::domain::Dimension;
 use crate::domain::classify::State as MigrationState;
+use crate::domain::reasons::{PhoneReason, ReasonCounts, ReasonCountsJson};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
@@ -67,6 +68,11 @@ pub struct Group {
     /// Progress on each of the last 90 days (for the small trend line).
     #[serde(skip)]
     pub spark: Vec<f64>,
+    /// The reasons recorded for the group's people still on the phone, as in the summary
+    /// (departments only: null when grouped otherwise).
+    pub reasons: Option<ReasonCountsJson>,
+    #[serde(skip)]
+    pub reason_counts: ReasonCounts,
 }
 
 /// One retirement date of a group.
@@ -123,13 +129,31 @@ pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, 
         by_name.entry(r.name.clone()).or_default().push(r);
     }
     let spark_from = last_day - Duration::days(SPARK_DAYS);
+    let reasons: Option<BTreeMap<Option<String>, ReasonCounts>> = match by {
+        Dimension::Department => Some(
+            state
+                .reasons
+                .departments(&state.pool, chrono::Utc::now().date_naive())
+                .await?
+                .iter()
+                .cloned()
+                .collect(),
+        ),
+        _ => None,
+    };
     let mut groups: Vec<Group> = by_name
         .into_iter()
         .filter_map(|(name, days)| {
             let latest = days.last().filter(|d| d.run_id == run.id)?;
             let c = latest.counts;
             let baseline = days.iter().find(|d| Some(d.day) == baseline_day);
+            let reason_counts = reasons
+                .as_ref()
+                .and_then(|r| r.get(&name).cloned())
+                .unwrap_or_default();
             Some(Group {
+                reasons: reasons.as_ref().map(|_| reason_counts.json()),
+                reason_counts,
                 name,
                 users: c.users,
                 states: c.states(),
@@ -237,6 +261,63 @@ pub struct DepartmentsPage {
     switches: Vec<(&'static str, &'static str, bool)>,
     columns: Vec<SortLink>,
     rows: Vec<GroupRow>,
+    /// Why people are still on the phone, per department (by department only).
+    reason_heads: Vec<&'static str>,
+    reason_rows: Vec<ReasonRow>,
+}
+
+/// One department's line of the reasons table.
+pub struct ReasonRow {
+    pub label: String,
+    /// The people list of the department, ending in `&`.
+    pub list: String,
+    pub on_phone: String,
+    pub none: String,
+    pub keys: String,
+    /// Per reason: word and count.
+    pub reasons: Vec<(&'static str, String)>,
+    pub due: String,
+}
+
+/// The reasons table's lines: the departments with people still on the phone, in the table's
+/// order.
+fn reason_rows(groups: &[Group]) -> Vec<ReasonRow> {
+    groups
+        .iter()
+        .filter_map(|g| {
+            let on_phone: i64 = crate::domain::reasons::PHONE_STATES
+                .iter()
+                .map(|s| i64::from(g.states.get(s.as_str()).copied().unwrap_or(0)))
+                .sum();
+            if on_phone == 0 {
+                return None;
+            }
+            let c = &g.reason_counts;
+            let mut list = form_urlencoded::Serializer::new(String::from("/users?"));
+            list.append_pair("department", g.name.as_deref().unwrap_or(NO_GROUP));
+            Some(ReasonRow {
+                label: g
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| Dimension::Department.none_label().to_owned()),
+                list: format!("{}&", list.finish()),
+                on_phone: thousands(on_phone),
+                none: thousands((on_phone - c.with_reason()).max(0)),
+                keys: thousands(c.security_keys_needed()),
+                reasons: PhoneReason::ALL
+                    .iter()
+                    .map(|r| (r.as_str(), thousands(c.of(*r))))
+                    .collect(),
+                due: thousands(c.follow_up_due),
+            })
+        })
+        .collect()
+}
+
+impl DepartmentsPage {
+    fn keys_filter(&self) -> String {
+        super::users::security_keys_filter()
+    }
 }
 
 impl DepartmentsPage {
@@ -343,6 +424,12 @@ async fn table(
             .collect(),
         columns,
         rows,
+        reason_heads: PhoneReason::ALL.iter().map(|r| r.short_label()).collect(),
+        reason_rows: if by == Dimension::Department {
+            reason_rows(&groups)
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -442,6 +529,8 @@ mod tests {
             phishing_resistant: 0,
             deadlines: Vec::new(),
             spark: Vec::new(),
+            reasons: None,
+            reason_counts: ReasonCounts::default(),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::domain::classify::{MethodClass, State as MigrationState, method_class
 use crate::domain::retirement::{self, long_date};
 use crate::domain::scope::reason_words;
 use crate::domain::{Action, DefaultMethod, UserType, UserVersion as Version};
-use crate::timeline::{Entry, lost_strong_methods, timeline};
+use crate::timeline::{Entry, lost_strong_methods, timeline_with_reasons};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
@@ -131,7 +131,11 @@ pub struct Person {
     /// The state in words, and why.
     pub state_label: &'static str,
     pub priority: &'static str,
+    #[serde(rename = "state_reason")]
     pub reason: String,
+    /// Why they are still on the phone, as the helpdesk recorded it (JSON `reason`).
+    #[serde(rename = "reason")]
+    pub phone_reason: Option<super::reasons::ReasonJson>,
     pub next_steps: Vec<String>,
     /// Not in the newest sync: since when (the start of the sync that no longer saw them).
     pub gone_since: Option<DateTime<Utc>>,
@@ -195,6 +199,7 @@ async fn load_person(
     )
     .await?;
     let latest = ops::latest_succeeded_run(&state.pool).await?;
+    let reasons = crate::db::reasons::history(&state.pool, user_id).await?;
     let st = last.state;
     let lost = lost_strong_methods(&versions);
     let lost_ref = lost.as_ref().map(|(m, at)| (m.as_slice(), at.date_naive()));
@@ -243,7 +248,11 @@ async fn load_person(
         is_admin: last.is_admin,
         voice_capable: last.voice_capable,
         phishing_resistant: last.phishing_resistant,
-        timeline: timeline(&versions),
+        timeline: timeline_with_reasons(&versions, &reasons),
+        phone_reason: reasons
+            .last()
+            .filter(|h| h.record.cleared_at.is_none())
+            .map(|h| (&h.record).into()),
         job_title: last.job_title.clone(),
         company: last.company.clone(),
         office: last.office.clone(),
@@ -304,6 +313,7 @@ pub struct PersonPage {
     default_label: String,
     quiet_since: Option<String>,
     actions: PersonActions,
+    reason_panel: super::reasons::ReasonPanel,
 }
 
 impl PersonPage {
@@ -375,9 +385,17 @@ async fn user_page(
         .timeline
         .first()
         .map(|e| e.at.format("%-d %B %Y").to_string());
+    let reason_panel = super::reasons::ReasonPanel::new(
+        p.id,
+        p.phone_reason.as_ref(),
+        crate::domain::reasons::on_the_phone(p.state),
+        &caller,
+        Utc::now().date_naive(),
+    );
     Ok(PersonPage {
         actions,
         layout: Layout::new(&state, Some(&caller), "lookup"),
+        reason_panel,
         default_label: default_label(&p.default_method),
         methods,
         quiet_since,

@@ -19,6 +19,7 @@ pub mod lookup;
 pub mod overview;
 pub mod params;
 pub mod posture;
+pub mod reasons;
 pub mod runs;
 pub mod security;
 pub mod server;
@@ -55,6 +56,7 @@ pub fn routes() -> Vec<Route> {
         users::routes(),
         runs::routes(),
         lookup::routes(),
+        reasons::routes(),
         audit::routes(),
         auth::routes(),
         sessions::routes(),

@@ -11,6 +11,7 @@ use crate::auth::Role;
 use crate::db::operations::{self as ops, Run};
 use crate::domain::availability::Basis;
 use crate::domain::classify::State as MigrationState;
+use crate::domain::reasons::{ReasonCounts, ReasonCountsJson};
 use crate::domain::retirement::{Cohort, Dates, days_until, long_date};
 use crate::domain::{Counts, Dimension, RunStatus};
 use askama::Template;
@@ -177,6 +178,12 @@ pub struct OverviewPage {
     /// Disabled accounts (out of scope, not by the rule).
     disabled: i32,
     stale: Option<String>,
+    /// Why the people still on the phone are (as the helpdesk recorded it).
+    reasons: Vec<super::reasons::CountRow>,
+    on_phone: String,
+    security_keys: String,
+    security_keys_href: String,
+    follow_ups_due: String,
 }
 
 /// One retirement date on the overview: countdown, who, blocked, burn-down.
@@ -330,6 +337,7 @@ async fn overview(
     let (range_key, days) = range(&p)?;
     let summary = load_summary(&state).await?;
     let trend = Trend::load(&state.pool, Dimension::Tenant, None, state.config.deadlines).await?;
+    let on_phone = on_the_phone(&summary.counts);
     Ok(OverviewPage {
         layout: Layout::new(&state, Some(&caller), "overview"),
         tiles: tiles(&summary.counts, &trend),
@@ -340,6 +348,11 @@ async fn overview(
         availability_caveat: summary.availability.and_then(Basis::caveat),
         disabled: summary.out_of_scope - summary.out_of_scope_rule,
         stale: staleness(&summary, Utc::now()),
+        reasons: super::reasons::count_rows(&summary.reason_counts, on_phone, "/users?"),
+        on_phone: thousands(on_phone),
+        security_keys: thousands(summary.reason_counts.security_keys_needed()),
+        security_keys_href: format!("/users?reason={}", super::users::security_keys_filter()),
+        follow_ups_due: thousands(summary.reason_counts.follow_up_due),
         summary,
     })
 }
@@ -402,9 +415,22 @@ pub struct Summary {
     /// stood in (`migration_incomplete`, `policy_unread`, `groups_unread`).
     pub availability: Option<Basis>,
     pub last_sync: Option<LastSync>,
+    /// The reasons recorded for the people still on the phone (in scope), by reason word, with
+    /// `security_keys_needed` and `follow_up_due`.
+    pub reasons: ReasonCountsJson,
     /// All of the above as one value, for the overview's tiles.
     #[serde(skip)]
     pub counts: Counts,
+    #[serde(skip)]
+    pub reason_counts: ReasonCounts,
+}
+
+/// The in-scope people still on the phone (P1–P3) of a group's counts.
+pub fn on_the_phone(c: &Counts) -> i64 {
+    crate::domain::reasons::PHONE_STATES
+        .iter()
+        .map(|s| i64::from(c.state(*s)))
+        .sum()
 }
 
 /// One retirement date in the summary.
@@ -431,6 +457,7 @@ impl Summary {
         dates: Dates,
         rules: Option<String>,
         last: Option<&Run>,
+        reasons: ReasonCounts,
     ) -> Summary {
         let admins_known = run.and_then(|r| r.admins_known).unwrap_or(false);
         let today = Utc::now().date_naive();
@@ -487,6 +514,8 @@ impl Summary {
                 error: r.error.clone(),
             }),
             counts,
+            reasons: reasons.json(),
+            reason_counts: reasons,
         }
     }
 }
@@ -500,6 +529,15 @@ pub async fn load_summary(state: &AppState) -> Result<Summary, AppError> {
             .unwrap_or_default(),
         None => Counts::default(),
     };
+    let reasons = match &run {
+        Some(_) => {
+            state
+                .reasons
+                .tenant(&state.pool, Utc::now().date_naive())
+                .await?
+        }
+        None => ReasonCounts::default(),
+    };
     let last = ops::recent_runs(&state.pool, 10).await?;
     let last_attempt = last.iter().find(|r| r.status != RunStatus::Skipped);
     Ok(Summary::new(
@@ -508,6 +546,7 @@ pub async fn load_summary(state: &AppState) -> Result<Summary, AppError> {
         state.config.deadlines,
         state.config.out_of_scope.describe(),
         last_attempt,
+        reasons,
     ))
 }
 

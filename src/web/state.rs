@@ -73,6 +73,8 @@ pub struct AppState {
     pub config: Arc<WebSettings>,
     /// Answers that only change when a sync commits.
     pub cache: Arc<RunCache>,
+    /// Answers about the helpdesk's reasons, which also change between syncs.
+    pub reasons: Arc<super::reasons::ReasonCache>,
     /// Sign-in with Entra ID (none while sign-in is off, or when its settings are unusable).
     pub oidc: Option<Arc<Oidc>>,
     /// While sign-in is off, the forms' CSRF token (one per process).
@@ -97,6 +99,7 @@ impl AppState {
             pool,
             config: Arc::new(config),
             cache: Arc::default(),
+            reasons: Arc::default(),
             oidc,
             local_csrf: access::random_secret(),
             database_away: Arc::default(),

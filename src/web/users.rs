@@ -5,14 +5,15 @@ use super::access::{Access, Route};
 use super::caller::Caller;
 use super::download::csv_download;
 use super::params::Params;
+use super::reasons::{ReasonCell, ReasonJson};
 use super::state::StateCounts;
 use super::{AppError, AppState, Layout, PageError, thousands};
 use crate::advice::{default_label, state_label};
 use crate::auth::Role;
-use crate::db::dashboard::{self, ListKey, ListedUser, UserFilter};
+use crate::db::dashboard::{self, ListKey, ListedUser, ReasonFilter, UserFilter};
 use crate::domain::classify::{State as MigrationState, method_label};
 use crate::domain::retirement::{self, Cohort, Dates};
-use crate::domain::{DefaultMethod, Dimension, UserType};
+use crate::domain::{DefaultMethod, Dimension, PhoneReason, UserType};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
@@ -21,7 +22,7 @@ use axum::response::Response;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use futures_util::StreamExt as _;
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -35,14 +36,10 @@ pub const NO_GROUP: &str = "(none)";
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 /// The states listed when no state is asked for: still on the phone (P1–P3).
-const PHONE_STATES: [MigrationState; 3] = [
-    MigrationState::PhoneOnly,
-    MigrationState::PhoneDefault,
-    MigrationState::PhoneBackup,
-];
+const PHONE_STATES: [MigrationState; 3] = crate::domain::reasons::PHONE_STATES;
 
 /// The filter parameters shared by the page, the CSV and the API.
-pub const FILTERS: [&str; 11] = [
+pub const FILTERS: [&str; 13] = [
     "state",
     "deadline",
     "blocked",
@@ -54,6 +51,8 @@ pub const FILTERS: [&str; 11] = [
     "user_type",
     "voice_capable",
     "q",
+    "reason",
+    "follow_up",
 ];
 
 pub fn routes() -> Vec<Route> {
@@ -126,7 +125,53 @@ pub fn filter(p: &Params, dates: &Dates) -> Result<UserFilter, AppError> {
             .map(|d| deadline_filter(d, dates))
             .transpose()?,
         text,
+        reason: p.get("reason").map(reason_filter).transpose()?,
+        follow_up_by: p
+            .choice("follow_up", &["due"])?
+            .map(|_| Utc::now().date_naive()),
     })
+}
+
+/// `reason=`: `any` (a reason recorded), `none` (no reason), or one or more reason words,
+/// comma-separated.
+fn reason_filter(value: &str) -> Result<ReasonFilter, AppError> {
+    match value {
+        "any" => return Ok(ReasonFilter::Any),
+        "none" => return Ok(ReasonFilter::None),
+        _ => {}
+    }
+    let mut reasons: Vec<PhoneReason> = value
+        .split(',')
+        .map(|r| {
+            r.trim().parse::<PhoneReason>().map_err(|_| {
+                AppError::BadRequest(format!(
+                    "reason must be any, none, or one or more (comma-separated) of {}; not {r:?}",
+                    PhoneReason::ALL
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    reasons.sort();
+    reasons.dedup();
+    Ok(ReasonFilter::OneOf(reasons))
+}
+
+/// The reason filter as `reason=` spells it.
+fn reason_value(f: &ReasonFilter) -> String {
+    match f {
+        ReasonFilter::Any => "any".to_owned(),
+        ReasonFilter::None => "none".to_owned(),
+        ReasonFilter::OneOf(r) => r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
+    }
+}
+
+/// The people who need a security key, as a list filter value.
+pub fn security_keys_filter() -> String {
+    reason_value(&ReasonFilter::OneOf(PhoneReason::SECURITY_KEY.to_vec()))
 }
 
 /// `deadline=YYYY-MM-DD`: one of the two dates (or `early` / `late`, as the page's links
@@ -199,6 +244,12 @@ fn filter_query(f: &UserFilter, state: Option<&str>) -> String {
     }
     if let Some(t) = &f.text {
         q.append_pair("q", t);
+    }
+    if let Some(r) = &f.reason {
+        q.append_pair("reason", &reason_value(r));
+    }
+    if f.follow_up_by.is_some() {
+        q.append_pair("follow_up", "due");
     }
     q.finish()
 }
@@ -284,6 +335,7 @@ fn rollup_group(f: &UserFilter) -> Option<(Dimension, Option<&str>)> {
         || f.external.is_some()
         || f.voice_capable.is_some()
         || f.text.is_some()
+        || f.on_reasons()
     {
         return None;
     }
@@ -321,6 +373,9 @@ async fn state_counts(
         };
         return Ok(Arc::new(counts));
     }
+    if f.on_reasons() {
+        return reason_state_counts(state, db, f).await;
+    }
     // The counts ignore the state filter: one entry serves every state switch.
     let key = UserFilter {
         states: Vec::new(),
@@ -336,6 +391,43 @@ async fn state_counts(
     if let Some(run) = run {
         state.cache.put(run, key, counts.clone());
     }
+    Ok(counts)
+}
+
+/// Users matching `f`, a filter on recorded reasons, per state: counted from the people with a
+/// reason (no reason: everyone less them), and kept until a reason or a sync changes.
+async fn reason_state_counts(
+    state: &AppState,
+    db: &mut PgConnection,
+    f: &UserFilter,
+) -> Result<StateCounts, AppError> {
+    let key = super::reasons::ReasonCache::key(&mut *db).await?;
+    if let Some(hit) = state.reasons.list_counts(key, f) {
+        return Ok(hit);
+    }
+    let counts = if f.reason == Some(ReasonFilter::None) && f.follow_up_by.is_none() {
+        let everyone = UserFilter {
+            reason: None,
+            ..f.clone()
+        };
+        let everyone = Box::pin(state_counts(state, &mut *db, &everyone)).await?;
+        let any = UserFilter {
+            reason: Some(ReasonFilter::Any),
+            ..f.clone()
+        };
+        let with_one = dashboard::count_users_with_reason_by_state(&mut *db, &any).await?;
+        everyone
+            .iter()
+            .map(|(s, n)| {
+                let less = with_one.iter().find(|(w, _)| w == s).map_or(0, |w| w.1);
+                (*s, n - less)
+            })
+            .collect()
+    } else {
+        dashboard::count_users_with_reason_by_state(&mut *db, f).await?
+    };
+    let counts: StateCounts = Arc::new(counts);
+    state.reasons.keep_list_counts(key, f, counts.clone());
     Ok(counts)
 }
 
@@ -384,11 +476,14 @@ pub struct Item {
     /// An active Global Administrator (false when the roles could not be read).
     pub global_admin: bool,
     pub external: bool,
+    /// Why they are still on the phone, as the helpdesk recorded it.
+    pub reason: Option<ReasonJson>,
 }
 
 impl Item {
     fn new(u: ListedUser, dates: &Dates) -> Item {
         Item {
+            reason: ReasonJson::of_listed(&u),
             deadline: dates.of(cohort(&u)),
             blocked: u.blocked,
             global_admin: u.global_admin == Some(true),
@@ -451,12 +546,15 @@ pub struct Row {
     pub deadline: String,
     pub blocked: bool,
     pub external: bool,
+    /// Why they are still on the phone (follow-up due flagged).
+    pub reason: Option<ReasonCell>,
 }
 
 impl Row {
     pub fn new(u: &ListedUser, dates: &Dates) -> Row {
         let state = u.state;
         Row {
+            reason: ReasonJson::of_listed(u).map(|r| ReasonCell::new(&r, Utc::now().date_naive())),
             deadline: dates.of(cohort(u)).format("%-d %b %Y").to_string(),
             blocked: u.blocked,
             external: u.external,
@@ -506,6 +604,8 @@ pub struct UsersPage {
     fixed: Vec<(&'static str, String, String)>,
     /// The deadline menu: `early` / `late` and the dates in words.
     deadlines: [(&'static str, String); 2],
+    /// The reason menu: value and label.
+    reasons: Vec<(String, &'static str)>,
 }
 
 impl UsersPage {
@@ -532,6 +632,8 @@ impl UsersPage {
                 .filter
                 .late
                 .map(|l| if l { "late" } else { "early" }.to_owned()),
+            "reason" => self.filter.reason.as_ref().map(reason_value),
+            "follow_up" => self.filter.follow_up_by.map(|_| "due".to_owned()),
             _ => None,
         };
         current.as_deref().unwrap_or("") == value
@@ -642,8 +744,30 @@ async fn page(
                 ),
             ),
         ],
+        reasons: reason_menu(f.reason.as_ref()),
         filter: f,
     })
+}
+
+/// The reason menu: any or none recorded, security keys needed, each reason; and a value
+/// from a link that is none of those (two reasons, say) keeps its place.
+fn reason_menu(current: Option<&ReasonFilter>) -> Vec<(String, &'static str)> {
+    let mut menu = vec![
+        ("any".to_owned(), "Any reason recorded"),
+        ("none".to_owned(), "No reason recorded"),
+        (security_keys_filter(), "Security keys needed"),
+    ];
+    menu.extend(
+        PhoneReason::ALL
+            .iter()
+            .map(|r| (r.as_str().to_owned(), r.label())),
+    );
+    if let Some(value) = current.map(reason_value)
+        && !menu.iter().any(|(v, _)| *v == value)
+    {
+        menu.push((value, "The reasons asked for"));
+    }
+    menu
 }
 
 /// The JSON API's page (`/api/v1/users`).
@@ -680,7 +804,7 @@ pub async fn api(state: &AppState, raw: Option<&str>) -> Result<ItemsJson, AppEr
     })
 }
 
-const CSV_HEAD: [&str; 21] = [
+const CSV_HEAD: [&str; 27] = [
     "id",
     "display_name",
     "upn",
@@ -702,9 +826,15 @@ const CSV_HEAD: [&str; 21] = [
     "blocked",
     "global_admin",
     "external",
+    "reason",
+    "reason_note",
+    "follow_up",
+    "follow_up_due",
+    "reason_by",
+    "reason_at",
 ];
 
-fn csv_record(u: &ListedUser, dates: &Dates) -> [String; 21] {
+fn csv_record(u: &ListedUser, dates: &Dates, today: NaiveDate) -> [String; 27] {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     [
@@ -736,6 +866,18 @@ fn csv_record(u: &ListedUser, dates: &Dates) -> [String; 21] {
             None => "unknown".to_owned(),
         },
         yes_no(u.external),
+        u.reason.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+        opt(&u.reason_note),
+        u.follow_up.map(|d| d.to_string()).unwrap_or_default(),
+        if u.reason.is_some() {
+            yes_no(crate::domain::reasons::follow_up_due(u.follow_up, today))
+        } else {
+            String::new()
+        },
+        opt(&u.reason_by),
+        u.reason_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -747,6 +889,7 @@ async fn csv_export(
     let f = filter(&p, &state.config.deadlines)?;
     let pool = state.pool.clone();
     let dates = state.config.deadlines;
+    let today = Utc::now().date_naive();
     let filename = format!(
         "phoneless-users-{}.csv",
         chrono::Utc::now().format("%Y-%m-%d")
@@ -757,7 +900,7 @@ async fn csv_export(
             while let Some(row) = rows.next().await {
                 match row {
                     Ok(u) => {
-                        if !sink.row(csv_record(&u, &dates)).await {
+                        if !sink.row(csv_record(&u, &dates, today)).await {
                             return; // The client went away.
                         }
                     }

@@ -214,6 +214,31 @@ pub enum GlobalAdmin {
     Revoked,
 }
 
+/// What a person has registered on one day of the story, and which they prefer: the one
+/// reading of a [`Plan`] that the registration report and the sign-in log share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registered {
+    /// A phone of any kind (mobile, alternate mobile, office).
+    pub phone: bool,
+    /// The phone includes a mobile (text messages possible); without one, voice only.
+    pub mobile: bool,
+    /// The user's own preference among the phone methods: `sms`, `voiceMobile`,
+    /// `voiceAlternateMobile` or `voiceOffice`.
+    pub phone_preference: &'static str,
+    /// An authenticator app (the Microsoft Authenticator, or a passcode app).
+    pub app: bool,
+    /// The app also gives one-time passcodes.
+    pub passcodes: bool,
+    /// The app is a third-party passcode app only (no notifications).
+    pub passcode_app_only: bool,
+    /// A passkey or Windows Hello, by its report name (`fido2SecurityKey`, …).
+    pub passkey: Option<&'static str>,
+    /// A Temporary Access Pass while a lost app is replaced.
+    pub temporary_access_pass: bool,
+    /// The user's default has moved to the app (and the app is there).
+    pub prefers_app: bool,
+}
+
 /// The registration story of one person, as days (inclusive) on which things happen.
 #[derive(Debug, Clone, Default)]
 struct Plan {
@@ -295,18 +320,11 @@ impl Tenant {
             return None;
         }
         let plan = &p.plan;
-        let phone = plan.mobile || plan.alternate || plan.office_phone;
-        let has_phone =
-            phone && day >= plan.phone_from && plan.phone_removed.is_none_or(|r| day < r);
-        let has_app = plan.app_from.is_some_and(|a| day >= a)
-            && plan
-                .app_lost
-                .is_none_or(|(lost, back)| day < lost || day >= lost + back);
-        let has_passkey = plan.passkey_from.is_some_and(|(d, _)| day >= d);
-        let tap = plan.tap_days.is_some()
-            && plan
-                .app_lost
-                .is_some_and(|(lost, back)| day >= lost && day < lost + back);
+        let registered = p.registered(day);
+        let has_phone = registered.phone;
+        let has_app = registered.app;
+        let has_passkey = registered.passkey.is_some();
+        let tap = registered.temporary_access_pass;
 
         let mut methods: Vec<String> = Vec::new();
         if plan.email {
@@ -354,7 +372,7 @@ impl Tenant {
             }
         }
 
-        let prefers_app = plan.default_to_app.is_some_and(|d| day >= d) && has_app;
+        let prefers_app = registered.prefers_app;
         let user_preferred = if prefers_app && plan.otp_app_only {
             "oath"
         } else if prefers_app {
@@ -485,6 +503,36 @@ impl Person {
                 Some(GlobalAdmin::Granted) => day >= k.global_admin_granted,
                 Some(GlobalAdmin::Revoked) => day < k.global_admin_revoked,
             }
+    }
+
+    /// What the person has registered on `day` (whether or not they are in the tenant then).
+    pub fn registered(&self, day: u32) -> Registered {
+        let plan = &self.plan;
+        let phone = plan.mobile || plan.alternate || plan.office_phone;
+        let has_phone =
+            phone && day >= plan.phone_from && plan.phone_removed.is_none_or(|r| day < r);
+        let has_app = plan.app_from.is_some_and(|a| day >= a)
+            && plan
+                .app_lost
+                .is_none_or(|(lost, back)| day < lost || day >= lost + back);
+        let passkey = plan
+            .passkey_from
+            .and_then(|(d, kind)| (day >= d).then_some(kind));
+        let tap = plan.tap_days.is_some()
+            && plan
+                .app_lost
+                .is_some_and(|(lost, back)| day >= lost && day < lost + back);
+        Registered {
+            phone: has_phone,
+            mobile: has_phone && plan.mobile,
+            phone_preference: plan.phone_pref,
+            app: has_app,
+            passcodes: has_app && (plan.otp || plan.otp_app_only),
+            passcode_app_only: has_app && plan.otp_app_only,
+            passkey,
+            temporary_access_pass: tap,
+            prefers_app: plan.default_to_app.is_some_and(|d| day >= d) && has_app,
+        }
     }
 
     /// There for the whole story: joined on day 0, never leaves, enabled, in `/users`.

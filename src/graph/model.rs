@@ -525,6 +525,33 @@ pub struct KeyValue {
     pub value: Option<String>,
 }
 
+/// One interactive sign-in of `GET /beta/auditLogs/signIns` (graph-api.md §8): only what
+/// phoneless reads; Graph sends many more properties (the collection allows no `$select`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignIn {
+    pub id: String,
+    pub created_date_time: DateTime<Utc>,
+    #[serde(default)]
+    pub user_id: String,
+    /// The steps in order: the first factor (`Primary authentication`), then any `MFA` steps.
+    #[serde(default)]
+    pub authentication_details: Vec<AuthenticationDetail>,
+}
+
+/// One step of a sign-in. The method used for MFA is the step whose requirement is `MFA` and
+/// that succeeded, unless it is `Previously satisfied` or `Satisfied by token` (a reuse).
+/// Method strings are display text (`Text message`, `Voice call`, `Mobile app notification`,
+/// …), not an enum: match them loosely and keep unknown ones.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationDetail {
+    pub authentication_method: Option<String>,
+    /// `Primary authentication` or `MFA`.
+    pub authentication_step_requirement: Option<String>,
+    pub succeeded: Option<bool>,
+}
+
 /// A Temporary Access Pass of a person (`temporaryAccessPassAuthenticationMethod`,
 /// graph-api.md §4). `temporaryAccessPass`, the pass itself, comes only in the answer to its
 /// creation (a list answers `null`), and `Debug` never shows it.

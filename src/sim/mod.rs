@@ -4,7 +4,8 @@
 //! as a fake Entra ID identity provider (OpenID Connect, [`idp`]). Its security configuration
 //! (methods policy, strengths, Conditional Access, the exclusion group, the audit log) has a
 //! story of its own ([`policy`]), served by [`policy_api`]; its Global Administrators by
-//! [`roles_api`]. The write endpoints (a Temporary Access Pass, group members through `/$ref`)
+//! [`roles_api`]; its interactive sign-in log, drawn day by day from the registration story,
+//! by [`signins`]. The write endpoints (a Temporary Access Pass, group members through `/$ref`)
 //! lay what they change over the story ([`write_api`]).
 
 pub mod idp;
@@ -12,6 +13,7 @@ pub mod policy;
 pub mod policy_api;
 pub mod roles_api;
 pub mod server;
+pub mod signins;
 pub mod tenant;
 pub mod write_api;
 

@@ -602,14 +602,15 @@ enum TextField {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Token {
+pub(super) enum Token {
     Open,
     Close,
     Word(String),
     Quoted(String),
 }
 
-fn tokenize(s: &str) -> Result<Vec<Token>, String> {
+/// The words, quoted strings and parentheses of an OData `$filter`.
+pub(super) fn tokenize(s: &str) -> Result<Vec<Token>, String> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
     while let Some(&c) = chars.peek() {

@@ -2,14 +2,16 @@
 //! `@odata.nextLink` paging and bearer checks) and a fake token endpoint (client secret or
 //! signed client assertion), answering with Graph's documented status codes and error bodies
 //! (`innerError` with the request's ids; `request-id` and `client-request-id` on every answer).
-//! The sign-in side (OpenID Connect) lives in [`super::idp`] on the same router, and the
-//! policy, group and audit endpoints in [`super::policy_api`].
+//! The sign-in side (OpenID Connect) lives in [`super::idp`] on the same router, the
+//! policy, group and audit endpoints in [`super::policy_api`], and the sign-in log in
+//! [`super::signins`].
 //! Faults can be switched at run time (`POST /_sim/faults`) to exercise the client.
 
 use super::idp::{self, IdTokenFault, IdpState};
 use super::policy::PolicyStory;
 use super::policy_api;
 use super::roles_api;
+use super::signins::{self, DayCache};
 use super::tenant::{Person, Tenant};
 use super::write_api::{self, WriteRecord, WriteState};
 use crate::graph::model::{
@@ -67,6 +69,9 @@ pub struct FakeSettings {
     /// Redirect URIs registered on the app, matched exactly at sign-in. Empty (the default)
     /// accepts any redirect URI, so a test or demo need not know its port in advance.
     pub redirect_uris: Vec<String>,
+    /// Sign-ins per page of the sign-in log when the request names no `$top` (Graph's default
+    /// and largest page is 1,000; `$top` may ask for up to that whatever this is).
+    pub sign_in_page_size: usize,
     /// Conditional Access allows one request per this interval (zero: no limit, for making
     /// months of history in seconds).
     pub conditional_access_interval: Duration,
@@ -88,6 +93,7 @@ impl Default for FakeSettings {
             client_secret: SIM_CLIENT_SECRET.to_owned(),
             certificate_pem: None,
             report_page_size: DEFAULT_REPORT_PAGE_SIZE,
+            sign_in_page_size: signins::MAX_SIGN_IN_PAGE_SIZE,
             token_lifetime: Duration::from_secs(3599),
             retry_after_secs: 1,
             redirect_uris: Vec::new(),
@@ -116,10 +122,12 @@ pub struct Faults {
     pub malformed_page: Option<u32>,
     /// Revoke every token issued so far (applied once, then cleared).
     pub expire_tokens: bool,
-    /// The tenant has no Entra ID P1/P2 licence: the report answers 403.
+    /// The tenant has no Entra ID P1/P2 licence: the report and the sign-in log answer 403.
     pub no_licence: bool,
     /// The app lacks AuditLog.Read.All: the report answers 403.
     pub deny_report: bool,
+    /// The app lacks AuditLog.Read.All for the sign-in log: it answers 403.
+    pub deny_sign_ins: bool,
     /// The app lacks User.Read.All: /users answers 403.
     pub deny_users: bool,
     /// The first N rows of the report's first page carry an id that is not a GUID.
@@ -153,6 +161,8 @@ pub struct Served {
     pub tokens_issued: u32,
     pub report_pages: u32,
     pub users_pages: u32,
+    /// Pages of `/beta/auditLogs/signIns`.
+    pub sign_in_pages: u32,
     pub throttled: u32,
     pub unavailable: u32,
     pub unauthorized: u32,
@@ -207,6 +217,10 @@ pub(super) struct Inner {
     pub(super) served: Mutex<Served>,
     /// When each report request arrived (to check pacing).
     report_requests: Mutex<Vec<Instant>>,
+    /// When each sign-in log request arrived: the reports throttle covers both.
+    pub(super) sign_in_requests: Mutex<Vec<Instant>>,
+    /// The indexes of the days of the sign-in log being paged.
+    pub(super) sign_in_days: DayCache,
     /// Signing keys and outstanding authorization codes of the identity provider.
     pub(super) idp: IdpState,
     /// The policies, groups and audit log of the tenant, drawn once.
@@ -255,6 +269,8 @@ impl FakeGraph {
                 tokens: Mutex::new(HashMap::new()),
                 served: Mutex::new(Served::default()),
                 report_requests: Mutex::new(Vec::new()),
+                sign_in_requests: Mutex::new(Vec::new()),
+                sign_in_days: DayCache::default(),
                 idp: IdpState::new(),
                 policy,
                 last_conditional_access: Mutex::new(None),
@@ -307,8 +323,23 @@ impl FakeGraph {
         lock(&self.inner.served).clone()
     }
 
+    /// When each request of the registration report arrived.
     pub fn report_request_times(&self) -> Vec<Instant> {
         lock(&self.inner.report_requests).clone()
+    }
+
+    /// When each request of the sign-in log arrived.
+    pub fn sign_in_request_times(&self) -> Vec<Instant> {
+        lock(&self.inner.sign_in_requests).clone()
+    }
+
+    /// Every request under Graph's reports throttle (the registration report and the sign-in
+    /// log: 5 per 10 seconds together, graph-api.md §9), in order of arrival.
+    pub fn reports_throttle_request_times(&self) -> Vec<Instant> {
+        let mut times = self.report_request_times();
+        times.extend(self.sign_in_request_times());
+        times.sort_unstable();
+        times
     }
 
     /// Every write asked of the fake, in order, whatever it answered (the pass is never kept).
@@ -351,6 +382,7 @@ impl FakeGraph {
             )
             .route("/v1.0/users", get(users))
             .route("/v1.0/users/{id}", get(user))
+            .route("/beta/auditLogs/signIns", get(signins::sign_ins))
             .merge(policy_api::routes())
             .merge(write_api::routes())
             .merge(roles_api::routes())
@@ -853,10 +885,11 @@ pub(super) enum Paged {
     Roles = 5,
     Eligibility = 6,
     TransitiveMembers = 7,
+    SignIns = 8,
 }
 
 /// The first bytes of every skiptoken; in base64 they read `+/`.
-const SKIPTOKEN_MAGIC: [u8; 2] = [0xFB, 0xFF];
+pub(super) const SKIPTOKEN_MAGIC: [u8; 2] = [0xFB, 0xFF];
 
 /// An opaque `$skiptoken` for the page of `paged` that starts at `offset` on `day`: standard
 /// base64 of 11 bytes, so it holds `+`, `/` and an `=` of padding as Graph's tokens do, must

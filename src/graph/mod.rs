@@ -11,10 +11,11 @@ pub use write::{Membership, TapCreated, TapMethod, TapRequest};
 
 use crate::credential::Credential;
 use auth::{TokenProvider, error_chain};
+use chrono::{DateTime, Utc};
 use model::{
     AuthenticationMethodsPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy,
     DirectoryAudit, DirectoryObject, DirectoryUser, ErrorBody, GLOBAL_ADMINISTRATOR_ROLE, Group,
-    Page, RoleGrant, USER_SELECT, UserRegistrationDetails,
+    Page, RoleGrant, SignIn, USER_SELECT, UserRegistrationDetails,
 };
 use pacing::{Pacer, Rate};
 use rand::Rng as _;
@@ -60,7 +61,7 @@ pub const USERS_PAGE_SIZE: u32 = 999;
 pub enum GraphError {
     #[error(
         "the tenant has no Microsoft Entra ID P1 or P2 licence, which the authentication-methods \
-         registration report requires (Graph: {0}). Assign Entra ID P1/P2 (or Microsoft 365 E3/E5, \
+         registration report and the sign-in logs require (Graph: {0}). Assign Entra ID P1/P2 (or Microsoft 365 E3/E5, \
          Business Premium) to at least one user, then sync again."
     )]
     LicenceMissing(String),
@@ -185,6 +186,8 @@ impl GraphError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     RegistrationReport,
+    /// The interactive sign-ins (`/beta/auditLogs/signIns`), under the report's throttle.
+    SignIns,
     Users,
     MethodsPolicy,
     Strengths,
@@ -207,6 +210,7 @@ impl Endpoint {
     fn what(self) -> &'static str {
         match self {
             Endpoint::RegistrationReport => "the authentication-methods registration report",
+            Endpoint::SignIns => "the sign-in logs",
             Endpoint::Users => "the directory's users",
             Endpoint::MethodsPolicy => "the authentication methods policy",
             Endpoint::Strengths => "the authentication strengths",
@@ -223,7 +227,7 @@ impl Endpoint {
     }
     fn permission(self) -> &'static str {
         match self {
-            Endpoint::RegistrationReport => "AuditLog.Read.All",
+            Endpoint::RegistrationReport | Endpoint::SignIns => "AuditLog.Read.All",
             Endpoint::Users => "User.Read.All",
             Endpoint::MethodsPolicy | Endpoint::Strengths | Endpoint::ConditionalAccess => {
                 "Policy.Read.All"
@@ -328,6 +332,39 @@ impl Client {
                 self.base()
             ),
         )
+    }
+
+    /// Interactive sign-ins created in [from, to), page by page (`GET /beta/auditLogs/signIns`
+    /// with a `createdDateTime` window filter, following `@odata.nextLink`), up to 1,000 a page.
+    /// Paced by the same pacer as the registration report (they share Graph's reports
+    /// throttle), with the usual retries. A 403 is [`GraphError::PermissionMissing`]
+    /// (`AuditLog.Read.All`), or [`GraphError::LicenceMissing`] without Entra ID P1/P2.
+    ///
+    /// In Graph's order, **newest first**: the collection allows no `$orderby` (nor `$select`,
+    /// so every property comes). A window is complete only once its last page is read; walk
+    /// windows oldest first for an oldest-first sweep. Graph documents `ge` and `le` on
+    /// `createdDateTime`, so the filter ends at the last 100-nanosecond tick before `to`, and
+    /// any row outside [from, to) is dropped should Graph compare more coarsely. An empty
+    /// window asks nothing.
+    pub fn sign_ins(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Pages<'_, SignIn> {
+        let (Some(first), Some(last)) = (first_tick_from(from), last_tick_before(to)) else {
+            return Pages::done(self, Endpoint::SignIns);
+        };
+        if from >= to || first > last {
+            return Pages::done(self, Endpoint::SignIns);
+        }
+        let filter = format!(
+            "createdDateTime ge {} and createdDateTime le {}",
+            odata_instant(first),
+            odata_instant(last)
+        );
+        let url = format!(
+            "{}/beta/auditLogs/signIns?$filter={}",
+            self.base(),
+            form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        );
+        Pages::new(self, Endpoint::SignIns, url)
+            .keeping(move |s: &SignIn| from <= s.created_date_time && s.created_date_time < to)
     }
 
     /// Pages of `/users` with the attributes the dashboard groups by. The first page carries
@@ -505,7 +542,8 @@ impl Client {
         loop {
             attempts += 1;
             match call.endpoint {
-                Endpoint::RegistrationReport => self.report_pacer.wait().await,
+                // One throttle covers Graph's reports: 5 requests per 10 s for both together.
+                Endpoint::RegistrationReport | Endpoint::SignIns => self.report_pacer.wait().await,
                 Endpoint::ConditionalAccess => self.conditional_access_pacer.wait().await,
                 _ => {}
             }
@@ -764,6 +802,38 @@ fn write_refusal(write: Write, status: StatusCode, code: String, message: String
     }
 }
 
+/// Graph's instants have 100-nanosecond ticks (.NET's `DateTimeOffset`).
+const TICK_NANOS: u32 = 100;
+
+/// The first tick at or after `t`.
+fn first_tick_from(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let rest = t.timestamp_subsec_nanos() % TICK_NANOS;
+    if rest == 0 {
+        Some(t)
+    } else {
+        t.checked_add_signed(chrono::Duration::nanoseconds(i64::from(TICK_NANOS - rest)))
+    }
+}
+
+/// The last tick before `t`.
+fn last_tick_before(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let rest = t.timestamp_subsec_nanos() % TICK_NANOS;
+    let back = if rest == 0 { TICK_NANOS } else { rest };
+    t.checked_sub_signed(chrono::Duration::nanoseconds(i64::from(back)))
+}
+
+/// An instant as an OData `$filter` literal: ISO 8601 in UTC, with up to seven fractional
+/// digits (Graph refuses more).
+fn odata_instant(t: DateTime<Utc>) -> String {
+    let ticks = (t.timestamp_subsec_nanos() / TICK_NANOS).min(9_999_999);
+    let seconds = t.format("%Y-%m-%dT%H:%M:%S");
+    if ticks == 0 {
+        format!("{seconds}Z")
+    } else {
+        format!("{seconds}.{ticks:07}Z")
+    }
+}
+
 /// `Retry-After` in seconds (Graph's form) or as an HTTP date.
 fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers
@@ -779,11 +849,15 @@ fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
+/// Which rows of a page to keep (a check of Graph's filtering, client side).
+type Keep<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
+
 /// Walks a collection page by page, following each `@odata.nextLink` whole.
 pub struct Pages<'c, T> {
     client: &'c Client,
     endpoint: Endpoint,
     next: Option<String>,
+    keep: Option<Keep<T>>,
     _item: std::marker::PhantomData<T>,
 }
 
@@ -793,17 +867,35 @@ impl<'c, T: DeserializeOwned> Pages<'c, T> {
             client,
             endpoint,
             next: Some(first),
+            keep: None,
             _item: std::marker::PhantomData,
         }
+    }
+
+    /// No pages at all (nothing to ask).
+    fn done(client: &'c Client, endpoint: Endpoint) -> Self {
+        Pages {
+            next: None,
+            ..Pages::new(client, endpoint, String::new())
+        }
+    }
+
+    /// Drops the rows of every page that `keep` refuses.
+    fn keeping(mut self, keep: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
+        self.keep = Some(Box::new(keep));
+        self
     }
 
     /// The next page, or `None` after the last one.
     pub async fn next_page(&mut self) -> Option<Result<Page<T>, GraphError>> {
         let url = self.next.take()?;
-        let page = match self.client.get::<Page<T>>(self.endpoint, &url).await {
+        let mut page = match self.client.get::<Page<T>>(self.endpoint, &url).await {
             Ok(p) => p,
             Err(e) => return Some(Err(e)),
         };
+        if let Some(keep) = &self.keep {
+            page.value.retain(|row| keep(row));
+        }
         if let Some(link) = &page.next_link {
             if let Err(e) = self.client.check_next_link(self.endpoint, link) {
                 return Some(Err(e));
@@ -830,5 +922,37 @@ mod tests {
         assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
         h.insert("retry-after", "soon".parse().expect("header"));
         assert_eq!(parse_retry_after(&h), None);
+    }
+
+    #[test]
+    fn sign_in_windows_end_at_the_last_tick_before_their_end() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("instant")
+                .with_timezone(&Utc)
+        };
+        let midnight = at("2026-02-01T00:00:00Z");
+        assert_eq!(
+            last_tick_before(midnight).map(odata_instant).as_deref(),
+            Some("2026-01-31T23:59:59.9999999Z")
+        );
+        assert_eq!(
+            first_tick_from(midnight).map(odata_instant).as_deref(),
+            Some("2026-02-01T00:00:00Z")
+        );
+        // Between two ticks: the window still holds exactly the ticks in [from, to).
+        let odd = at("2026-02-01T10:00:00.123456789Z");
+        assert_eq!(
+            first_tick_from(odd).map(odata_instant).as_deref(),
+            Some("2026-02-01T10:00:00.1234568Z")
+        );
+        assert_eq!(
+            last_tick_before(odd).map(odata_instant).as_deref(),
+            Some("2026-02-01T10:00:00.1234567Z")
+        );
+        assert_eq!(
+            odata_instant(at("2026-02-01T10:00:00.5Z")),
+            "2026-02-01T10:00:00.5000000Z"
+        );
     }
 }

@@ -241,6 +241,18 @@ fn graph_settings(c: &GraphConfig) -> GraphSettings {
     }
 }
 
+/// The sync's options from the configuration.
+fn sync_options(c: &GraphConfig, posture: PostureOptions) -> SyncOptions {
+    SyncOptions {
+        posture,
+        sign_ins: sync::usage::SignInOptions {
+            days: c.signin_days,
+            ..sync::usage::SignInOptions::default()
+        },
+        ..SyncOptions::default()
+    }
+}
+
 /// The Graph client's settings for writes: the write registration when there is one, else
 /// the syncer's.
 pub fn write_settings(c: &GraphConfig, actions: &ActionConfig) -> GraphSettings {
@@ -337,7 +349,7 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
                 pool.clone(),
                 client,
                 interval,
-                posture,
+                sync_options(&g, posture),
                 cancel.clone(),
             )))
         }
@@ -417,9 +429,8 @@ async fn sync_once(a: SyncArgs) -> Result<ExitCode> {
     let (_, posture) = alert_settings(&alert_config, &mut problems);
     check(problems)?;
     let pool = open_database(&url).await?;
-    let client = Arc::new(Client::new(graph_settings(
-        &graph.context("Graph configuration")?,
-    ))?);
+    let graph = graph.context("Graph configuration")?;
+    let client = Arc::new(Client::new(graph_settings(&graph))?);
     let console = Arc::new(Console::new());
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
@@ -429,8 +440,7 @@ async fn sync_once(a: SyncArgs) -> Result<ExitCode> {
     });
     let options = SyncOptions {
         wait_for_lock: a.wait,
-        posture,
-        ..SyncOptions::default()
+        ..sync_options(&graph, posture)
     };
     let outcome = sync::run(
         &pool,

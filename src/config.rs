@@ -77,6 +77,9 @@ pub struct GraphArgs {
     /// How long one request may keep being retried (throttling, outages) before the sync fails.
     #[arg(long, env = "PHONELESS_GRAPH_RETRY_BUDGET", default_value = "10m")]
     pub graph_retry_budget: String,
+    /// Days of sign-ins the first read of the sign-in log goes back (1–30).
+    #[arg(long, env = "PHONELESS_SIGNIN_DAYS", default_value_t = 7)]
+    pub signin_days: u32,
 }
 
 /// Allowlist oversight and alerts (`sync` and `serve`).
@@ -433,10 +436,18 @@ impl GraphArgs {
             &self.graph_retry_budget,
             problems,
         );
+        if !(1..=30).contains(&self.signin_days) {
+            problems.push(format!(
+                "PHONELESS_SIGNIN_DAYS={} is outside 1 to 30: the sign-in log keeps 30 days (7 \
+                 without Entra ID P1)",
+                self.signin_days
+            ));
+        }
         if problems.len() > before {
             return None;
         }
         Some(GraphConfig {
+            signin_days: self.signin_days,
             graph_url,
             login_url,
             tenant_id,
@@ -464,6 +475,8 @@ pub struct GraphConfig {
     pub request_timeout: Duration,
     /// How long one request may keep being retried.
     pub retry_budget: Duration,
+    /// Days of sign-ins the first read goes back.
+    pub signin_days: u32,
 }
 
 /// Who may use the web front.

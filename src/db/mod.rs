@@ -10,6 +10,7 @@ pub mod operations;
 pub mod posture;
 pub mod reasons;
 pub mod sessions;
+pub mod usage;
 pub mod words;
 
 use anyhow::{Context, Result};

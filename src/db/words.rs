@@ -3,6 +3,7 @@
 //! default.
 
 use crate::domain::availability::Basis;
+use crate::domain::usage::MfaClass;
 use crate::domain::{
     ClearedBy, DefaultMethod, Dimension, PhoneReason, PolicyKind, RunPart, RunStatus, State,
     UserType, Word,
@@ -63,7 +64,8 @@ word_as_text!(
     Dimension,
     Basis,
     PhoneReason,
-    ClearedBy
+    ClearedBy,
+    MfaClass
 );
 
 // Any stored default reads back: a value outside the known set is kept raw, as it was sent.

@@ -8,6 +8,7 @@ pub mod counts;
 pub mod reasons;
 pub mod retirement;
 pub mod scope;
+pub mod usage;
 pub mod version;
 pub mod vocab;
 

@@ -141,6 +141,8 @@ words! {
         Audit = "audit",
         /// Who holds the Global Administrator role (active, and eligible through PIM).
         Roles = "roles",
+        /// The interactive sign-ins' MFA method use.
+        SignIns = "sign_ins",
     }
 }
 
@@ -154,6 +156,7 @@ impl RunPart {
             RunPart::Memberships => "Exclusion group members",
             RunPart::Audit => "Directory audit log (who added whom)",
             RunPart::Roles => "Global Administrator role holders",
+            RunPart::SignIns => "Sign-in log (who uses which method)",
         }
     }
 }

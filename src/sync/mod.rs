@@ -16,6 +16,7 @@ pub mod posture;
 pub mod progress;
 pub mod rollup;
 pub mod schedule;
+pub mod usage;
 
 use crate::db::operations::{self as ops, METHOD_SEPARATOR, RunCounts, VersionBatch};
 use crate::domain::availability::Unavailable;
@@ -51,6 +52,8 @@ pub struct SyncOptions {
     pub runner: String,
     /// Exclusion groups and alert webhooks.
     pub posture: posture::PostureOptions,
+    /// How the sign-in log is read.
+    pub sign_ins: usage::SignInOptions,
 }
 
 impl Default for SyncOptions {
@@ -59,6 +62,7 @@ impl Default for SyncOptions {
             wait_for_lock: false,
             runner: runner_name(),
             posture: posture::PostureOptions::default(),
+            sign_ins: usage::SignInOptions::default(),
         }
     }
 }
@@ -179,6 +183,13 @@ pub async fn run(
         let retries = graph.retries().saturating_sub(retries0) as i32;
         (finished, e.to_string(), e.kind(), pages, retries)
     });
+    // The sign-in log, once the run's data is in: a long read never holds the report up, and
+    // its failure is its part's, not the run's.
+    if let Ok(report) = &result
+        && let Err(e) = usage::read(pool, graph.clone(), report.run_id, now, options.sign_ins).await
+    {
+        tracing::warn!("the sign-in usage could not be stored: {e}");
+    }
     let mut recorded = false;
     if let Some((finished, error, kind, pages, retries)) = &failure {
         recorded = ops::fail_run(&mut conn, run_id, *finished, error, kind, *pages, *retries)

@@ -21,13 +21,9 @@ pub async fn run_periodically(
     pool: PgPool,
     graph: Arc<Client>,
     interval: Duration,
-    posture: super::posture::PostureOptions,
+    options: SyncOptions,
     cancel: CancellationToken,
 ) {
-    let options = SyncOptions {
-        posture,
-        ..SyncOptions::default()
-    };
     loop {
         let wait = match ops::recent_runs(&pool, 20).await {
             Ok(runs) => match runs

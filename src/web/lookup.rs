@@ -30,6 +30,8 @@ use uuid::Uuid;
 
 /// Results a search shows.
 pub const SEARCH_RESULTS: i64 = 20;
+/// Days of sign-in use a person's page and JSON show.
+const USAGE_DAYS: i64 = 90;
 /// The longest search text taken.
 const MAX_SEARCH_CHARS: usize = 200;
 
@@ -162,6 +164,10 @@ pub struct Person {
     pub unavailable_methods: Vec<UnavailableJson>,
     /// Why they are out of scope, when a configured rule took them out.
     pub out_of_scope_reason: Option<String>,
+    /// Their successful MFA steps by day and method, from the sign-in log (last 90 days).
+    pub usage: Vec<crate::db::usage::PersonUse>,
+    /// The last day they used SMS or voice for MFA (ever, as far as the log was read).
+    pub last_phone_mfa: Option<NaiveDate>,
 }
 
 /// A registered method the person may not use.
@@ -200,6 +206,9 @@ async fn load_person(
     .await?;
     let latest = ops::latest_succeeded_run(&state.pool).await?;
     let reasons = crate::db::reasons::history(&state.pool, user_id).await?;
+    let usage_since = Utc::now().date_naive() - chrono::Duration::days(USAGE_DAYS - 1);
+    let usage = crate::db::usage::person_usage(&state.pool, user_id, usage_since).await?;
+    let last_phone_mfa = crate::db::usage::last_phone_mfa(&state.pool, user_id).await?;
     let st = last.state;
     let lost = lost_strong_methods(&versions);
     let lost_ref = lost.as_ref().map(|(m, at)| (m.as_slice(), at.date_naive()));
@@ -228,6 +237,8 @@ async fn load_person(
         })
         .collect();
     let person = Person {
+        usage,
+        last_phone_mfa,
         deadline,
         deadline_reason: standing.why(),
         blocked: last.blocked,
@@ -347,6 +358,11 @@ impl PersonPage {
                 .filter(|a| !a.groups.is_empty())
                 .map(|_| ("#allowlist", "Add to the allowlist")),
         }
+    }
+
+    /// Their sign-in method use by week, newest first.
+    fn usage_weeks(&self) -> Vec<super::usage::WeekUse> {
+        super::usage::by_week(&self.p.usage)
     }
 
     fn data_as_of(&self) -> String {

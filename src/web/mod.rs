@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod state;
 pub mod trace;
 pub mod trend;
+pub mod usage;
 pub mod users;
 
 pub use error::{AppError, PageError};
@@ -62,6 +63,7 @@ pub fn routes() -> Vec<Route> {
         sessions::routes(),
         posture::routes(),
         actions::routes(),
+        usage::routes(),
     ]
     .into_iter()
     .flatten()

@@ -11,6 +11,7 @@ use crate::domain::retirement::Dates;
 use crate::domain::scope::OutOfScope;
 use crate::domain::{Action, State};
 use crate::graph::Client;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -138,21 +139,43 @@ pub struct RunCache {
 /// Users per state, as the user list counts them.
 pub type StateCounts = Arc<Vec<(State, i64)>>;
 
+/// What the list's counts are kept under: its filters, their states left empty (the counts
+/// cover every state, so one entry serves every state switch), and, when they ask about phone
+/// use, how far the sign-in log had been read (a read rebuilds phone use without a sync).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountsKey {
+    filter: UserFilter,
+    sign_ins_read_until: Option<DateTime<Utc>>,
+}
+
+impl CountsKey {
+    /// The key of `f`'s counts, read when the sign-in log had been read up to
+    /// `sign_ins_read_until` (which counts only when `f` asks about phone use).
+    pub fn new(f: &UserFilter, sign_ins_read_until: Option<DateTime<Utc>>) -> CountsKey {
+        CountsKey {
+            filter: UserFilter {
+                states: Vec::new(),
+                ..f.clone()
+            },
+            sign_ins_read_until: sign_ins_read_until.filter(|_| f.phone_used.is_some()),
+        }
+    }
+}
+
 /// The run the entries were computed from, and the entries.
 #[derive(Default)]
 struct CacheEntries {
     run_id: i64,
-    /// Keyed by the list's filters (their states left empty: the counts cover every state).
-    by_key: std::collections::HashMap<UserFilter, StateCounts>,
+    by_key: std::collections::HashMap<CountsKey, StateCounts>,
 }
 
 impl RunCache {
-    pub fn get(&self, run_id: i64, key: &UserFilter) -> Option<StateCounts> {
+    pub fn get(&self, run_id: i64, key: &CountsKey) -> Option<StateCounts> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         (entries.run_id == run_id).then(|| entries.by_key.get(key).cloned())?
     }
 
-    pub fn put(&self, run_id: i64, key: UserFilter, value: StateCounts) {
+    pub fn put(&self, run_id: i64, key: CountsKey, value: StateCounts) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.run_id != run_id || entries.by_key.len() >= RUN_CACHE_ENTRIES {
             *entries = CacheEntries {

@@ -484,6 +484,28 @@ pub async fn sign_ins_read_until(db: impl PgExecutor<'_>) -> sqlx::Result<Option
         .await
 }
 
+/// The in-scope members of each group of `dimension` (`None`: no department and the like) in
+/// the newest sync who used SMS or voice for MFA in the last 30 days. Groups where nobody did
+/// are absent. One pass over the people who did, each joined with their current version.
+pub async fn phone_use_by_group(
+    db: impl PgExecutor<'_>,
+    dimension: Dimension,
+) -> sqlx::Result<Vec<(Option<String>, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT CASE $1 WHEN 'company' THEN v.company WHEN 'office' THEN v.office
+                          WHEN 'country' THEN v.country ELSE v.department END AS name,
+                  count(*) AS "n!"
+           FROM phone_usage u
+           JOIN user_versions v ON v.user_id = u.user_id AND v.ended_run IS NULL
+           WHERE u.phone_mfa_30d > 0 AND v.in_scope
+           GROUP BY 1"#,
+        dimension.as_str()
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.n)).collect())
+}
+
 /// How many users match `f` in each state, whatever `f.states` says (for the state switches),
 /// and the newest succeeded run they were counted at (one snapshot; `None` before any run).
 /// Without a phone use filter the join with `phone_usage` is dropped by the planner (nothing

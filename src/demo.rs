@@ -413,7 +413,14 @@ async fn record_reasons(
         user_type: Some(UserType::Member),
         ..UserFilter::default()
     };
-    let people = dashboard::list_users(pool, &filter, None, i64::MAX).await?;
+    let people = dashboard::list_users(
+        pool,
+        &filter,
+        dashboard::ListOrder::Priority,
+        None,
+        i64::MAX,
+    )
+    .await?;
     let mut tx = pool.begin().await?;
     for person in &people {
         if rng.random_range(0..100) >= percent {

@@ -205,6 +205,7 @@ async fn a_nul_in_any_text_input_is_a_400_that_names_it() {
         not_admin: true,
         display_name: "Ann\u{0}Smith".into(),
         user_id: uuid::Uuid::nil(),
+        uses: None,
     });
     let mut cases: Vec<(String, &str)> = Vec::new();
     for path in ["/users", "/users.csv", "/api/v1/users"] {

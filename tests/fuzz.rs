@@ -43,7 +43,7 @@ const PARALLEL: usize = 4;
 const MAX_REPORTED: usize = 25;
 
 /// Parameter names the routes take, so that generated requests get past "unknown parameter".
-const KEYS: [&str; 30] = [
+const KEYS: [&str; 31] = [
     "state",
     "department",
     "company",
@@ -74,10 +74,11 @@ const KEYS: [&str; 30] = [
     "follow_up",
     "note",
     "action",
+    "phone_used",
 ];
 
 /// Values that mean something somewhere, to mix with the garbage.
-const WORDS: [&str; 36] = [
+const WORDS: [&str; 39] = [
     "phone_only",
     "phone_default,no_mfa",
     "all",
@@ -114,6 +115,9 @@ const WORDS: [&str; 36] = [
     "due",
     "save",
     "remove",
+    "none_30d",
+    "use",
+    "phone_30d",
 ];
 
 /// Characters that break naive code: NUL and other controls, quotes, LIKE and SQL syntax,
@@ -341,7 +345,20 @@ fn plausible(rng: &mut ChaCha8Rng, key: &str, v: &Vocab) -> String {
         "before" => rng.random_range(-5..100_000).to_string(),
         "by" => pick(rng, &["department", "company", "office", "country"]).to_owned(),
         "range" => pick(rng, &["30d", "90d", "1y", "all"]).to_owned(),
-        "sort" => pick(rng, &["name", "users", "progress", "phone_only", "change"]).to_owned(),
+        "sort" => pick(
+            rng,
+            &[
+                "name",
+                "users",
+                "progress",
+                "phone_only",
+                "change",
+                "phone_30d",
+                "use",
+            ],
+        )
+        .to_owned(),
+        "phone_used" => pick(rng, &["30d", "none_30d"]).to_owned(),
         "dir" => pick(rng, &["asc", "desc"]).to_owned(),
         "next" => enc(pick(
             rng,
@@ -626,17 +643,17 @@ async fn vocab(state: &AppState) -> Vocab {
     let mut departments = field("department");
     departments.sort();
     departments.dedup();
-    let (_, page) = common::get_in(state, "/api/v1/users?limit=3").await;
-    let page: serde_json::Value = serde_json::from_str(&page).expect("page JSON");
+    let mut cursors = Vec::new();
+    for list in ["/api/v1/users?limit=3", "/api/v1/users?limit=3&sort=use"] {
+        let (_, page) = common::get_in(state, list).await;
+        let page: serde_json::Value = serde_json::from_str(&page).expect("page JSON");
+        cursors.extend(page["next"].as_str().map(str::to_owned));
+    }
     Vocab {
         user_ids: field("id"),
         upns: field("upn"),
         departments,
-        cursors: page["next"]
-            .as_str()
-            .map(str::to_owned)
-            .into_iter()
-            .collect(),
+        cursors,
         csrf: state.local_csrf.clone(),
     }
 }

@@ -1,9 +1,10 @@
-//! The dashboard's reads: daily trend points from the rollups, and the list of users still on
-//! the phone. Checked at compile time like every other query.
+//! The dashboard's reads: daily trend points from the rollups, the list of users still on the
+//! phone with their phone use, and its counts. Checked at compile time like every other query.
 
+use crate::domain::phone_use::PhoneUse;
 use crate::domain::{Counts, DefaultMethod, Dimension, PhoneReason, State, UserType};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt as _};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -182,6 +183,8 @@ pub struct UserFilter {
     pub reason: Option<ReasonFilter>,
     /// Only people whose reason's follow-up date is this day or earlier (due).
     pub follow_up_by: Option<NaiveDate>,
+    /// By their use of SMS or voice for MFA in the last 30 days.
+    pub phone_used: Option<PhoneUsed>,
 }
 
 /// Which recorded reasons a list shows.
@@ -232,6 +235,36 @@ impl UserFilter {
     }
 }
 
+/// Which phone use a list shows, as the sign-in log tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PhoneUsed {
+    /// Used SMS or voice for MFA in the last 30 days.
+    Last30Days,
+    /// Did not, in the last 30 days. Nobody is known not to before any sign-in was read.
+    NoneIn30Days,
+}
+
+impl UserFilter {
+    /// The phone use filter as the queries take it: `Some(true)` for each side asked for.
+    fn phone_params(&self) -> (Option<bool>, Option<bool>) {
+        match self.phone_used {
+            None => (None, None),
+            Some(PhoneUsed::Last30Days) => (Some(true), None),
+            Some(PhoneUsed::NoneIn30Days) => (None, Some(true)),
+        }
+    }
+}
+
+/// The order of the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Phone-only first, admins first within each priority, then by name (the worklist).
+    #[default]
+    Priority,
+    /// Most phone sign-ins in the last 30 days first, then by name.
+    Use,
+}
+
 /// Where a page of the list starts: just after this row in list order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListKey {
@@ -239,6 +272,9 @@ pub struct ListKey {
     pub not_admin: bool,
     pub display_name: String,
     pub user_id: Uuid,
+    /// Phone sign-ins in the last 30 days: only in the cursors of [`ListOrder::Use`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<i32>,
 }
 
 /// One user in the list.
@@ -271,26 +307,47 @@ pub struct ListedUser {
     pub follow_up: Option<NaiveDate>,
     pub reason_by: Option<String>,
     pub reason_at: Option<DateTime<Utc>>,
+    /// The last day they used SMS or voice for MFA (`None`: never, or nothing read yet).
+    pub last_phone_mfa: Option<NaiveDate>,
+    /// How often in the last 30 days (0: not at all, or nothing read yet).
+    pub phone_mfa_30d: i32,
+    /// Whether any sign-in was ever read (else the two above say nothing).
+    pub sign_ins_read: bool,
 }
 
 impl ListedUser {
-    pub fn key(&self) -> ListKey {
+    /// The row's place in `order`.
+    pub fn key(&self, order: ListOrder) -> ListKey {
         ListKey {
             rank: self.rank,
             not_admin: !self.is_admin,
             display_name: self.display_name.clone(),
             user_id: self.user_id,
+            uses: (order == ListOrder::Use).then_some(self.phone_mfa_30d),
         }
+    }
+
+    /// Their phone use as the sign-in log tells it; `None` before any sign-in was read.
+    pub fn phone_use(&self) -> Option<PhoneUse> {
+        self.sign_ins_read.then_some(PhoneUse {
+            last: self.last_phone_mfa,
+            last_30_days: self.phone_mfa_30d,
+        })
     }
 }
 
 // The list: current users in scope, and guests (who are never in scope but are shown apart),
-// in priority order, admins first, then by name, each with their current reason. The ORDER BY
-// expressions match the `user_versions_worklist` index, which keyset paging walks. `LIMIT NULL`
-// is no limit.
+// each with their current reason and their phone use. `$keyset` and `$order` are the order's
+// SQL, and the keys after `$limit` its cursor's ($19 on). In the priority order the ORDER BY
+// expressions match the `user_versions_worklist` index, which keyset paging walks; the use
+// order sorts what matches, asked for on purpose (about 70 ms a page at 100,000 users, two
+// cores); its cursor negates the count, as the order does, so that one row comparison holds
+// both directions. `LIMIT NULL` is no limit. Both joins are on the joined table's key: a page
+// of the priority order costs one index lookup in each per row.
 macro_rules! list_query {
-    ($f:expr, $after:expr, $limit:expr) => {{
+    ($keyset:literal, $order:literal, $f:expr, $limit:expr $(, $key:expr)*) => {{
         let (no_reason, reasons) = $f.reason_params();
+        let (phone_used, phone_unused) = $f.phone_params();
         sqlx::query_as!(
             ListedUser,
             r#"SELECT v.user_id, v.upn, v.display_name, v.department, v.company, v.office,
@@ -301,9 +358,13 @@ macro_rules! list_query {
                       v.blocked, phoneless_rank(v.state) AS "rank!",
                       r.reason AS "reason?: PhoneReason", r.note AS "reason_note?",
                       r.follow_up AS "follow_up?", r.set_by AS "reason_by?",
-                      r.set_at AS "reason_at?"
+                      r.set_at AS "reason_at?",
+                      u.last_phone_mfa AS "last_phone_mfa?",
+                      COALESCE(u.phone_mfa_30d, 0) AS "phone_mfa_30d!",
+                      EXISTS (SELECT 1 FROM sign_in_cursor) AS "sign_ins_read!"
                FROM user_versions v
                LEFT JOIN phone_reasons r ON r.user_id = v.user_id AND r.cleared_at IS NULL
+               LEFT JOIN phone_usage u ON u.user_id = v.user_id
                WHERE v.ended_run IS NULL AND (v.in_scope OR v.user_type = 'guest')
                  AND v.state = ANY($1::text[])
                  AND ($2::text IS NULL OR v.department IS NOT DISTINCT FROM NULLIF($2, ''))
@@ -314,18 +375,21 @@ macro_rules! list_query {
                  AND ($7::text IS NULL OR v.user_type = $7)
                  AND ($8::bool IS NULL OR v.voice_capable = $8)
                  AND ($9::text IS NULL OR v.display_name ILIKE $9 OR v.upn ILIKE $9)
-                 AND ($10::int IS NULL OR
-                      (phoneless_rank(v.state), NOT v.is_admin, v.display_name, v.user_id)
-                       > ($10, $11, $12, $13))
-                 AND ($15::bool IS NULL OR v.blocked = $15)
-                 AND ($16::bool IS NULL OR (v.external OR v.global_admin IS TRUE) = $16)
-                 AND ($17::bool IS NULL OR v.external = $17)
+                 AND ($11::bool IS NULL OR v.blocked = $11)
+                 AND ($12::bool IS NULL OR (v.external OR v.global_admin IS TRUE) = $12)
+                 AND ($13::bool IS NULL OR v.external = $13)
                  -- `r.user_id IS NULL`, a column of the join's condition: read as an anti-join.
-                 AND ($18::bool IS NULL OR r.user_id IS NULL)
-                 AND ($19::text[] IS NULL OR r.reason = ANY($19))
-                 AND ($20::date IS NULL OR r.follow_up <= $20)
-               ORDER BY phoneless_rank(v.state), NOT v.is_admin, v.display_name, v.user_id
-               LIMIT $14"#,
+                 AND ($14::bool IS NULL OR r.user_id IS NULL)
+                 AND ($15::text[] IS NULL OR r.reason = ANY($15))
+                 AND ($16::date IS NULL OR r.follow_up <= $16)
+                 -- A condition on `u` itself: the join becomes an inner one, which can start
+                 -- from the people who used a phone. Before any sign-in was read, nobody is
+                 -- known either way.
+                 AND ($17::bool IS NULL OR (u.phone_mfa_30d > 0
+                                            AND EXISTS (SELECT 1 FROM sign_in_cursor)))
+                 AND ($18::bool IS NULL OR (COALESCE(u.phone_mfa_30d, 0) = 0
+                                            AND EXISTS (SELECT 1 FROM sign_in_cursor)))
+                 "# + $keyset + " " + $order + " LIMIT $10",
             &$f.states as &[State],
             $f.department.as_deref(),
             $f.company.as_deref(),
@@ -335,10 +399,6 @@ macro_rules! list_query {
             $f.user_type.map(UserType::as_str),
             $f.voice_capable,
             $f.pattern(),
-            $after.map(|k: &ListKey| k.rank),
-            $after.map(|k: &ListKey| k.not_admin),
-            $after.map(|k: &ListKey| k.display_name.as_str()),
-            $after.map(|k: &ListKey| k.user_id),
             $limit,
             $f.blocked,
             $f.late,
@@ -346,51 +406,137 @@ macro_rules! list_query {
             no_reason,
             reasons.as_deref() as Option<&[PhoneReason]>,
             $f.follow_up_by,
+            phone_used,
+            phone_unused,
+            $($key),*
         )
     }};
 }
 
-/// Up to `limit` users matching `f`, after `after`.
+// The orders' SQL, for `list_query!` (literals, so that the query is still checked).
+macro_rules! by_priority {
+    ($f:expr, $after:expr, $limit:expr) => {
+        list_query!(
+            "AND ($19::int IS NULL OR
+                  (phoneless_rank(v.state), NOT v.is_admin, v.display_name, v.user_id)
+                   > ($19, $20, $21, $22))",
+            "ORDER BY phoneless_rank(v.state), NOT v.is_admin, v.display_name, v.user_id",
+            $f,
+            $limit,
+            $after.map(|k: &ListKey| k.rank),
+            $after.map(|k: &ListKey| k.not_admin),
+            $after.map(|k: &ListKey| k.display_name.as_str()),
+            $after.map(|k: &ListKey| k.user_id)
+        )
+    };
+}
+
+macro_rules! by_use {
+    ($f:expr, $after:expr, $limit:expr) => {
+        list_query!(
+            "AND ($19::int IS NULL OR
+                  (-COALESCE(u.phone_mfa_30d, 0), v.display_name, v.user_id) > (-$19, $20, $21))",
+            "ORDER BY -COALESCE(u.phone_mfa_30d, 0), v.display_name, v.user_id",
+            $f,
+            $limit,
+            $after.and_then(|k: &ListKey| k.uses),
+            $after.map(|k: &ListKey| k.display_name.as_str()),
+            $after.map(|k: &ListKey| k.user_id)
+        )
+    };
+}
+
+/// Up to `limit` users matching `f` in `order`, after `after` (a key of that order).
 pub async fn list_users(
     db: impl PgExecutor<'_>,
     f: &UserFilter,
+    order: ListOrder,
     after: Option<&ListKey>,
     limit: i64,
 ) -> sqlx::Result<Vec<ListedUser>> {
-    list_query!(f, after, Some(limit)).fetch_all(db).await
+    match order {
+        ListOrder::Priority => by_priority!(f, after, Some(limit)).fetch_all(db).await,
+        ListOrder::Use => by_use!(f, after, Some(limit)).fetch_all(db).await,
+    }
 }
 
-/// Every user matching `f`, streamed (for exports).
+/// Every user matching `f` in `order`, streamed (for exports).
 pub fn stream_users<'e>(
     db: impl PgExecutor<'e> + 'e,
     f: &'e UserFilter,
+    order: ListOrder,
 ) -> impl Stream<Item = sqlx::Result<ListedUser>> + 'e {
-    list_query!(f, None::<&ListKey>, None::<i64>).fetch(db)
+    match order {
+        ListOrder::Priority => by_priority!(f, None::<&ListKey>, None::<i64>)
+            .fetch(db)
+            .left_stream(),
+        ListOrder::Use => by_use!(f, None::<&ListKey>, None::<i64>)
+            .fetch(db)
+            .right_stream(),
+    }
+}
+
+/// When the sign-in log was last read up to; `None` before any read. Answers about phone use
+/// are kept until it moves: the reading rebuilds `phone_usage` as it moves the cursor.
+pub async fn sign_ins_read_until(db: impl PgExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar!("SELECT read_until FROM sign_in_cursor")
+        .fetch_optional(db)
+        .await
+}
+
+/// The in-scope members of each group of `dimension` (`None`: no department and the like) in
+/// the newest sync who used SMS or voice for MFA in the last 30 days. Groups where nobody did
+/// are absent. One pass over the people who did, each joined with their current version.
+pub async fn phone_use_by_group(
+    db: impl PgExecutor<'_>,
+    dimension: Dimension,
+) -> sqlx::Result<Vec<(Option<String>, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT CASE $1 WHEN 'company' THEN v.company WHEN 'office' THEN v.office
+                          WHEN 'country' THEN v.country ELSE v.department END AS name,
+                  count(*) AS "n!"
+           FROM phone_usage u
+           JOIN user_versions v ON v.user_id = u.user_id AND v.ended_run IS NULL
+           WHERE u.phone_mfa_30d > 0 AND v.in_scope
+           GROUP BY 1"#,
+        dimension.as_str()
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.n)).collect())
 }
 
 /// How many users match `f` in each state, whatever `f.states` says (for the state switches),
 /// and the newest succeeded run they were counted at (one snapshot; `None` before any run).
+/// Without a phone use filter the join with `phone_usage` is dropped by the planner (nothing
+/// reads it, and it is on its key): the count stays an index-only scan.
 pub async fn count_users_by_state(
     db: impl PgExecutor<'_>,
     f: &UserFilter,
 ) -> sqlx::Result<(Option<i64>, Vec<(State, i64)>)> {
+    let (phone_used, phone_unused) = f.phone_params();
     let rows = sqlx::query!(
         r#"SELECT (SELECT max(id) FROM sync_runs WHERE status = 'succeeded') AS run_id,
-                  state AS "state: State", count(*) AS "n!"
-           FROM user_versions
-           WHERE ended_run IS NULL AND (in_scope OR user_type = 'guest')
-             AND ($1::text IS NULL OR department IS NOT DISTINCT FROM NULLIF($1, ''))
-             AND ($2::text IS NULL OR company IS NOT DISTINCT FROM NULLIF($2, ''))
-             AND ($3::text IS NULL OR office IS NOT DISTINCT FROM NULLIF($3, ''))
-             AND ($4::text IS NULL OR country IS NOT DISTINCT FROM NULLIF($4, ''))
-             AND ($5::bool IS NULL OR is_admin = $5)
-             AND ($6::text IS NULL OR user_type = $6)
-             AND ($7::bool IS NULL OR voice_capable = $7)
-             AND ($8::text IS NULL OR display_name ILIKE $8 OR upn ILIKE $8)
-             AND ($9::bool IS NULL OR blocked = $9)
-             AND ($10::bool IS NULL OR (external OR global_admin IS TRUE) = $10)
-             AND ($11::bool IS NULL OR external = $11)
-           GROUP BY state"#,
+                  v.state AS "state: State", count(*) AS "n!"
+           FROM user_versions v
+           LEFT JOIN phone_usage u ON u.user_id = v.user_id
+           WHERE v.ended_run IS NULL AND (v.in_scope OR v.user_type = 'guest')
+             AND ($1::text IS NULL OR v.department IS NOT DISTINCT FROM NULLIF($1, ''))
+             AND ($2::text IS NULL OR v.company IS NOT DISTINCT FROM NULLIF($2, ''))
+             AND ($3::text IS NULL OR v.office IS NOT DISTINCT FROM NULLIF($3, ''))
+             AND ($4::text IS NULL OR v.country IS NOT DISTINCT FROM NULLIF($4, ''))
+             AND ($5::bool IS NULL OR v.is_admin = $5)
+             AND ($6::text IS NULL OR v.user_type = $6)
+             AND ($7::bool IS NULL OR v.voice_capable = $7)
+             AND ($8::text IS NULL OR v.display_name ILIKE $8 OR v.upn ILIKE $8)
+             AND ($9::bool IS NULL OR v.blocked = $9)
+             AND ($10::bool IS NULL OR (v.external OR v.global_admin IS TRUE) = $10)
+             AND ($11::bool IS NULL OR v.external = $11)
+             AND ($12::bool IS NULL OR (u.phone_mfa_30d > 0
+                                        AND EXISTS (SELECT 1 FROM sign_in_cursor)))
+             AND ($13::bool IS NULL OR (COALESCE(u.phone_mfa_30d, 0) = 0
+                                        AND EXISTS (SELECT 1 FROM sign_in_cursor)))
+           GROUP BY v.state"#,
         f.department.as_deref(),
         f.company.as_deref(),
         f.office.as_deref(),
@@ -402,6 +548,8 @@ pub async fn count_users_by_state(
         f.blocked,
         f.late,
         f.external,
+        phone_used,
+        phone_unused,
     )
     .fetch_all(db)
     .await?;
@@ -418,10 +566,12 @@ pub async fn count_users_with_reason_by_state(
     f: &UserFilter,
 ) -> sqlx::Result<Vec<(State, i64)>> {
     let (no_reason, reasons) = f.reason_params();
+    let (phone_used, phone_unused) = f.phone_params();
     let rows = sqlx::query!(
         r#"SELECT v.state AS "state: State", count(*) AS "n!"
            FROM phone_reasons r
            JOIN user_versions v ON v.user_id = r.user_id AND v.ended_run IS NULL
+           LEFT JOIN phone_usage u ON u.user_id = v.user_id
            WHERE r.cleared_at IS NULL AND $12::bool IS NULL
              AND (v.in_scope OR v.user_type = 'guest')
              AND ($1::text IS NULL OR v.department IS NOT DISTINCT FROM NULLIF($1, ''))
@@ -437,6 +587,10 @@ pub async fn count_users_with_reason_by_state(
              AND ($11::bool IS NULL OR v.external = $11)
              AND ($13::text[] IS NULL OR r.reason = ANY($13))
              AND ($14::date IS NULL OR r.follow_up <= $14)
+             AND ($15::bool IS NULL OR (u.phone_mfa_30d > 0
+                                        AND EXISTS (SELECT 1 FROM sign_in_cursor)))
+             AND ($16::bool IS NULL OR (COALESCE(u.phone_mfa_30d, 0) = 0
+                                        AND EXISTS (SELECT 1 FROM sign_in_cursor)))
            GROUP BY v.state"#,
         f.department.as_deref(),
         f.company.as_deref(),
@@ -452,6 +606,8 @@ pub async fn count_users_with_reason_by_state(
         no_reason,
         reasons.as_deref() as Option<&[PhoneReason]>,
         f.follow_up_by,
+        phone_used,
+        phone_unused,
     )
     .fetch_all(db)
     .await?;

@@ -54,9 +54,13 @@ pub async fn search(
                   phoneless_rank(v.state) AS "rank!",
                   r.reason AS "reason?: PhoneReason", r.note AS "reason_note?",
                   r.follow_up AS "follow_up?", r.set_by AS "reason_by?",
-                  r.set_at AS "reason_at?"
+                  r.set_at AS "reason_at?",
+                  u.last_phone_mfa AS "last_phone_mfa?",
+                  COALESCE(u.phone_mfa_30d, 0) AS "phone_mfa_30d!",
+                  EXISTS (SELECT 1 FROM sign_in_cursor) AS "sign_ins_read!"
            FROM hits JOIN user_versions v ON v.user_id = hits.user_id AND v.ended_run IS NULL
            LEFT JOIN phone_reasons r ON r.user_id = v.user_id AND r.cleared_at IS NULL
+           LEFT JOIN phone_usage u ON u.user_id = v.user_id
            ORDER BY hits.rank, v.display_name, v.user_id
            LIMIT $5"#,
         literal,

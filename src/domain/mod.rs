@@ -5,6 +5,7 @@
 pub mod availability;
 pub mod classify;
 pub mod counts;
+pub mod phone_use;
 pub mod reasons;
 pub mod retirement;
 pub mod scope;

@@ -23,6 +23,7 @@ use axum::routing::get;
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// How far back the small trend lines reach.
 pub const SPARK_DAYS: i64 = 90;
@@ -73,6 +74,9 @@ pub struct Group {
     pub reasons: Option<ReasonCountsJson>,
     #[serde(skip)]
     pub reason_counts: ReasonCounts,
+    /// In-scope users who used SMS or voice for MFA in the last 30 days, as the sign-in log
+    /// tells (0 before any sign-in was read: see `sign_ins_read`).
+    pub people_phone_30d: i64,
 }
 
 /// One retirement date of a group.
@@ -95,6 +99,8 @@ pub fn dimension(p: &Params) -> Result<Dimension, AppError> {
 #[derive(Serialize)]
 struct Groups {
     by: Dimension,
+    /// Whether any sign-in was read (else `people_phone_30d` knows nothing).
+    sign_ins_read: bool,
     groups: Vec<Group>,
 }
 
@@ -104,16 +110,23 @@ async fn departments_json(
 ) -> Result<Json<Groups>, AppError> {
     let p = Params::parse(raw.as_deref(), &["by"])?;
     let by = dimension(&p)?;
+    let (groups, sign_ins_read) = load_groups(&state, by).await?;
     Ok(Json(Groups {
         by,
-        groups: load_groups(&state, by).await?,
+        sign_ins_read,
+        groups,
     }))
 }
 
-/// Every group of `by` in the newest succeeded run, ordered by name ("(no …)" last).
-pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, AppError> {
+/// Every group of `by` in the newest succeeded run, ordered by name ("(no …)" last), and
+/// whether any sign-in was read (for their phone use).
+pub async fn load_groups(state: &AppState, by: Dimension) -> Result<(Vec<Group>, bool), AppError> {
+    // What the phone use is kept for, read before it is counted: a change after it is seen
+    // by the next request, never hidden.
+    let read_until = dashboard::sign_ins_read_until(&state.pool).await?;
+    let sign_ins_read = read_until.is_some();
     let Some(run) = ops::latest_succeeded_run(&state.pool).await? else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), sign_ins_read));
     };
     let last_day = run.started_at.date_naive();
     let since = last_day - Duration::days(SPARK_DAYS.max(CHANGE_DAYS));
@@ -141,6 +154,21 @@ pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, 
         ),
         _ => None,
     };
+    let phone_30d: BTreeMap<Option<String>, i64> = if sign_ins_read {
+        let counted = match state.cache.phone_use(run.id, read_until, by) {
+            Some(hit) => hit,
+            None => {
+                let counted = Arc::new(dashboard::phone_use_by_group(&state.pool, by).await?);
+                state
+                    .cache
+                    .put_phone_use(run.id, read_until, by, counted.clone());
+                counted
+            }
+        };
+        counted.iter().cloned().collect()
+    } else {
+        BTreeMap::new()
+    };
     let mut groups: Vec<Group> = by_name
         .into_iter()
         .filter_map(|(name, days)| {
@@ -152,6 +180,7 @@ pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, 
                 .and_then(|r| r.get(&name).cloned())
                 .unwrap_or_default();
             Some(Group {
+                people_phone_30d: phone_30d.get(&name).copied().unwrap_or(0),
                 reasons: reasons.as_ref().map(|_| reason_counts.json()),
                 reason_counts,
                 name,
@@ -192,11 +221,11 @@ pub async fn load_groups(state: &AppState, by: Dimension) -> Result<Vec<Group>, 
         (Some(_), None) => std::cmp::Ordering::Less,
         (Some(x), Some(y)) => x.cmp(y),
     });
-    Ok(groups)
+    Ok((groups, sign_ins_read))
 }
 
 /// Sortable columns of the table: key, heading.
-const COLUMNS: [(&str, &str); 11] = [
+const COLUMNS: [(&str, &str); 12] = [
     ("name", "Name"),
     ("users", "Users"),
     ("phone_only", "Phone only"),
@@ -208,6 +237,7 @@ const COLUMNS: [(&str, &str); 11] = [
     ("change", "30 days"),
     ("blocked_early", "Blocked"),
     ("blocked_late", "Blocked"),
+    ("phone_30d", "Used a phone, 30 days"),
 ];
 
 fn sort_groups(groups: &mut [Group], key: &str, descending: bool) {
@@ -219,6 +249,7 @@ fn sort_groups(groups: &mut [Group], key: &str, descending: bool) {
             "progress" => a.progress.total_cmp(&b.progress),
             "blocked_early" => a.deadlines[0].blocked.cmp(&b.deadlines[0].blocked),
             "blocked_late" => a.deadlines[1].blocked.cmp(&b.deadlines[1].blocked),
+            "phone_30d" => a.people_phone_30d.cmp(&b.people_phone_30d),
             "change" => a
                 .change_30d
                 .unwrap_or(f64::NEG_INFINITY)
@@ -249,6 +280,10 @@ pub struct GroupRow {
     pub change: String,
     /// Blocked on each date, of the group's people with that date.
     pub blocked: Vec<String>,
+    /// Who used a phone to sign in in the last 30 days ("—" before any sign-in was read),
+    /// and the list of them.
+    pub phone_30d: String,
+    pub phone_30d_href: String,
     pub spark: Sparkline,
 }
 
@@ -261,6 +296,8 @@ pub struct DepartmentsPage {
     switches: Vec<(&'static str, &'static str, bool)>,
     columns: Vec<SortLink>,
     rows: Vec<GroupRow>,
+    /// Whether any sign-in was read (else the phone use column is empty).
+    sign_ins_read: bool,
     /// Why people are still on the phone, per department (by department only).
     reason_heads: Vec<&'static str>,
     reason_rows: Vec<ReasonRow>,
@@ -326,6 +363,16 @@ impl DepartmentsPage {
     }
 }
 
+/// The people list of a group's in-scope members who used a phone to sign in in the last 30
+/// days, whatever their state (the column counts them all).
+fn phone_list(by: Dimension, name: Option<&str>) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair(by.as_str(), name.unwrap_or(NO_GROUP));
+    q.append_pair("phone_used", "30d");
+    q.append_pair("state", "all");
+    format!("/users?{}", q.finish())
+}
+
 /// The query string that opens one group's page.
 pub fn group_query(by: Dimension, name: Option<&str>) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
@@ -347,7 +394,7 @@ async fn table(
     let keys: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
     let sort = p.choice("sort", &keys)?.unwrap_or("progress");
     let descending = p.choice("dir", &["asc", "desc"])? == Some("desc");
-    let mut groups = load_groups(&state, by).await?;
+    let (mut groups, sign_ins_read) = load_groups(&state, by).await?;
     sort_groups(&mut groups, sort, descending);
     let columns = COLUMNS
         .iter()
@@ -402,6 +449,12 @@ async fn table(
                         )
                     })
                     .collect(),
+                phone_30d: if sign_ins_read {
+                    thousands(g.people_phone_30d)
+                } else {
+                    "—".to_owned()
+                },
+                phone_30d_href: phone_list(by, g.name.as_deref()),
                 spark: Sparkline::new(
                     &g.spark,
                     format!(
@@ -424,6 +477,7 @@ async fn table(
             .collect(),
         columns,
         rows,
+        sign_ins_read,
         reason_heads: PhoneReason::ALL.iter().map(|r| r.short_label()).collect(),
         reason_rows: if by == Dimension::Department {
             reason_rows(&groups)
@@ -531,6 +585,7 @@ mod tests {
             spark: Vec::new(),
             reasons: None,
             reason_counts: ReasonCounts::default(),
+            people_phone_30d: 0,
         }
     }
 
@@ -555,5 +610,13 @@ mod tests {
             "by=department&name=R%26D+%2F+Ops"
         );
         assert_eq!(group_query(Dimension::Office, None), "by=office");
+        assert_eq!(
+            phone_list(Dimension::Department, Some("R&D")),
+            "/users?department=R%26D&phone_used=30d&state=all"
+        );
+        assert_eq!(
+            phone_list(Dimension::Country, None),
+            "/users?country=%28none%29&phone_used=30d&state=all"
+        );
     }
 }

@@ -7,10 +7,10 @@
 use super::access::{Access, Route};
 use super::caller::Caller;
 use super::params::Params;
-use super::state::StateCounts;
+use super::state::{CountsKey, StateCounts};
 use super::{AppError, AppState, PageError, thousands};
 use crate::auth::Role;
-use crate::db::dashboard::{ListedUser, UserFilter};
+use crate::db::dashboard::ListedUser;
 use crate::db::lookup::{ActionRecord, record_access, record_action};
 use crate::db::reasons::{self as db, NewReason, Stamp, Subject};
 use crate::domain::PhoneReason;
@@ -71,8 +71,8 @@ pub type DepartmentReasons = Arc<Vec<(Option<String>, ReasonCounts)>>;
 struct ReasonEntries {
     key: Option<(Stamp, NaiveDate)>,
     departments: Option<DepartmentReasons>,
-    /// Keyed by the list's filters (their states left empty: the counts cover every state).
-    lists: HashMap<UserFilter, StateCounts>,
+    /// The user list's counts under reason filters.
+    lists: HashMap<CountsKey, StateCounts>,
 }
 
 impl ReasonCache {
@@ -119,32 +119,24 @@ impl ReasonCache {
         Ok(ReasonKey((db::stamp(db).await?, Utc::now().date_naive())))
     }
 
-    /// The list's counts for `f` (a filter on reasons), if kept for `key`.
-    pub fn list_counts(&self, key: ReasonKey, f: &UserFilter) -> Option<StateCounts> {
-        self.entries(key.0).lists.get(&list_key(f)).cloned()
+    /// The list's counts for `list` (a filter on reasons), if kept for `key`.
+    pub fn list_counts(&self, key: ReasonKey, list: &CountsKey) -> Option<StateCounts> {
+        self.entries(key.0).lists.get(list).cloned()
     }
 
-    /// Keeps the list's counts for `f` under `key`.
-    pub fn keep_list_counts(&self, key: ReasonKey, f: &UserFilter, counts: StateCounts) {
+    /// Keeps the list's counts for `list` under `key`.
+    pub fn keep_list_counts(&self, key: ReasonKey, list: CountsKey, counts: StateCounts) {
         let mut entries = self.entries(key.0);
         if entries.lists.len() >= REASON_CACHE_ENTRIES {
             entries.lists.clear();
         }
-        entries.lists.insert(list_key(f), counts);
+        entries.lists.insert(list, counts);
     }
 }
 
 /// When list counts were kept: the reasons' stamp and the day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReasonKey((Stamp, NaiveDate));
-
-/// The counts ignore the state filter: one entry serves every state switch.
-fn list_key(f: &UserFilter) -> UserFilter {
-    UserFilter {
-        states: Vec::new(),
-        ..f.clone()
-    }
-}
 
 /// A person's current reason (the JSON contract: `/api/v1/users/{id}/reason`, and `reason`
 /// in `/api/v1/users` items and `/api/v1/users/{id}`).

@@ -9,8 +9,9 @@ use crate::db::alerts::Target;
 use crate::db::dashboard::UserFilter;
 use crate::domain::retirement::Dates;
 use crate::domain::scope::OutOfScope;
-use crate::domain::{Action, State};
+use crate::domain::{Action, Dimension, State};
 use crate::graph::Client;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -129,30 +130,65 @@ const RUN_CACHE_ENTRIES: usize = 1_000;
 /// Answers computed from the newest complete run, keyed by that run: a sync commits a new run
 /// id, so an answer is never served for data it was not computed from. Used for the counts of
 /// the user list, which scan every current user (tens of milliseconds at 100,000 users) and
-/// are asked for again with each page of the same list.
+/// are asked for again with each page of the same list, and for the departments' phone use,
+/// which joins everyone who used a phone with their version (as long, on every view).
 #[derive(Default)]
 pub struct RunCache {
     entries: std::sync::Mutex<CacheEntries>,
+    phone_use: std::sync::Mutex<PhoneUseEntries>,
+}
+
+/// Per group, the in-scope members who used a phone to sign in in the last 30 days.
+pub type PhoneUseByGroup = Arc<Vec<(Option<String>, i64)>>;
+
+/// The run and the sign-in read the groups' phone use was counted after, and the counts by
+/// grouping.
+#[derive(Default)]
+struct PhoneUseEntries {
+    stamp: Option<(i64, Option<DateTime<Utc>>)>,
+    by: std::collections::HashMap<Dimension, PhoneUseByGroup>,
 }
 
 /// Users per state, as the user list counts them.
 pub type StateCounts = Arc<Vec<(State, i64)>>;
 
+/// What the list's counts are kept under: its filters, their states left empty (the counts
+/// cover every state, so one entry serves every state switch), and, when they ask about phone
+/// use, how far the sign-in log had been read (a read rebuilds phone use without a sync).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountsKey {
+    filter: UserFilter,
+    sign_ins_read_until: Option<DateTime<Utc>>,
+}
+
+impl CountsKey {
+    /// The key of `f`'s counts, read when the sign-in log had been read up to
+    /// `sign_ins_read_until` (which counts only when `f` asks about phone use).
+    pub fn new(f: &UserFilter, sign_ins_read_until: Option<DateTime<Utc>>) -> CountsKey {
+        CountsKey {
+            filter: UserFilter {
+                states: Vec::new(),
+                ..f.clone()
+            },
+            sign_ins_read_until: sign_ins_read_until.filter(|_| f.phone_used.is_some()),
+        }
+    }
+}
+
 /// The run the entries were computed from, and the entries.
 #[derive(Default)]
 struct CacheEntries {
     run_id: i64,
-    /// Keyed by the list's filters (their states left empty: the counts cover every state).
-    by_key: std::collections::HashMap<UserFilter, StateCounts>,
+    by_key: std::collections::HashMap<CountsKey, StateCounts>,
 }
 
 impl RunCache {
-    pub fn get(&self, run_id: i64, key: &UserFilter) -> Option<StateCounts> {
+    pub fn get(&self, run_id: i64, key: &CountsKey) -> Option<StateCounts> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         (entries.run_id == run_id).then(|| entries.by_key.get(key).cloned())?
     }
 
-    pub fn put(&self, run_id: i64, key: UserFilter, value: StateCounts) {
+    pub fn put(&self, run_id: i64, key: CountsKey, value: StateCounts) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.run_id != run_id || entries.by_key.len() >= RUN_CACHE_ENTRIES {
             *entries = CacheEntries {
@@ -161,5 +197,35 @@ impl RunCache {
             };
         }
         entries.by_key.insert(key, value);
+    }
+
+    /// The groups' phone use by `by`, counted after run `run_id` and the sign-in read up to
+    /// `read_until`.
+    pub fn phone_use(
+        &self,
+        run_id: i64,
+        read_until: Option<DateTime<Utc>>,
+        by: Dimension,
+    ) -> Option<PhoneUseByGroup> {
+        let entries = self.phone_use.lock().unwrap_or_else(|p| p.into_inner());
+        (entries.stamp == Some((run_id, read_until))).then(|| entries.by.get(&by).cloned())?
+    }
+
+    pub fn put_phone_use(
+        &self,
+        run_id: i64,
+        read_until: Option<DateTime<Utc>>,
+        by: Dimension,
+        value: PhoneUseByGroup,
+    ) {
+        let mut entries = self.phone_use.lock().unwrap_or_else(|p| p.into_inner());
+        let stamp = Some((run_id, read_until));
+        if entries.stamp != stamp {
+            *entries = PhoneUseEntries {
+                stamp,
+                by: std::collections::HashMap::new(),
+            };
+        }
+        entries.by.insert(by, value);
     }
 }

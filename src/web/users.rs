@@ -1,17 +1,21 @@
 //! `/users`: the working list of people still on the phone (filters, keyset paging, counts),
-//! and `/users.csv`, the same list as a spreadsheet that is safe to open in Excel.
+//! with their use of a phone to sign in as the sign-in log tells, and `/users.csv`, the same
+//! list as a spreadsheet that is safe to open in Excel.
 
 use super::access::{Access, Route};
 use super::caller::Caller;
 use super::download::csv_download;
 use super::params::Params;
 use super::reasons::{ReasonCell, ReasonJson};
-use super::state::StateCounts;
+use super::state::{CountsKey, StateCounts};
 use super::{AppError, AppState, Layout, PageError, thousands};
 use crate::advice::{default_label, state_label};
 use crate::auth::Role;
-use crate::db::dashboard::{self, ListKey, ListedUser, ReasonFilter, UserFilter};
+use crate::db::dashboard::{
+    self, ListKey, ListOrder, ListedUser, PhoneUsed, ReasonFilter, UserFilter,
+};
 use crate::domain::classify::{State as MigrationState, method_label};
+use crate::domain::phone_use::safe_to_remove;
 use crate::domain::retirement::{self, Cohort, Dates};
 use crate::domain::{DefaultMethod, Dimension, PhoneReason, UserType};
 use askama::Template;
@@ -38,8 +42,8 @@ pub const MAX_LIMIT: i64 = 500;
 /// The states listed when no state is asked for: still on the phone (P1–P3).
 const PHONE_STATES: [MigrationState; 3] = crate::domain::reasons::PHONE_STATES;
 
-/// The filter parameters shared by the page, the CSV and the API.
-pub const FILTERS: [&str; 13] = [
+/// The filter parameters shared by the page, the CSV and the API (with `sort`, the order).
+pub const FILTERS: [&str; 15] = [
     "state",
     "deadline",
     "blocked",
@@ -53,6 +57,8 @@ pub const FILTERS: [&str; 13] = [
     "q",
     "reason",
     "follow_up",
+    "phone_used",
+    "sort",
 ];
 
 pub fn routes() -> Vec<Route> {
@@ -129,7 +135,28 @@ pub fn filter(p: &Params, dates: &Dates) -> Result<UserFilter, AppError> {
         follow_up_by: p
             .choice("follow_up", &["due"])?
             .map(|_| Utc::now().date_naive()),
+        phone_used: match p.choice("phone_used", &["30d", "none_30d"])? {
+            None => None,
+            Some("30d") => Some(PhoneUsed::Last30Days),
+            Some(_) => Some(PhoneUsed::NoneIn30Days),
+        },
     })
+}
+
+/// Reads `sort`: `priority` (the default) or `use` (most phone sign-ins first).
+pub fn list_order(p: &Params) -> Result<ListOrder, AppError> {
+    Ok(match p.choice("sort", &["priority", "use"])? {
+        Some("use") => ListOrder::Use,
+        _ => ListOrder::Priority,
+    })
+}
+
+/// `phone_used=` as it is spelled.
+fn phone_used_value(p: PhoneUsed) -> &'static str {
+    match p {
+        PhoneUsed::Last30Days => "30d",
+        PhoneUsed::NoneIn30Days => "none_30d",
+    }
 }
 
 /// `reason=`: `any` (a reason recorded), `none` (no reason), or one or more reason words,
@@ -194,8 +221,9 @@ fn deadline_filter(value: &str, dates: &Dates) -> Result<bool, AppError> {
         })
 }
 
-/// The filters as a query string (for links: the CSV, the next page, the state switches).
-fn filter_query(f: &UserFilter, state: Option<&str>) -> String {
+/// The filters and the order as a query string (for links: the CSV, the next page, the state
+/// switches).
+fn filter_query(f: &UserFilter, order: ListOrder, state: Option<&str>) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     match state {
         Some(s) => {
@@ -251,6 +279,12 @@ fn filter_query(f: &UserFilter, state: Option<&str>) -> String {
     if f.follow_up_by.is_some() {
         q.append_pair("follow_up", "due");
     }
+    if let Some(p) = f.phone_used {
+        q.append_pair("phone_used", phone_used_value(p));
+    }
+    if order == ListOrder::Use {
+        q.append_pair("sort", "use");
+    }
     q.finish()
 }
 
@@ -259,14 +293,16 @@ pub fn encode_cursor(k: &ListKey) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(k).unwrap_or_default())
 }
 
-/// Reads a cursor. Its name goes to PostgreSQL as text, which cannot hold a NUL; stored names
-/// never have one, so such a cursor was not made here.
-pub fn decode_cursor(s: &str) -> Result<ListKey, AppError> {
+/// Reads a cursor of a list in `order`. Its name goes to PostgreSQL as text, which cannot hold
+/// a NUL; stored names never have one, so such a cursor was not made here. Nor was one of the
+/// other order (only the use order's cursors hold a number of uses).
+pub fn decode_cursor(s: &str, order: ListOrder) -> Result<ListKey, AppError> {
     URL_SAFE_NO_PAD
         .decode(s)
         .ok()
         .and_then(|b| serde_json::from_slice::<ListKey>(&b).ok())
         .filter(|k| !k.display_name.contains('\0'))
+        .filter(|k| k.uses.is_some() == (order == ListOrder::Use))
         .ok_or_else(|| {
             AppError::BadRequest(
                 "after must be the next cursor of an earlier page of this list".into(),
@@ -282,6 +318,8 @@ pub struct ListPage {
     pub total: i64,
     /// Users matching the other filters, per state.
     pub by_state: Vec<(MigrationState, i64)>,
+    /// Whether any sign-in was read (else nobody's phone use is known).
+    pub sign_ins_read: bool,
 }
 
 /// Loads one page after `after`. The list and its counts are read in one snapshot, so a sync
@@ -289,6 +327,7 @@ pub struct ListPage {
 pub async fn load_page(
     state: &AppState,
     f: &UserFilter,
+    order: ListOrder,
     after: Option<&ListKey>,
     limit: i64,
 ) -> Result<ListPage, AppError> {
@@ -296,14 +335,15 @@ pub async fn load_page(
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let mut users = dashboard::list_users(&mut *tx, f, after, limit + 1).await?;
+    let mut users = dashboard::list_users(&mut *tx, f, order, after, limit + 1).await?;
     let next = if users.len() as i64 > limit {
         users.truncate(limit as usize);
-        users.last().map(|u| encode_cursor(&u.key()))
+        users.last().map(|u| encode_cursor(&u.key(order)))
     } else {
         None
     };
-    let counts = state_counts(state, &mut tx, f).await?;
+    let read_until = dashboard::sign_ins_read_until(&mut *tx).await?;
+    let counts = state_counts(state, &mut tx, f, read_until).await?;
     tx.commit().await?;
     let by_state: Vec<(MigrationState, i64)> = MigrationState::ALL
         .iter()
@@ -322,6 +362,7 @@ pub async fn load_page(
         next,
         total,
         by_state,
+        sign_ins_read: read_until.is_some(),
     })
 }
 
@@ -336,6 +377,7 @@ fn rollup_group(f: &UserFilter) -> Option<(Dimension, Option<&str>)> {
         || f.voice_capable.is_some()
         || f.text.is_some()
         || f.on_reasons()
+        || f.phone_used.is_some()
     {
         return None;
     }
@@ -357,11 +399,13 @@ fn rollup_group(f: &UserFilter) -> Option<(Dimension, Option<&str>)> {
 }
 
 /// Users matching `f` per state: from the run's rollups when they hold the answer, else counted
-/// once per run and kept in the run cache.
+/// once per run (and, for a filter on phone use, per read of the sign-in log, which read up to
+/// `sign_ins_read_until`) and kept in the run cache.
 async fn state_counts(
     state: &AppState,
     db: &mut PgConnection,
     f: &UserFilter,
+    sign_ins_read_until: Option<chrono::DateTime<Utc>>,
 ) -> Result<StateCounts, AppError> {
     if let Some((dimension, name)) = rollup_group(f) {
         let counts = match dashboard::group_counts(&mut *db, dimension, name).await? {
@@ -373,14 +417,10 @@ async fn state_counts(
         };
         return Ok(Arc::new(counts));
     }
+    let key = CountsKey::new(f, sign_ins_read_until);
     if f.on_reasons() {
-        return reason_state_counts(state, db, f).await;
+        return reason_state_counts(state, db, f, key, sign_ins_read_until).await;
     }
-    // The counts ignore the state filter: one entry serves every state switch.
-    let key = UserFilter {
-        states: Vec::new(),
-        ..f.clone()
-    };
     if let Some(run) = dashboard::latest_run_id(&mut *db).await?
         && let Some(hit) = state.cache.get(run, &key)
     {
@@ -400,9 +440,11 @@ async fn reason_state_counts(
     state: &AppState,
     db: &mut PgConnection,
     f: &UserFilter,
+    list: CountsKey,
+    sign_ins_read_until: Option<chrono::DateTime<Utc>>,
 ) -> Result<StateCounts, AppError> {
     let key = super::reasons::ReasonCache::key(&mut *db).await?;
-    if let Some(hit) = state.reasons.list_counts(key, f) {
+    if let Some(hit) = state.reasons.list_counts(key, &list) {
         return Ok(hit);
     }
     let counts = if f.reason == Some(ReasonFilter::None) && f.follow_up_by.is_none() {
@@ -410,7 +452,13 @@ async fn reason_state_counts(
             reason: None,
             ..f.clone()
         };
-        let everyone = Box::pin(state_counts(state, &mut *db, &everyone)).await?;
+        let everyone = Box::pin(state_counts(
+            state,
+            &mut *db,
+            &everyone,
+            sign_ins_read_until,
+        ))
+        .await?;
         let any = UserFilter {
             reason: Some(ReasonFilter::Any),
             ..f.clone()
@@ -427,7 +475,7 @@ async fn reason_state_counts(
         dashboard::count_users_with_reason_by_state(&mut *db, f).await?
     };
     let counts: StateCounts = Arc::new(counts);
-    state.reasons.keep_list_counts(key, f, counts.clone());
+    state.reasons.keep_list_counts(key, list, counts.clone());
     Ok(counts)
 }
 
@@ -436,7 +484,7 @@ pub async fn first_page(state: &AppState, mut f: UserFilter) -> Result<(Vec<Row>
     f.states = PHONE_STATES.to_vec();
     // In scope, as the group's numbers are.
     f.user_type = Some(UserType::Member);
-    let page = load_page(state, &f, None, DEFAULT_LIMIT).await?;
+    let page = load_page(state, &f, ListOrder::Priority, None, DEFAULT_LIMIT).await?;
     Ok((
         page.users
             .iter()
@@ -478,11 +526,20 @@ pub struct Item {
     pub external: bool,
     /// Why they are still on the phone, as the helpdesk recorded it.
     pub reason: Option<ReasonJson>,
+    /// The last day they used SMS or voice for MFA: null if never (or no sign-in was read).
+    pub last_phone_mfa: Option<NaiveDate>,
+    /// How often they did in the last 30 days (0 if not, or no sign-in was read).
+    pub phone_mfa_30d: i32,
+    /// A phone kept only as a backup (P3) and not used in 30 days, once sign-ins were read.
+    pub safe_to_remove: bool,
 }
 
 impl Item {
     fn new(u: ListedUser, dates: &Dates) -> Item {
         Item {
+            safe_to_remove: safe_to_remove(u.state, u.phone_use()),
+            last_phone_mfa: u.phone_use().and_then(|p| p.last),
+            phone_mfa_30d: u.phone_use().map_or(0, |p| p.last_30_days),
             reason: ReasonJson::of_listed(&u),
             deadline: dates.of(cohort(&u)),
             blocked: u.blocked,
@@ -548,12 +605,27 @@ pub struct Row {
     pub external: bool,
     /// Why they are still on the phone (follow-up due flagged).
     pub reason: Option<ReasonCell>,
+    /// Their last day with SMS or voice ("3 Dec 2026"), or "—" (never, or nothing read yet).
+    pub last_phone: String,
+    /// How often in the last 30 days, or "—" before any sign-in was read.
+    pub phone_30d: String,
+    pub safe_to_remove: bool,
+    /// No sign-in was read yet (the two above say nothing).
+    pub phone_unknown: bool,
 }
 
 impl Row {
     pub fn new(u: &ListedUser, dates: &Dates) -> Row {
         let state = u.state;
+        let phone_use = u.phone_use();
         Row {
+            last_phone: phone_use
+                .and_then(|p| p.last)
+                .map_or_else(|| "—".to_owned(), |d| d.format("%-d %b %Y").to_string()),
+            phone_30d: phone_use
+                .map_or_else(|| "—".to_owned(), |p| thousands(i64::from(p.last_30_days))),
+            safe_to_remove: safe_to_remove(state, phone_use),
+            phone_unknown: phone_use.is_none(),
             reason: ReasonJson::of_listed(u).map(|r| ReasonCell::new(&r, Utc::now().date_naive())),
             deadline: dates.of(cohort(u)).format("%-d %b %Y").to_string(),
             blocked: u.blocked,
@@ -606,6 +678,9 @@ pub struct UsersPage {
     deadlines: [(&'static str, String); 2],
     /// The reason menu: value and label.
     reasons: Vec<(String, &'static str)>,
+    order: ListOrder,
+    /// Whether any sign-in was read (else the phone use columns are empty).
+    sign_ins_read: bool,
 }
 
 impl UsersPage {
@@ -634,6 +709,11 @@ impl UsersPage {
                 .map(|l| if l { "late" } else { "early" }.to_owned()),
             "reason" => self.filter.reason.as_ref().map(reason_value),
             "follow_up" => self.filter.follow_up_by.map(|_| "due".to_owned()),
+            "phone_used" => self
+                .filter
+                .phone_used
+                .map(|p| phone_used_value(p).to_owned()),
+            "sort" => (self.order == ListOrder::Use).then(|| "use".to_owned()),
             _ => None,
         };
         current.as_deref().unwrap_or("") == value
@@ -641,6 +721,11 @@ impl UsersPage {
 
     fn text(&self) -> &str {
         self.filter.text.as_deref().unwrap_or("")
+    }
+
+    /// The list is sorted, or filtered, by phone use.
+    fn on_phone_use(&self) -> bool {
+        self.order == ListOrder::Use || self.filter.phone_used.is_some()
     }
 }
 
@@ -653,9 +738,13 @@ async fn page(
     allowed.push("after");
     let p = Params::parse(raw.as_deref(), &allowed)?;
     let f = filter(&p, &state.config.deadlines)?;
-    let after = p.get("after").map(decode_cursor).transpose()?;
-    let page = load_page(&state, &f, after.as_ref(), DEFAULT_LIMIT).await?;
-    let query = filter_query(&f, None);
+    let order = list_order(&p)?;
+    let after = p
+        .get("after")
+        .map(|c| decode_cursor(c, order))
+        .transpose()?;
+    let page = load_page(&state, &f, order, after.as_ref(), DEFAULT_LIMIT).await?;
+    let query = filter_query(&f, order, None);
     let state_value = match p.get("state") {
         Some(s) => s.to_owned(),
         None => String::new(),
@@ -669,13 +758,13 @@ async fn page(
                 .map(|(_, n)| n)
                 .sum(),
         ),
-        href: format!("/users?{}", filter_query(&f, Some(""))),
+        href: format!("/users?{}", filter_query(&f, order, Some(""))),
         current: state_value.is_empty(),
     }];
     switches.extend(page.by_state.iter().map(|(s, n)| StateSwitch {
         label: state_label(*s),
         count: thousands(*n),
-        href: format!("/users?{}", filter_query(&f, Some(s.as_str()))),
+        href: format!("/users?{}", filter_query(&f, order, Some(s.as_str()))),
         current: state_value == s.as_str(),
     }));
     let mut departments: Vec<(String, String)> =
@@ -746,6 +835,8 @@ async fn page(
         ],
         reasons: reason_menu(f.reason.as_ref()),
         filter: f,
+        order,
+        sign_ins_read: page.sign_ins_read,
     })
 }
 
@@ -778,6 +869,9 @@ pub struct ItemsJson {
     pub total: i64,
     /// Users matching the other filters, per state.
     pub counts: std::collections::BTreeMap<&'static str, i64>,
+    /// Whether any sign-in was read: before, nobody's phone use is known (`last_phone_mfa`
+    /// is null, `phone_mfa_30d` 0 and `safe_to_remove` false for everyone).
+    pub sign_ins_read: bool,
 }
 
 pub async fn api(state: &AppState, raw: Option<&str>) -> Result<ItemsJson, AppError> {
@@ -785,9 +879,13 @@ pub async fn api(state: &AppState, raw: Option<&str>) -> Result<ItemsJson, AppEr
     allowed.extend(["after", "limit"]);
     let p = Params::parse(raw, &allowed)?;
     let f = filter(&p, &state.config.deadlines)?;
+    let order = list_order(&p)?;
     let limit = p.number("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT)?;
-    let after = p.get("after").map(decode_cursor).transpose()?;
-    let page = load_page(state, &f, after.as_ref(), limit).await?;
+    let after = p
+        .get("after")
+        .map(|c| decode_cursor(c, order))
+        .transpose()?;
+    let page = load_page(state, &f, order, after.as_ref(), limit).await?;
     Ok(ItemsJson {
         items: page
             .users
@@ -801,10 +899,11 @@ pub async fn api(state: &AppState, raw: Option<&str>) -> Result<ItemsJson, AppEr
             .iter()
             .map(|(s, n)| (s.as_str(), *n))
             .collect(),
+        sign_ins_read: page.sign_ins_read,
     })
 }
 
-const CSV_HEAD: [&str; 27] = [
+const CSV_HEAD: [&str; 29] = [
     "id",
     "display_name",
     "upn",
@@ -832,9 +931,12 @@ const CSV_HEAD: [&str; 27] = [
     "follow_up_due",
     "reason_by",
     "reason_at",
+    "last_phone_mfa",
+    "phone_mfa_30d",
 ];
 
-fn csv_record(u: &ListedUser, dates: &Dates, today: NaiveDate) -> [String; 27] {
+/// One person's line; the phone use cells are empty before any sign-in was read.
+fn csv_record(u: &ListedUser, dates: &Dates, today: NaiveDate) -> [String; 29] {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     [
@@ -878,6 +980,13 @@ fn csv_record(u: &ListedUser, dates: &Dates, today: NaiveDate) -> [String; 27] {
         u.reason_at
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default(),
+        u.phone_use()
+            .and_then(|p| p.last)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        u.phone_use()
+            .map(|p| p.last_30_days.to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -887,6 +996,7 @@ async fn csv_export(
 ) -> Result<Response, PageError> {
     let p = Params::parse(raw.as_deref(), &FILTERS)?;
     let f = filter(&p, &state.config.deadlines)?;
+    let order = list_order(&p)?;
     let pool = state.pool.clone();
     let dates = state.config.deadlines;
     let today = Utc::now().date_naive();
@@ -896,7 +1006,7 @@ async fn csv_export(
     );
     Ok(
         csv_download(&filename, &CSV_HEAD, move |mut sink| async move {
-            let mut rows = dashboard::stream_users(&pool, &f);
+            let mut rows = dashboard::stream_users(&pool, &f, order);
             while let Some(row) = rows.next().await {
                 match row {
                     Ok(u) => {
@@ -973,16 +1083,30 @@ mod tests {
             not_admin: true,
             display_name: "Zoë \"Z\" O'Neil".into(),
             user_id: Uuid::nil(),
+            uses: None,
         };
-        assert_eq!(decode_cursor(&encode_cursor(&k)).ok(), Some(k));
-        assert!(decode_cursor("not-a-cursor").is_err());
+        let c = encode_cursor(&k);
+        assert_eq!(decode_cursor(&c, ListOrder::Priority).ok(), Some(k.clone()));
+        assert!(
+            decode_cursor(&c, ListOrder::Use).is_err(),
+            "another order's"
+        );
+        let by_use = ListKey {
+            uses: Some(7),
+            ..k.clone()
+        };
+        let c = encode_cursor(&by_use);
+        assert_eq!(decode_cursor(&c, ListOrder::Use).ok(), Some(by_use));
+        assert!(decode_cursor(&c, ListOrder::Priority).is_err());
+        assert!(decode_cursor("not-a-cursor", ListOrder::Priority).is_err());
         let nul = ListKey {
             rank: 1,
             not_admin: true,
             display_name: "a\0b".into(),
             user_id: Uuid::nil(),
+            uses: None,
         };
-        assert!(decode_cursor(&encode_cursor(&nul)).is_err());
+        assert!(decode_cursor(&encode_cursor(&nul), ListOrder::Priority).is_err());
     }
 
     const DATES: Dates = Dates {
@@ -1005,7 +1129,7 @@ mod tests {
         assert_eq!(f.department.as_deref(), Some(""));
         assert_eq!(f.admin, Some(true));
         assert_eq!(
-            filter_query(&f, None),
+            filter_query(&f, ListOrder::Priority, None),
             "state=phone_only%2Cno_mfa&department=%28none%29&admin=true"
         );
         for bad in [
@@ -1015,6 +1139,8 @@ mod tests {
             "deadline=2027-03-01",
             "deadline=soon",
             "blocked=perhaps",
+            "phone_used=yes",
+            "phone_used=30",
         ] {
             let p = Params::parse(Some(bad), &FILTERS).expect("params");
             assert!(filter(&p, &DATES).is_err(), "{bad}");
@@ -1030,8 +1156,36 @@ mod tests {
             (Some(true), Some(true), Some(true), None)
         );
         assert_eq!(
-            filter_query(&f, None),
+            filter_query(&f, ListOrder::Priority, None),
             "user_type=external&blocked=true&deadline=late"
         );
+    }
+
+    #[test]
+    fn phone_use_filter_and_order_parse_and_round_trip() {
+        let p = Params::parse(Some("phone_used=none_30d&sort=use"), &FILTERS).expect("params");
+        let f = filter(&p, &DATES).expect("filter");
+        assert_eq!(f.phone_used, Some(PhoneUsed::NoneIn30Days));
+        assert_eq!(list_order(&p).ok(), Some(ListOrder::Use));
+        assert_eq!(
+            filter_query(&f, ListOrder::Use, None),
+            "phone_used=none_30d&sort=use"
+        );
+        let p = Params::parse(Some("phone_used=30d&sort=priority"), &FILTERS).expect("params");
+        let f = filter(&p, &DATES).expect("filter");
+        assert_eq!(f.phone_used, Some(PhoneUsed::Last30Days));
+        assert_eq!(list_order(&p).ok(), Some(ListOrder::Priority));
+        assert_eq!(
+            filter_query(&f, ListOrder::Priority, None),
+            "phone_used=30d"
+        );
+        let p = Params::parse(Some("phone_used=never"), &FILTERS).expect("params");
+        let e = filter(&p, &DATES).expect_err("bad value").to_string();
+        assert!(e.contains("30d, none_30d"), "{e}");
+        let p = Params::parse(Some("sort=name"), &FILTERS).expect("params");
+        let e = list_order(&p).expect_err("bad order").to_string();
+        assert!(e.contains("priority, use"), "{e}");
+        // The rollups know nothing of phone use: such counts are counted.
+        assert!(rollup_group(&f).is_none());
     }
 }

@@ -564,7 +564,7 @@ enum Expect {
 
 /// Every route with the least role it needs: **add a row here when you add a route**; the test
 /// fails until the table and the router agree.
-const MATRIX: [(&str, &str, Option<Role>); 40] = [
+const MATRIX: [(&str, &str, Option<Role>); 41] = [
     ("GET", "/healthz", None),
     ("GET", "/static/style.css", None),
     ("GET", "/auth/login", None),
@@ -600,6 +600,7 @@ const MATRIX: [(&str, &str, Option<Role>); 40] = [
     ("GET", "/api/v1/posture", Some(Role::Viewer)),
     ("GET", "/api/v1/exclusions", Some(Role::Helpdesk)),
     ("GET", "/api/v1/alerts", Some(Role::SecurityLead)),
+    ("GET", "/api/v1/usage", Some(Role::Viewer)),
     // The write actions (off here: an allowed caller gets 404).
     ("POST", "/users/{id}/tap", Some(Role::Helpdesk)),
     ("POST", "/api/v1/users/{id}/tap", Some(Role::Helpdesk)),

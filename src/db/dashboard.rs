@@ -313,6 +313,8 @@ pub struct ListedUser {
     pub phone_mfa_30d: i32,
     /// Whether any sign-in was ever read (else the two above say nothing).
     pub sign_ins_read: bool,
+    /// Whether the reads cover 30 days (else "no use in 30 days" is not known yet).
+    pub sign_ins_month: bool,
 }
 
 impl ListedUser {
@@ -332,6 +334,7 @@ impl ListedUser {
         self.sign_ins_read.then_some(PhoneUse {
             last: self.last_phone_mfa,
             last_30_days: self.phone_mfa_30d,
+            whole_month: self.sign_ins_month,
         })
     }
 }
@@ -361,7 +364,9 @@ macro_rules! list_query {
                       r.set_at AS "reason_at?",
                       u.last_phone_mfa AS "last_phone_mfa?",
                       COALESCE(u.phone_mfa_30d, 0) AS "phone_mfa_30d!",
-                      EXISTS (SELECT 1 FROM sign_in_cursor) AS "sign_ins_read!"
+                      EXISTS (SELECT 1 FROM sign_in_cursor) AS "sign_ins_read!",
+                      COALESCE((SELECT read_until >= read_from + interval '30 days'
+                                FROM sign_in_cursor), false) AS "sign_ins_month!"
                FROM user_versions v
                LEFT JOIN phone_reasons r ON r.user_id = v.user_id AND r.cleared_at IS NULL
                LEFT JOIN phone_usage u ON u.user_id = v.user_id

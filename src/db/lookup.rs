@@ -57,7 +57,9 @@ pub async fn search(
                   r.set_at AS "reason_at?",
                   u.last_phone_mfa AS "last_phone_mfa?",
                   COALESCE(u.phone_mfa_30d, 0) AS "phone_mfa_30d!",
-                  EXISTS (SELECT 1 FROM sign_in_cursor) AS "sign_ins_read!"
+                  EXISTS (SELECT 1 FROM sign_in_cursor) AS "sign_ins_read!",
+                  COALESCE((SELECT read_until >= read_from + interval '30 days'
+                            FROM sign_in_cursor), false) AS "sign_ins_month!"
            FROM hits JOIN user_versions v ON v.user_id = hits.user_id AND v.ended_run IS NULL
            LEFT JOIN phone_reasons r ON r.user_id = v.user_id AND r.cleared_at IS NULL
            LEFT JOIN phone_usage u ON u.user_id = v.user_id

@@ -11,8 +11,11 @@
 //! Settings: PHONELESS_BENCH_USERS (100000), PHONELESS_BENCH_REPS (3). Uses DATABASE_URL's
 //! server when set, otherwise a private PostgreSQL with fsync on.
 
+mod common;
+
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
+use common::{env_num, median, status_kb};
 use phoneless::credential::Credential;
 use phoneless::db::embedded::EmbeddedPostgres;
 use phoneless::graph::pacing::Rate;
@@ -30,37 +33,24 @@ const DAY: u32 = 40;
 /// Days the backfill reads.
 const DAYS: u32 = 7;
 
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// This process's resident-memory high-water mark (KiB), and a reset of it.
-fn peak_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
+/// This process's resident memory now and its high-water mark (KiB).
 fn resident_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    status_kb(
+        &std::fs::read_to_string("/proc/self/status").unwrap_or_default(),
+        "VmRSS",
+    )
+    .unwrap_or(0)
 }
 
+fn peak_kb() -> u64 {
+    status_kb(
+        &std::fs::read_to_string("/proc/self/status").unwrap_or_default(),
+        "VmHWM",
+    )
+    .unwrap_or(0)
+}
+
+/// Resets the high-water mark to the present.
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }

@@ -11,8 +11,11 @@
 //! Settings: PHONELESS_BENCH_USERS (100000), PHONELESS_BENCH_REPS (5), PHONELESS_BENCH_DAYS (30).
 //! Uses DATABASE_URL's server when set, otherwise a private PostgreSQL with fsync on.
 
+mod common;
+
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
+use common::{env_num, median, status_kb};
 use phoneless::credential::Credential;
 use phoneless::db::embedded::EmbeddedPostgres;
 use phoneless::graph::pacing::Rate;
@@ -30,23 +33,6 @@ use tokio_util::sync::CancellationToken;
 
 /// The day of the story the full sync reads; later days are the daily re-syncs.
 const BASE_DAY: u32 = 250;
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 struct Bench {
     server: PgConnectOptions,
@@ -187,10 +173,7 @@ fn sync_process(graph_url: &str, database_url: &str) -> Result<(Duration, u64)> 
     let mut peak_kb = 0u64;
     let status = loop {
         if let Ok(text) = std::fs::read_to_string(&status_file)
-            && let Some(kb) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            && let Some(kb) = status_kb(&text, "VmHWM")
         {
             peak_kb = peak_kb.max(kb);
         }

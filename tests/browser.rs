@@ -211,17 +211,17 @@ fn the_demo_in_a_real_browser() {
     }
 
     // The pixels: the phone-only band is painted, in light and in dark mode, wide and narrow.
-    let wide = screenshot(&format!("{base}/"), "overview-1280", "1280,2600", false);
+    let wide = screenshot(&format!("{base}/"), "overview-1280", "1280,3400", false);
     assert!(
         pixels_of(&wide, PHONE_ONLY_LIGHT) > 5_000,
         "the overview's chart is painted"
     );
-    let dark = screenshot(&format!("{base}/"), "overview-dark", "1280,2600", true);
+    let dark = screenshot(&format!("{base}/"), "overview-dark", "1280,3400", true);
     assert!(
         pixels_of(&dark, PHONE_ONLY_DARK) > 5_000,
         "the dark overview's chart is painted"
     );
-    let phone = screenshot(&format!("{base}/"), "overview-390", "390,4200", false);
+    let phone = screenshot(&format!("{base}/"), "overview-390", "390,5600", false);
     assert!(
         pixels_of(&phone, PHONE_ONLY_LIGHT) > 500,
         "the chart is painted on a phone"
@@ -243,14 +243,14 @@ fn the_demo_in_a_real_browser() {
     screenshot(
         &format!("{base}/departments/view?by=department&name=Engineering"),
         "department-1280",
-        "1280,2600",
+        "1280,3400",
         false,
     );
     screenshot(&format!("{base}/sync"), "sync-1280", "1280,900", false);
     screenshot(
         &format!("{base}/posture"),
         "posture-1280",
-        "1280,2600",
+        "1280,3400",
         false,
     );
     screenshot(&format!("{base}/posture"), "posture-390", "390,3000", true);

@@ -169,10 +169,10 @@ pub async fn people_phone_30d(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
         .await
 }
 
-/// Whether any sign-in was ever counted (the usage views say so when not).
-pub async fn any_usage(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
-    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM sign_in_cursor) AS "any!""#)
-        .fetch_one(db)
+/// Where the first read of the log began (`None`: never read; the usage views say so).
+pub async fn read_from(db: impl PgExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar!("SELECT read_from FROM sign_in_cursor")
+        .fetch_optional(db)
         .await
 }
 

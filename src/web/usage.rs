@@ -65,18 +65,25 @@ pub struct UsageSection {
 }
 
 impl UsageSection {
-    /// Over the `days` up to today (`None`: since the first read, at most a year).
+    /// Over the `days` up to yesterday, the last whole day (`None`: since the first read, at
+    /// most a year), and never before the first whole day read.
     pub async fn load(pool: &PgPool, days: Option<i64>) -> sqlx::Result<UsageSection> {
-        let today = Utc::now().date_naive();
-        let known = db::any_usage(pool).await?;
-        let from = today - Duration::days(days.unwrap_or(365).clamp(1, 365) - 1);
-        let points = if known {
-            db::usage_points(pool, from, today).await?
-        } else {
-            Vec::new()
+        let last = Utc::now().date_naive() - Duration::days(1);
+        let read_from = db::read_from(pool).await?;
+        let points = match read_from {
+            Some(first) => {
+                let window = last - Duration::days(days.unwrap_or(365).clamp(1, 365) - 1);
+                let from = window.max(first.date_naive() + Duration::days(1));
+                if from <= last {
+                    db::usage_points(pool, from, last).await?
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
         };
         Ok(UsageSection {
-            known,
+            known: read_from.is_some(),
             chart: chart(&points),
             people_phone_30d: db::people_phone_30d(pool).await?,
         })
@@ -91,7 +98,7 @@ fn chart(points: &[UsagePoint]) -> Chart {
         values: points.iter().map(|p| f(p) as f64).collect(),
     };
     Chart::stacked(
-        "Successful MFA sign-ins per day, by method".to_owned(),
+        "Successful MFA sign-ins per whole UTC day, by method".to_owned(),
         &dates,
         &[
             band("SMS", "u-sms", |p| p.sms),

@@ -160,6 +160,8 @@ fn the_demo_in_a_real_browser() {
                 "Who will be blocked, and when",
                 "1 February 2027",
                 "1 July 2027",
+                "used SMS or a voice call for MFA in the last 30 days",
+                "class=\"area u-sms\" d=\"M",
             ],
         ),
         ("/?range=30d", vec!["class=\"area s-phone_free\" d=\"M"]),
@@ -275,6 +277,7 @@ fn the_demo_in_a_real_browser() {
         "What to do next",
         "Registered methods",
         "What changed",
+        "How they sign in",
         "aka.ms/mysecurityinfo",
     ] {
         assert!(dom.contains(part), "the person's page lacks {part:?}");

@@ -158,6 +158,25 @@ pub fn blocked_steps(hidden: &[String], phone_usable: bool, deadline: NaiveDate)
     ]
 }
 
+/// What to do for someone with only a phone that the methods policy does not let them use
+/// (`refused`: the phone methods in words, with why): nothing they registered works for MFA
+/// today, so the phone-only steps (register, or a few days on the allowlist) do not help.
+pub fn phone_refused_steps(refused: &[String], deadline: NaiveDate) -> Vec<String> {
+    vec![
+        format!(
+            "The authentication methods policy does not let them use their phone ({}), so \
+             nothing they registered works for MFA today: a Temporary Access Pass gets them \
+             signed in to register Microsoft Authenticator or a passkey at {SELF_SERVICE_URL}.",
+            refused.join("; ")
+        ),
+        format!(
+            "Or ask whoever owns the policy to include them in SMS until they have registered \
+             a stronger method; SMS and voice stop working on {} in any case.",
+            deadline.format("%-d %B %Y")
+        ),
+    ]
+}
+
 pub fn next_steps(
     state: State,
     methods: &[String],
@@ -272,6 +291,22 @@ mod tests {
             ),
             "No MFA method phoneless knows is registered (unknown: qrCodePin)."
         );
+    }
+
+    #[test]
+    fn a_refused_phone_gets_a_pass_not_the_allowlist() {
+        let steps = phone_refused_steps(
+            &["Mobile phone: the SMS policy does not include them".to_owned()],
+            deadline(),
+        );
+        assert_eq!(offers(&steps[0]), Some(crate::domain::Action::Tap));
+        assert!(steps[0].contains("SMS policy does not include them"));
+        assert!(
+            steps
+                .iter()
+                .all(|s| offers(s) != Some(crate::domain::Action::Allowlist))
+        );
+        assert!(steps[1].contains("1 February 2027"));
     }
 
     #[test]

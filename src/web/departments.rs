@@ -330,14 +330,14 @@ fn reason_rows(groups: &[Group]) -> Vec<ReasonRow> {
                 return None;
             }
             let c = &g.reason_counts;
-            let mut list = form_urlencoded::Serializer::new(String::from("/users?"));
+            let mut list = form_urlencoded::Serializer::new(String::new());
             list.append_pair("department", g.name.as_deref().unwrap_or(NO_GROUP));
             Some(ReasonRow {
                 label: g
                     .name
                     .clone()
                     .unwrap_or_else(|| Dimension::Department.none_label().to_owned()),
-                list: format!("{}&", list.finish()),
+                list: format!("/users?{}&", list.finish()),
                 on_phone: thousands(on_phone),
                 none: thousands((on_phone - c.with_reason()).max(0)),
                 keys: thousands(c.security_keys_needed()),

@@ -275,7 +275,17 @@ async fn load_person(
         state_label: state_label(st),
         priority: priority_label(st),
         reason: advice::reason(st, &last.methods, &last.default_method),
-        next_steps: if last.blocked && st != MigrationState::PhoneOnly && !hidden.is_empty() {
+        next_steps: if st == MigrationState::PhoneOnly
+            && !hidden.is_empty()
+            && last.methods.iter().all(|m| {
+                method_class(m) != MethodClass::Phone || hidden.iter().any(|h| &h.method == m)
+            }) {
+            let words: Vec<String> = hidden
+                .iter()
+                .map(|h| format!("{}: {}", method_label(&h.method), h.reason.words(&h.config)))
+                .collect();
+            advice::phone_refused_steps(&words, deadline)
+        } else if last.blocked && st != MigrationState::PhoneOnly && !hidden.is_empty() {
             let words: Vec<String> = hidden
                 .iter()
                 .filter(|h| method_class(&h.method) != MethodClass::Phone)

@@ -7,10 +7,9 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use chrono::Utc;
-use common::{Killed, Sim, TestDb, count, db_url, sync_ok};
+use common::{Answer, Killed, Sim, TestDb, count, db_url, sync_ok};
 use phoneless::actions::allowlist::Remover;
 use phoneless::auth::Identity;
 use phoneless::config::ActionConfig;
@@ -25,7 +24,6 @@ use phoneless::web::{self, AppState};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tower::ServiceExt as _;
 use uuid::Uuid;
 
 /// The write registration of the simulated tenant.
@@ -91,63 +89,20 @@ async fn agent(db: &TestDb, name: &str, role: &str) -> Agent {
     }
 }
 
-struct Answer {
-    status: StatusCode,
-    cache_control: String,
-    location: String,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
 async fn send(
     state: &AppState,
     who: &Agent,
     method: Method,
     uri: &str,
-    body: Body,
+    body: String,
     kind: &str,
 ) -> Answer {
-    let mut r = Request::builder()
-        .method(method.clone())
-        .uri(uri)
-        .header(header::COOKIE, &who.cookie);
-    if method != Method::GET {
-        r = r.header(header::CONTENT_TYPE, kind);
-        if kind == "application/json" {
-            r = r.header("x-csrf-token", &who.csrf);
-        }
+    let mut headers = vec![(header::COOKIE.as_str(), who.cookie.as_str())];
+    if kind == "application/json" {
+        headers.push(("x-csrf-token", &who.csrf));
     }
-    let response = web::app(state.clone())
-        .oneshot(r.body(body).expect("request"))
-        .await
-        .expect("response");
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let (status, cache_control, location) = (
-        response.status(),
-        header(header::CACHE_CONTROL),
-        header(header::LOCATION),
-    );
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
-        .await
-        .expect("body");
-    Answer {
-        status,
-        cache_control,
-        location,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    let body = (method != Method::GET).then_some((kind, body));
+    common::send(state, method, uri, &headers, body).await
 }
 
 async fn post_json(state: &AppState, who: &Agent, uri: &str, body: Value) -> Answer {
@@ -156,7 +111,7 @@ async fn post_json(state: &AppState, who: &Agent, uri: &str, body: Value) -> Ans
         who,
         Method::POST,
         uri,
-        Body::from(body.to_string()),
+        body.to_string(),
         "application/json",
     )
     .await
@@ -173,14 +128,14 @@ async fn post_form(state: &AppState, who: &Agent, uri: &str, form: &[(&str, &str
         who,
         Method::POST,
         uri,
-        Body::from(body),
+        body,
         "application/x-www-form-urlencoded",
     )
     .await
 }
 
 async fn get(state: &AppState, who: &Agent, uri: &str) -> Answer {
-    send(state, who, Method::GET, uri, Body::empty(), "").await
+    send(state, who, Method::GET, uri, String::new(), "").await
 }
 
 /// A current person matching `condition` (SQL over `user_versions`).
@@ -338,7 +293,7 @@ async fn each_pass_guard_refuses_before_any_graph_call_and_is_logged() {
         &helpdesk,
         Method::POST,
         &tap(ordinary),
-        Body::from(json!({"reason": "lost phone"}).to_string()),
+        json!({"reason": "lost phone"}).to_string(),
         "text/plain",
     )
     .await;

@@ -85,20 +85,24 @@ fn start_demo() -> Demo {
     }
 }
 
+/// How every test runs Chromium: headless, sandbox off (as root here), nothing fetched by
+/// itself.
+const HEADLESS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+];
+
 fn browser(args: &[&str], url: &str) -> std::process::Output {
     let profile = tempfile::tempdir().expect("profile dir");
     Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-        ])
+        .args(HEADLESS)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(args)
         .arg(url)

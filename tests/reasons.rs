@@ -10,7 +10,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::{Duration, NaiveDate, Utc};
-use common::{Sim, TestDb, count, get_in, sync_ok, web_state};
+use common::{Answer, Sim, TestDb, count, get_in, send, sync_ok, web_state};
 use phoneless::domain::classify::{Registration, classify};
 use phoneless::sim::FakeSettings;
 use phoneless::web::{self, AppState};
@@ -30,59 +30,6 @@ type LogRow = (
     Option<String>,
     Option<String>,
 );
-
-/// An answer: status, `Location` (redirects), body.
-struct Answer {
-    status: StatusCode,
-    location: String,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// One request through the real router.
-async fn send(
-    state: &AppState,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: Option<(&str, String)>,
-) -> Answer {
-    let mut request = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let body = match body {
-        Some((kind, b)) => {
-            request = request.header(header::CONTENT_TYPE, kind);
-            Body::from(b)
-        }
-        None => Body::empty(),
-    };
-    let response = web::app(state.clone())
-        .oneshot(request.body(body).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|l| l.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
-        .await
-        .expect("body");
-    Answer {
-        status,
-        location,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
 
 /// `PUT /api/v1/users/{id}/reason` with the local caller's CSRF token (sign-in off).
 async fn put_reason(state: &AppState, id: &str, body: Value) -> Answer {

@@ -54,6 +54,13 @@ pub struct TapCreated {
     pub usable_once: bool,
 }
 
+impl TapCreated {
+    /// When the pass stops working.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.starts_at + chrono::Duration::minutes(i64::from(self.lifetime_minutes))
+    }
+}
+
 /// A Temporary Access Pass as a list shows it (without the pass).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TapMethod {

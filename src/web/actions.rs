@@ -225,8 +225,7 @@ async fn tap_json(
                 Json(TapIssued {
                     temporary_access_pass: secrecy::ExposeSecret::expose_secret(&c.pass).to_owned(),
                     starts_at: c.starts_at,
-                    expires_at: c.starts_at
-                        + chrono::Duration::minutes(i64::from(c.lifetime_minutes)),
+                    expires_at: c.expires_at(),
                     lifetime_minutes: c.lifetime_minutes,
                     usable_once: c.usable_once,
                 }),
@@ -323,7 +322,6 @@ async fn tap_form(
     {
         Ok(pass) => {
             let c = &pass.created;
-            let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
             Ok(page(
                 StatusCode::OK,
                 TapIssuedPage {
@@ -332,10 +330,8 @@ async fn tap_form(
                     display_name: pass.display_name.clone(),
                     upn: pass.upn.clone(),
                     pass: secrecy::ExposeSecret::expose_secret(&c.pass).to_owned(),
-                    starts_at: when(c.starts_at),
-                    expires_at: when(
-                        c.starts_at + chrono::Duration::minutes(i64::from(c.lifetime_minutes)),
-                    ),
+                    starts_at: when(&c.starts_at),
+                    expires_at: when(&c.expires_at()),
                     lifetime_minutes: c.lifetime_minutes,
                     usable_once: c.usable_once,
                 },
@@ -467,6 +463,9 @@ fn days_until(p: &Params) -> Result<DateTime<Utc>, AppError> {
     Ok(Utc::now() + chrono::Duration::days(n))
 }
 
+/// The fields of the allowlist forms (`user` only on `/exclusions`).
+const ADD_FIELDS: [&str; 5] = ["csrf_token", "user", "group_id", "reason", "days"];
+
 /// From the person page: `group_id`, `reason`, `days`.
 async fn add_form(
     State(state): State<AppState>,
@@ -474,8 +473,10 @@ async fn add_form(
     Path(id): Path<String>,
     body: String,
 ) -> Result<Response, PageError> {
+    let graph = writer(&state, Action::Allowlist)?;
     let user = user_id(&id)?;
-    add_from_form(state, caller, user, &body, format!("/users/{user}")).await
+    let p = Params::parse(Some(&body), &ADD_FIELDS)?;
+    add_from_form(&state, graph, &caller, user, &p, format!("/users/{user}")).await
 }
 
 /// From `/exclusions`: also `user` (a UPN or an object id).
@@ -484,10 +485,8 @@ async fn add_form_any(
     caller: Caller,
     body: String,
 ) -> Result<Response, PageError> {
-    let p = Params::parse(
-        Some(&body),
-        &["csrf_token", "user", "group_id", "reason", "days"],
-    )?;
+    let graph = writer(&state, Action::Allowlist)?;
+    let p = Params::parse(Some(&body), &ADD_FIELDS)?;
     let who = p.get("user").unwrap_or("").trim();
     let found = crate::db::lookup::search(&state.pool, who, 2).await?;
     let user = found
@@ -501,39 +500,35 @@ async fn add_form_any(
                 "No current user has the sign-in name or object id {who:?}."
             ))
         })?;
-    add_from_form(state, caller, user, &body, "/exclusions".to_owned()).await
+    add_from_form(&state, graph, &caller, user, &p, "/exclusions".to_owned()).await
 }
 
 async fn add_from_form(
-    state: AppState,
-    caller: Caller,
+    state: &AppState,
+    graph: &Client,
+    caller: &Caller,
     user: Uuid,
-    body: &str,
+    p: &Params,
     back: String,
 ) -> Result<Response, PageError> {
-    let graph = writer(&state, Action::Allowlist)?;
-    let p = Params::parse(
-        Some(body),
-        &["csrf_token", "user", "group_id", "reason", "days"],
-    )?;
     let input = AddInput {
         group_id: group_id(p.get("group_id").unwrap_or(""))?,
         user_id: user,
         reason: p.get("reason").unwrap_or("").to_owned(),
-        until: days_until(&p)?,
+        until: days_until(p)?,
     };
     let label = caller.label();
     Ok(allowlist::add(
         &state.pool,
         graph,
-        &actor(&caller, &label),
-        limits(&state),
+        &actor(caller, &label),
+        limits(state),
         &state.config.alert_targets,
         &input,
     )
     .await
     .map_or_else(
-        |e| refusal_page(&state, &caller, e, back.clone()),
+        |e| refusal_page(state, caller, e, back.clone()),
         |_| Redirect::to(&format!("{back}#allowlist")).into_response(),
     ))
 }

@@ -33,22 +33,12 @@ impl Drop for Page {
 }
 
 impl Page {
-    /// Starts `chromium` (headless, as the other browser tests run it) with a blank page.
+    /// Starts `chromium` (headless, with the other browser tests' flags) with a blank page.
     pub async fn open(chromium: &Path) -> Page {
         let profile = tempfile::tempdir().expect("profile dir");
         let mut child = Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-                "--remote-debugging-port=0",
-            ])
+            .args(super::HEADLESS)
+            .arg("--remote-debugging-port=0")
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdin(Stdio::null())

@@ -359,3 +359,68 @@ pub fn sign_in_config(sim: &Sim, public_url: &str) -> phoneless::web::WebSetting
         }),
     }
 }
+
+/// An answer of the real router: status, the headers tests read, body.
+pub struct Answer {
+    pub status: axum::http::StatusCode,
+    /// `Location` (redirects), empty when none.
+    pub location: String,
+    pub cache_control: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One request through the router of `state`, with these headers and a body of a content
+/// type (`(kind, body)`).
+pub async fn send(
+    state: &phoneless::web::AppState,
+    method: axum::http::Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, String)>,
+) -> Answer {
+    use axum::http::header;
+    use tower::ServiceExt as _;
+    let mut request = axum::http::Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let body = match body {
+        Some((kind, b)) => {
+            request = request.header(header::CONTENT_TYPE, kind);
+            axum::body::Body::from(b)
+        }
+        None => axum::body::Body::empty(),
+    };
+    let response = phoneless::web::app(state.clone())
+        .oneshot(request.body(body).expect("request"))
+        .await
+        .expect("response");
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (status, location, cache_control) = (
+        response.status(),
+        header(header::LOCATION),
+        header(header::CACHE_CONTROL),
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+        .await
+        .expect("body");
+    Answer {
+        status,
+        location,
+        cache_control,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}

@@ -367,9 +367,7 @@ async fn helpdesk_actions(base: &str) {
             "the person page lacks {part:?}:\n{text}"
         );
     }
-    page.screenshot(&dir, "person-actions-1280", 1280, false)
-        .await;
-    page.screenshot(&dir, "person-actions-390", 390, true).await;
+    page.shots(&dir, "person-actions").await;
 
     // The pass: shown once, with what to do with it.
     page.submit(
@@ -386,8 +384,7 @@ async fn helpdesk_actions(base: &str) {
         .expect("the pass")
         .to_owned();
     assert!(pass.len() >= 8, "{pass:?}");
-    page.screenshot(&dir, "tap-issued-1280", 1280, false).await;
-    page.screenshot(&dir, "tap-issued-390", 390, true).await;
+    page.shots(&dir, "tap-issued").await;
 
     // A few days on the allowlist, from the same page.
     page.goto(&person).await;
@@ -405,18 +402,14 @@ async fn helpdesk_actions(base: &str) {
         text.contains("Security key ordered, arrives Friday") && text.contains("End now"),
         "{text}"
     );
-    page.screenshot(&dir, "person-allowlist-1280", 1280, false)
-        .await;
+    page.shots(&dir, "person-allowlist").await;
     page.goto(&format!("{base}/exclusions")).await;
     let text = page.text().await;
     assert!(
         text.contains("by local: “Security key ordered, arrives Friday” — open"),
         "{text}"
     );
-    page.screenshot(&dir, "exclusions-actions-1280", 1280, false)
-        .await;
-    page.screenshot(&dir, "exclusions-actions-390", 390, true)
-        .await;
+    page.shots(&dir, "exclusions-actions").await;
 
     // The access log has both, with their reasons; the pass is nowhere on it.
     page.goto(&format!("{base}/audit")).await;
@@ -429,8 +422,18 @@ async fn helpdesk_actions(base: &str) {
         assert!(text.contains(part), "the access log lacks {part:?}");
     }
     assert!(!text.contains(&pass), "the pass is in the access log");
-    page.screenshot(&dir, "audit-actions-1280", 1280, false)
+    page.shots(&dir, "audit-actions").await;
+
+    // Who signs in with a phone: the overview's chart, the list by use, a person's weeks.
+    page.goto(&format!("{base}/")).await;
+    assert!(page.text().await.contains("Who signs in with a phone"));
+    page.shots(&dir, "overview-usage").await;
+    page.goto(&format!("{base}/users?phone_used=30d&state=all&sort=use"))
         .await;
+    page.shots(&dir, "users-by-use").await;
+    page.goto(&person).await;
+    assert!(page.text().await.contains("How they sign in"));
+    page.shots(&dir, "person-usage").await;
 }
 
 /// A server with sign-in on, over a synced simulated tenant, for Chromium to sign in to.

@@ -201,6 +201,16 @@ impl Page {
             .to_owned()
     }
 
+    /// The page as it is now at 1280 and 390 px, light and dark: `name-1280`, `name-1280-dark`,
+    /// `name-390`, `name-390-dark`.
+    pub async fn shots(&mut self, dir: &Path, name: &str) {
+        for (width, dark) in [(1280, false), (1280, true), (390, false), (390, true)] {
+            let suffix = if dark { "-dark" } else { "" };
+            self.screenshot(dir, &format!("{name}-{width}{suffix}"), width, dark)
+                .await;
+        }
+    }
+
     /// A screenshot of the page as it is now, `width` wide and as tall as its content, light or
     /// dark, into `dir/name.png`.
     pub async fn screenshot(&mut self, dir: &Path, name: &str, width: u32, dark: bool) -> PathBuf {
